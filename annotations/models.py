@@ -1,0 +1,679 @@
+"""The Demarche domain: articles, speakers, quotes and their stances.
+
+Access is decided in one place, the ``visible_to`` / ``editable_by`` QuerySet
+methods below, so the HTML pages and the API can't disagree about who sees what.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.db.models.functions import Length
+from django.db.models.lookups import Exact
+from django.urls import reverse
+
+from .offsets import check_span, normalise_text
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+
+class Role(models.TextChoices):
+    """The Django groups Demarche knows, created by a data migration."""
+
+    ANALYST = "analyst", "Analyst"
+    REVIEWER = "reviewer", "Reviewer"
+    RESEARCHER = "researcher", "Researcher"
+
+
+def roles_of(user: AnyUser) -> frozenset[str]:
+    """The user's Demarche roles, cached on the user object for the request."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_demarche_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._demarche_roles = cached
+    return cached
+
+
+def is_reviewer(user: AnyUser) -> bool:
+    return user.is_active and (user.is_superuser or Role.REVIEWER in roles_of(user))
+
+
+def is_analyst(user: AnyUser) -> bool:
+    return Role.ANALYST in roles_of(user) or is_reviewer(user)
+
+
+def is_researcher(user: AnyUser) -> bool:
+    return Role.RESEARCHER in roles_of(user)
+
+
+country_code_validator = RegexValidator(
+    r"^[A-Z]{2}$", "Use a two-letter ISO 3166-1 alpha-2 country code in capitals, such as IL or US."
+)
+language_validator = RegexValidator(
+    r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$", "Use a BCP 47 language tag, such as en, he or pt-BR."
+)
+colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1f77b4.")
+qid_validator = RegexValidator(r"^Q[1-9][0-9]*$", "A Wikidata QID looks like Q42.")
+
+
+# --- Articles ----------------------------------------------------------------
+
+
+class ArticleQuerySet(models.QuerySet):
+    def visible_to(self, user: AnyUser) -> ArticleQuerySet:
+        """Articles a user may open.
+
+        Reviewers see everything; analysts see what is assigned to them and the
+        open pool; researchers see curated articles; anyone else sees nothing.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if is_reviewer(user):
+            return self.all()
+        condition = Q(pk__in=[])
+        roles = roles_of(user)
+        if Role.ANALYST in roles:
+            condition |= Q(assignments__annotator=user) | Q(status=Article.Status.OPEN, pool=True)
+        if Role.RESEARCHER in roles:
+            condition |= Q(status=Article.Status.CURATED)
+        return self.filter(condition).distinct()
+
+    def curated(self) -> ArticleQuerySet:
+        return self.filter(status=Article.Status.CURATED)
+
+
+class Article(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        CURATED = "curated", "Curated"
+
+    title = models.CharField(max_length=500)
+    outlet = models.CharField(max_length=200, blank=True)
+    url = models.URLField(max_length=1000, blank=True)
+    published_on = models.DateField(null=True, blank=True)
+    language = models.CharField(max_length=35, default="en", validators=[language_validator])
+    text = models.TextField(help_text="Normalised once on the way in (NFC, LF line ends); immutable once annotated.")
+    text_sha256 = models.CharField(max_length=64, editable=False, db_index=True)
+    metadata = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=16, choices=Status, default=Status.OPEN)
+    pool = models.BooleanField(default=True, help_text="Whether analysts may take this article from the open pool.")
+    annotators_needed = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text="How many analysts should annotate this article (2 or more for agreement figures).",
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ArticleQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["text_sha256"], name="article_text_sha256_unique"),
+            models.CheckConstraint(condition=~Q(text=""), name="article_text_not_empty"),
+            models.CheckConstraint(condition=Q(annotators_needed__gte=1), name="article_annotators_needed_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def save(self, *args, **kwargs) -> None:
+        self.text = normalise_text(self.text)
+        self._refuse_text_change()
+        self.text_sha256 = self.hash_text(self.text)
+        super().save(*args, **kwargs)
+
+    @staticmethod
+    def hash_text(text: str) -> str:
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    @property
+    def annotate_url(self) -> str:
+        return reverse("annotations:article-annotate", args=[self.pk])
+
+    def has_quotes(self) -> bool:
+        return self.pk is not None and self.quotes.exists()
+
+    def stored_text(self) -> str | None:
+        if self.pk is None:
+            return None
+        return Article.objects.filter(pk=self.pk).values_list("text", flat=True).first()
+
+    def clean(self) -> None:
+        super().clean()
+        if self.text is not None:
+            self.text = normalise_text(self.text)
+            if not self.text.strip():
+                raise ValidationError({"text": "The article text is empty."})
+        self._refuse_text_change()
+
+    def _refuse_text_change(self) -> None:
+        if self.pk is None:
+            return
+        stored = self.stored_text()
+        if stored is not None and stored != self.text and self.has_quotes():
+            raise ValidationError(
+                {
+                    "text": "This article's text can't be changed: quotes point into it by offset. "
+                    "Delete its quotes first, or add the corrected text as a new article."
+                },
+                code="article_text_immutable",
+            )
+
+
+# --- Speakers ----------------------------------------------------------------
+
+
+class SpeakerQuerySet(models.QuerySet):
+    def search(self, term: str) -> SpeakerQuerySet:
+        term = term.strip()
+        if not term:
+            return self.none()
+        return self.filter(Q(name__icontains=term) | Q(aliases__name__icontains=term)).distinct()
+
+
+class Speaker(models.Model):
+    class Kind(models.TextChoices):
+        PERSON = "person", "Person"
+        ORGANISATION = "organisation", "Organisation"
+        GOVERNMENT = "government", "Government"
+        UNNAMED = "unnamed", "Unnamed source"
+
+    name = models.CharField(max_length=200, help_text="Canonical name.")
+    kind = models.CharField(max_length=16, choices=Kind, default=Kind.PERSON)
+    country = models.CharField(max_length=2, blank=True, validators=[country_code_validator])
+    wikidata_qid = models.CharField("Wikidata QID", max_length=20, blank=True, validators=[qid_validator])
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SpeakerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wikidata_qid"], condition=~Q(wikidata_qid=""), name="speaker_wikidata_qid_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def role_on(self, day: datetime.date | None) -> SpeakerRole | None:
+        """The role this speaker held on ``day``: the latest one to have started."""
+        if day is None:
+            return None
+        roles = [role for role in self.roles.all() if role.held_on(day)]
+        return max(roles, key=lambda role: role.start_date or datetime.date.min, default=None)
+
+
+class SpeakerAlias(models.Model):
+    speaker = models.ForeignKey(Speaker, on_delete=models.CASCADE, related_name="aliases")
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        verbose_name_plural = "speaker aliases"
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["speaker", "name"], name="speaker_alias_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SpeakerRole(models.Model):
+    speaker = models.ForeignKey(Speaker, on_delete=models.CASCADE, related_name="roles")
+    title = models.CharField(max_length=200)
+    organisation = models.CharField(max_length=200, blank=True)
+    country = models.CharField(max_length=2, blank=True, validators=[country_code_validator])
+    start_date = models.DateField(null=True, blank=True)
+    end_date = models.DateField(null=True, blank=True, help_text="Empty while the role is held.")
+
+    class Meta:
+        ordering = ["speaker", "-start_date", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(start_date__isnull=True) | Q(end_date__isnull=True) | Q(end_date__gte=F("start_date")),
+                name="speaker_role_dates_ordered",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = f", {self.organisation}" if self.organisation else ""
+        return f"{self.title}{where}"
+
+    def clean(self) -> None:
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            raise ValidationError({"end_date": "A role can't end before it starts."})
+
+    def held_on(self, day: datetime.date) -> bool:
+        started = self.start_date is None or self.start_date <= day
+        not_ended = self.end_date is None or day <= self.end_date
+        return started and not_ended
+
+
+# --- Taxonomy ----------------------------------------------------------------
+
+
+class Target(models.Model):
+    """What a stance is toward, phrased as a proposition ("Iran acquiring nuclear weapons")."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100)
+    description = models.TextField(blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+
+    class Meta:
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], name="target_slug_unique"),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="target_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        ancestor = self.parent
+        while ancestor is not None:
+            if self.pk is not None and ancestor.pk == self.pk:
+                raise ValidationError({"parent": "A target can't be its own ancestor."})
+            ancestor = ancestor.parent
+
+    def descendant_ids(self) -> set[int]:
+        """This target's id and those of every target below it."""
+        ids = {self.pk}
+        frontier = {self.pk}
+        while frontier:
+            frontier = set(Target.objects.filter(parent__in=frontier).values_list("pk", flat=True)) - ids
+            ids |= frontier
+        return ids
+
+
+class StanceLabel(models.Model):
+    class SemEval(models.TextChoices):
+        FAVOR = "FAVOR", "FAVOR"
+        AGAINST = "AGAINST", "AGAINST"
+        NONE = "NONE", "NONE"
+
+    name = models.CharField(max_length=50)
+    slug = models.SlugField(max_length=50)
+    definition = models.TextField(blank=True)
+    colour = models.CharField(max_length=7, default="#888888", validators=[colour_validator])
+    shortcut_key = models.CharField(
+        max_length=1, blank=True, help_text="One key that picks this label on the annotate page."
+    )
+    order = models.PositiveSmallIntegerField(default=0)
+    semeval = models.CharField(
+        "SemEval label",
+        max_length=8,
+        choices=SemEval,
+        default=SemEval.NONE,
+        help_text="How exports map this label to SemEval-2016 stance labels.",
+    )
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["slug"], name="stance_label_slug_unique"),
+            models.UniqueConstraint(
+                fields=["shortcut_key"], condition=~Q(shortcut_key=""), name="stance_label_shortcut_unique"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+# --- Quotes ------------------------------------------------------------------
+
+
+class QuoteQuerySet(models.QuerySet):
+    def curated(self) -> QuoteQuerySet:
+        return self.filter(is_curated=True)
+
+    def raw(self) -> QuoteQuerySet:
+        return self.filter(is_curated=False)
+
+    def visible_to(self, user: AnyUser) -> QuoteQuerySet:
+        """Quotes a user may read.
+
+        Annotation is blind: an analyst reads their own quotes and the curated
+        ones, never another analyst's. Researchers read the curated layer.
+        """
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if is_reviewer(user):
+            return self.all()
+        roles = roles_of(user)
+        condition = Q(pk__in=[])
+        if Role.ANALYST in roles:
+            condition |= Q(annotator=user, is_curated=False)
+        if roles & {Role.ANALYST, Role.RESEARCHER}:
+            condition |= Q(is_curated=True, article__status=Article.Status.CURATED)
+        return self.filter(condition)
+
+    def editable_by(self, user: AnyUser) -> QuoteQuerySet:
+        """Quotes a user may change: reviewers any; analysts their own raw quotes
+        on articles they have not yet submitted."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if is_reviewer(user):
+            return self.all()
+        if Role.ANALYST not in roles_of(user):
+            return self.none()
+        locked = Assignment.objects.filter(
+            annotator=user,
+            status__in=[Assignment.Status.SUBMITTED, Assignment.Status.REVIEWED],
+        ).values("article_id")
+        return self.filter(annotator=user, is_curated=False).exclude(article_id__in=locked)
+
+    def in_text_order(self) -> QuoteQuerySet:
+        return self.order_by("start", "-end", "id")
+
+
+class Quote(models.Model):
+    class Kind(models.TextChoices):
+        DIRECT = "direct", "Direct"
+        INDIRECT = "indirect", "Indirect"
+        MIXED = "mixed", "Mixed"
+
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="quotes")
+    start = models.PositiveIntegerField(help_text="Code-point offset of the first character.")
+    end = models.PositiveIntegerField(help_text="Code-point offset just past the last character.")
+    text = models.TextField(help_text="The content span: always article.text[start:end].")
+    kind = models.CharField(max_length=10, choices=Kind, default=Kind.DIRECT)
+
+    speaker = models.ForeignKey(
+        Speaker,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="quotes",
+        help_text="Empty for an unattributed quote.",
+    )
+    speaker_role = models.ForeignKey(
+        SpeakerRole,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="quotes",
+        help_text="The role the speaker held when this was said.",
+    )
+    cue = models.CharField(max_length=100, blank=True, help_text='The attribution verb, such as "said".')
+    mention_start = models.PositiveIntegerField(null=True, blank=True)
+    mention_end = models.PositiveIntegerField(null=True, blank=True)
+    mention_text = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text='How the text names the source ("State Department Spokesman Ned Price", "he").',
+    )
+    cue_start = models.PositiveIntegerField(null=True, blank=True)
+    cue_end = models.PositiveIntegerField(null=True, blank=True)
+    cue_text = models.CharField(max_length=200, blank=True)
+    addressee = models.ForeignKey(
+        Speaker, null=True, blank=True, on_delete=models.PROTECT, related_name="addressed_quotes"
+    )
+    attribution_group = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text='Pieces of one statement split by, for example, "Price added" share a group.',
+    )
+    parent = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="nested",
+        help_text="The quote this one is nested inside.",
+    )
+
+    annotator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="quotes"
+    )
+    is_curated = models.BooleanField("curated", default=False)
+    curated_from = models.ManyToManyField(
+        "self",
+        symmetrical=False,
+        blank=True,
+        related_name="curated_copies",
+        help_text="The annotators' quotes this curated quote was made from.",
+    )
+    version = models.PositiveIntegerField(default=1, help_text="Bumped on every change (optimistic locking).")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = QuoteQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["article", "start", "-end", "id"]
+        indexes = [
+            models.Index(fields=["article", "start"], name="quote_article_start_idx"),
+            models.Index(fields=["is_curated", "id"], name="quote_curated_id_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="quote_span_not_empty"),
+            models.CheckConstraint(
+                condition=Exact(Length("text"), F("end") - F("start")), name="quote_text_length_matches_span"
+            ),
+            models.CheckConstraint(
+                condition=(Q(mention_start__isnull=True) & Q(mention_end__isnull=True) & Q(mention_text=""))
+                | (
+                    Q(mention_end__gt=F("mention_start"))
+                    & Exact(Length("mention_text"), F("mention_end") - F("mention_start"))
+                ),
+                name="quote_mention_span_valid",
+            ),
+            models.CheckConstraint(
+                condition=(Q(cue_start__isnull=True) & Q(cue_end__isnull=True) & Q(cue_text=""))
+                | (Q(cue_end__gt=F("cue_start")) & Exact(Length("cue_text"), F("cue_end") - F("cue_start"))),
+                name="quote_cue_span_valid",
+            ),
+            models.CheckConstraint(condition=Q(version__gte=1), name="quote_version_positive"),
+            models.CheckConstraint(condition=~Q(parent=F("id")), name="quote_not_own_parent"),
+        ]
+
+    def __str__(self) -> str:
+        text = self.text if len(self.text) <= 60 else self.text[:59] + "…"
+        return f"“{text}” ({self.speaker or 'unattributed'})"
+
+    def save(self, *args, **kwargs) -> None:
+        # The offset invariant is checked on every save, whatever the path
+        # (forms, API, admin, scripts); the database triggers back it up for
+        # bulk writes that bypass save().
+        check_span(self.article.text, self.start, self.end, self.text, name="quote")
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """The offset invariant and the rules that tie a quote to its article."""
+        super().clean()
+        errors: dict[str, list[str]] = {}
+        if self.article_id is None:
+            return
+        text = self.article.text
+        try:
+            check_span(text, self.start, self.end, self.text, name="quote")
+        except ValidationError as error:
+            errors.setdefault("text", []).extend(error.messages)
+        for prefix, label in (("mention", "source mention"), ("cue", "cue")):
+            start, end = getattr(self, f"{prefix}_start"), getattr(self, f"{prefix}_end")
+            span_text = getattr(self, f"{prefix}_text")
+            if start is None and end is None and not span_text:
+                continue
+            try:
+                check_span(text, start, end, span_text, name=label)
+            except ValidationError as error:
+                errors.setdefault(f"{prefix}_text", []).extend(error.messages)
+        if self.speaker_role_id and self.speaker_role.speaker_id != self.speaker_id:
+            errors.setdefault("speaker_role", []).append("The role must belong to the quote's speaker.")
+        if self.parent_id:
+            parent = self.parent
+            if parent.article_id != self.article_id:
+                errors.setdefault("parent", []).append("A quote can only be nested in a quote of the same article.")
+            elif parent.pk == self.pk:
+                errors.setdefault("parent", []).append("A quote can't be nested in itself.")
+        if errors:
+            raise ValidationError(errors)
+
+    def fill_text_from_offsets(self) -> None:
+        """Set the span texts from the offsets (for callers that only have offsets)."""
+        text = self.article.text
+        self.text = text[self.start : self.end]
+        if self.mention_start is not None and self.mention_end is not None:
+            self.mention_text = text[self.mention_start : self.mention_end]
+        if self.cue_start is not None and self.cue_end is not None:
+            self.cue_text = text[self.cue_start : self.cue_end]
+
+    def pick_role(self) -> None:
+        """Record the role the speaker held on the article's date, when one is known."""
+        if self.speaker_id and not self.speaker_role_id:
+            self.speaker_role = self.speaker.role_on(self.article.published_on)
+
+
+class Stance(models.Model):
+    """A quote's position toward one target. No row: the target is not addressed."""
+
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="stances")
+    target = models.ForeignKey(Target, on_delete=models.PROTECT, related_name="stances")
+    label = models.ForeignKey(StanceLabel, on_delete=models.PROTECT, related_name="stances")
+    intensity = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(3)],
+        help_text="1 hedged or implicit, 2 explicit, 3 categorical or emphatic.",
+    )
+    confidence = models.FloatField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="The annotator's confidence, 0 to 1.",
+    )
+    note = models.TextField(blank=True, max_length=2000)
+
+    class Meta:
+        ordering = ["quote", "target__name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["quote", "target"], name="stance_one_per_quote_target"),
+            models.CheckConstraint(
+                condition=Q(intensity__isnull=True) | Q(intensity__gte=1, intensity__lte=3),
+                name="stance_intensity_1_to_3",
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__isnull=True) | Q(confidence__gte=0, confidence__lte=1),
+                name="stance_confidence_0_to_1",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.label} {self.target}"
+
+
+# --- Workflow ----------------------------------------------------------------
+
+
+class AssignmentQuerySet(models.QuerySet):
+    def for_user(self, user: AnyUser) -> AssignmentQuerySet:
+        if not user.is_authenticated:
+            return self.none()
+        return self.filter(annotator=user)
+
+
+class Assignment(models.Model):
+    class Status(models.TextChoices):
+        ASSIGNED = "assigned", "Assigned"
+        IN_PROGRESS = "in_progress", "In progress"
+        SUBMITTED = "submitted", "Submitted"
+        REVIEWED = "reviewed", "Reviewed"
+
+    # The legal moves of the status machine; anything else is refused.
+    TRANSITIONS = {
+        Status.ASSIGNED: {Status.IN_PROGRESS, Status.SUBMITTED},
+        Status.IN_PROGRESS: {Status.SUBMITTED},
+        Status.SUBMITTED: {Status.REVIEWED, Status.IN_PROGRESS},
+        Status.REVIEWED: set(),
+    }
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=16, choices=Status, default=Status.ASSIGNED)
+    comment = models.TextField(
+        blank=True, max_length=2000, help_text="A reviewer's note when sending the article back."
+    )
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+
+    objects = AssignmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["article", "annotator"], name="assignment_one_per_annotator"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.article} → {self.annotator} ({self.get_status_display()})"
+
+    def can_move_to(self, status: str) -> bool:
+        return status in self.TRANSITIONS[self.Status(self.status)]
+
+    def move_to(self, status: str, *, comment: str = "") -> None:
+        """Change status along a legal transition, or refuse with a clear message."""
+        status = self.Status(status)
+        if not self.can_move_to(status):
+            raise ValidationError(
+                f"An assignment that is {self.get_status_display().lower()} can't become {status.label.lower()}.",
+                code="illegal_transition",
+            )
+        from django.utils import timezone
+
+        self.status = status
+        if status == self.Status.SUBMITTED:
+            self.submitted_at = timezone.now()
+        if comment:
+            self.comment = comment
+        self.save(update_fields=["status", "submitted_at", "comment", "updated_at"])
+
+    @property
+    def is_locked(self) -> bool:
+        return self.status in {self.Status.SUBMITTED, self.Status.REVIEWED}
+
+
+class Release(models.Model):
+    """A frozen, versioned snapshot of the curated dataset."""
+
+    name = models.CharField(max_length=100, help_text='What a paper cites, such as "v1".')
+    note = models.TextField(blank=True, help_text="Changelog: what changed since the previous release.")
+    filters = models.JSONField(default=dict, blank=True)
+    quote_count = models.PositiveIntegerField(default=0)
+    article_count = models.PositiveIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["name"], name="release_name_unique")]
+
+    def __str__(self) -> str:
+        return self.name

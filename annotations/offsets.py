@@ -1,0 +1,137 @@
+"""Offsets: the invariant everything rests on.
+
+Demarche stores offsets as Unicode code points of the stored article text, end
+exclusive, so that ``text[start:end]`` in Python (and ``substr`` in PostgreSQL
+and SQLite) gives the span. Browsers and some tools (Label Studio) count UTF-16
+code units instead; everything that crosses that border goes through here.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+
+
+def normalise_text(text: str) -> str:
+    """The one normalisation applied to article text, once, on the way in."""
+    return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def _is_astral(char: str) -> bool:
+    return ord(char) > 0xFFFF
+
+
+def utf16_to_codepoint(text: str, offset: int) -> int:
+    """Convert a UTF-16 code-unit offset into ``text`` to a code-point offset.
+
+    An offset that falls between the two halves of a surrogate pair does not
+    name a position in the text and is refused: a browser selection never
+    produces one, so it means the client counted wrongly.
+    """
+    if offset < 0:
+        raise ValidationError(f"Offset {offset} is negative.", code="offset_negative")
+    units = 0
+    for index, char in enumerate(text):
+        if units == offset:
+            return index
+        units += 2 if _is_astral(char) else 1
+        if units > offset:
+            raise ValidationError(
+                f"UTF-16 offset {offset} falls inside the character at code point {index} "
+                f"(U+{ord(char):04X}); a span can't split a surrogate pair.",
+                code="offset_splits_surrogate",
+            )
+    if units == offset:
+        return len(text)
+    raise ValidationError(
+        f"UTF-16 offset {offset} is past the end of the text ({units} UTF-16 units).",
+        code="offset_out_of_range",
+    )
+
+
+def codepoint_to_utf16(text: str, offset: int) -> int:
+    """Convert a code-point offset into ``text`` to a UTF-16 code-unit offset."""
+    if not 0 <= offset <= len(text):
+        raise ValidationError(f"Offset {offset} is outside the text (0–{len(text)}).", code="offset_out_of_range")
+    return offset + sum(1 for char in text[:offset] if _is_astral(char))
+
+
+def check_span(text: str, start: int | None, end: int | None, expected: str | None, *, name: str = "span") -> None:
+    """Raise a ValidationError naming the problem unless ``text[start:end] == expected``."""
+    if start is None or end is None:
+        raise ValidationError(f"The {name} needs both a start and an end offset.", code="span_incomplete")
+    if start < 0:
+        raise ValidationError(f"The {name} starts at {start}: offsets can't be negative.", code="span_negative")
+    if end <= start:
+        raise ValidationError(
+            f"The {name} ends at {end}, not after its start {start}: a span must be at least one character long.",
+            code="span_empty",
+        )
+    if end > len(text):
+        raise ValidationError(
+            f"The {name} ends at {end}, past the end of the article text ({len(text)} characters).",
+            code="span_out_of_range",
+        )
+    if expected is not None and text[start:end] != expected:
+        found = text[start:end]
+        raise ValidationError(
+            f"The {name} text does not match the article at {start}–{end}: "
+            f"the article has {_preview(found)!s}, the {name} says {_preview(expected)!s}. "
+            "Offsets count Unicode code points of the stored text, end exclusive.",
+            code="span_mismatch",
+        )
+
+
+def _preview(value: str, limit: int = 60) -> str:
+    shown = value if len(value) <= limit else value[: limit - 1] + "…"
+    return repr(shown)
+
+
+@dataclass(frozen=True)
+class Span:
+    start: int
+    end: int
+
+    def text_of(self, text: str) -> str:
+        return text[self.start : self.end]
+
+
+def find_occurrence(text: str, exact: str, occurrence: int = 1) -> Span:
+    """Locate the ``occurrence``-th (1-based) appearance of ``exact`` in ``text``.
+
+    Used where no browser measured a selection (the no-JavaScript form, imports
+    that carry only the quoted text). Overlapping occurrences count.
+    """
+    if not exact:
+        raise ValidationError("Paste the exact text of the quote.", code="exact_empty")
+    exact = normalise_text(exact)
+    if occurrence < 1:
+        raise ValidationError("The occurrence number starts at 1.", code="occurrence_invalid")
+    found = -1
+    for _ in range(occurrence):
+        found = text.find(exact, found + 1)
+        if found == -1:
+            break
+    if found == -1:
+        count = count_occurrences(text, exact)
+        if count == 0:
+            raise ValidationError(
+                f"The text {_preview(exact)} does not appear in the article: paste it exactly as it is written.",
+                code="exact_not_found",
+            )
+        raise ValidationError(
+            f"The text appears {count} time{'s' if count != 1 else ''} in the article, "
+            f"so there is no occurrence {occurrence}.",
+            code="occurrence_missing",
+        )
+    return Span(found, found + len(exact))
+
+
+def count_occurrences(text: str, exact: str) -> int:
+    count, position = 0, text.find(exact)
+    while position != -1:
+        count += 1
+        position = text.find(exact, position + 1)
+    return count
