@@ -1,0 +1,252 @@
+"""Load the demo: the seed article, its worked example, the default taxonomy and
+one user per role.
+
+Idempotent: running it twice leaves the same rows. Offsets in the worked example
+are checked against the text, never trusted.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+
+from annotations.models import (
+    Article,
+    Assignment,
+    Quote,
+    Role,
+    Speaker,
+    SpeakerAlias,
+    SpeakerRole,
+    Stance,
+    StanceLabel,
+    Target,
+)
+from annotations.offsets import check_span, normalise_text
+
+# The default label set: colours readable on white, shortcut keys in label order.
+LABEL_STYLE = {
+    "support": ("#2e7d32", "s", StanceLabel.SemEval.FAVOR),
+    "oppose": ("#c62828", "o", StanceLabel.SemEval.AGAINST),
+    "neutral": ("#546e7a", "n", StanceLabel.SemEval.NONE),
+    "unclear": ("#8e6c00", "u", StanceLabel.SemEval.NONE),
+}
+
+# Demo accounts: (username, role, password). Documented in the README; only
+# ever created with DEBUG on.
+DEMO_USERS = [
+    ("analyst", Role.ANALYST, "demo-analyst-pass"),
+    ("analyst2", Role.ANALYST, "demo-analyst2-pass"),
+    ("reviewer", Role.REVIEWER, "demo-reviewer-pass"),
+    ("researcher", Role.RESEARCHER, "demo-researcher-pass"),
+    ("admin", None, "demo-admin-pass"),
+]
+
+
+def _date(value: str | None) -> datetime.date | None:
+    return datetime.date.fromisoformat(value) if value else None
+
+
+class Command(BaseCommand):
+    help = "Load the demo article, its annotated quotes, the default taxonomy and demo users (idempotent)."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument(
+            "--data-dir",
+            type=Path,
+            default=settings.DEMO_DATA_DIR,
+            help="Folder holding worked-example.json and the article it names.",
+        )
+        parser.add_argument("--no-users", action="store_true", help="Load the data only; create no demo accounts.")
+
+    def handle(self, *args: Any, data_dir: Path, no_users: bool, **options: Any) -> None:
+        example_path = data_dir / "worked-example.json"
+        try:
+            example = json.loads(example_path.read_text(encoding="utf-8"))
+            text = normalise_text((data_dir / example["article"]["file"]).read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError) as error:
+            raise CommandError(f"Can't read the demo data in {data_dir}: {error}") from error
+
+        create_users = not no_users
+        if create_users and not settings.DEBUG:
+            self.stderr.write(
+                "DEBUG is off: demo accounts with published passwords are not created. "
+                "Create real accounts with `manage.py createsuperuser` and Django admin."
+            )
+            create_users = False
+
+        with transaction.atomic():
+            users = self.load_users() if create_users else {}
+            labels = self.load_labels(example["stance_labels"])
+            targets = self.load_targets(example["targets"])
+            speakers = self.load_speakers(example["speakers"])
+            article = self.load_article(example["article"], text)
+            # Without demo accounts the quotes are loaded unowned, for reviewers to see.
+            annotator = users.get("analyst")
+            self.load_quotes(article, example["quotes"], speakers, targets, labels, annotator)
+            if annotator is not None:
+                Assignment.objects.get_or_create(
+                    article=article, annotator=annotator, defaults={"status": Assignment.Status.IN_PROGRESS}
+                )
+
+        quotes = Quote.objects.filter(article=article).count()
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo loaded: 1 article, {len(speakers)} speakers, {len(targets)} targets, "
+                f"{len(labels)} stance labels, {quotes} quotes, {len(users)} demo users."
+            )
+        )
+
+    def load_users(self) -> dict[str, Any]:
+        User = get_user_model()
+        users = {}
+        for username, role, password in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=username)
+            if created or not user.check_password(password):
+                user.set_password(password)
+            user.email = f"{username}@demarche.invalid"
+            user.is_staff = user.is_superuser = role is None
+            user.save()
+            if role is not None:
+                user.groups.set([Group.objects.get(name=role)])
+            users[username] = user
+        return users
+
+    def load_labels(self, rows: list[dict]) -> dict[str, StanceLabel]:
+        labels = {}
+        for order, row in enumerate(rows, start=1):
+            colour, key, semeval = LABEL_STYLE.get(row["slug"], ("#888888", "", StanceLabel.SemEval.NONE))
+            labels[row["slug"]], _ = StanceLabel.objects.update_or_create(
+                slug=row["slug"],
+                defaults={
+                    "name": row["name"],
+                    "definition": row["definition"],
+                    "colour": colour,
+                    "shortcut_key": key,
+                    "order": order,
+                    "semeval": semeval,
+                },
+            )
+        return labels
+
+    def load_targets(self, rows: list[dict]) -> dict[str, Target]:
+        targets: dict[str, Target] = {}
+        # Parents are listed before their children in the worked example; insist on it.
+        for row in rows:
+            parent_slug = row.get("parent")
+            if parent_slug and parent_slug not in targets:
+                raise CommandError(f"Target {row['slug']!r} names parent {parent_slug!r} before it is defined.")
+            targets[row["slug"]], _ = Target.objects.update_or_create(
+                slug=row["slug"],
+                defaults={
+                    "name": row["name"],
+                    "description": row.get("description", ""),
+                    "parent": targets.get(parent_slug) if parent_slug else None,
+                },
+            )
+        return targets
+
+    def load_speakers(self, rows: list[dict]) -> dict[str, Speaker]:
+        speakers = {}
+        for row in rows:
+            speaker = Speaker.objects.filter(name=row["name"]).first() or Speaker(name=row["name"])
+            speaker.kind = row.get("kind", Speaker.Kind.PERSON)
+            speaker.country = row.get("country", "")
+            speaker.wikidata_qid = row.get("wikidata_qid", "")
+            speaker.full_clean()
+            speaker.save()
+            for alias in row.get("aliases", []):
+                SpeakerAlias.objects.get_or_create(speaker=speaker, name=alias)
+            for role in row.get("roles", []):
+                SpeakerRole.objects.update_or_create(
+                    speaker=speaker,
+                    title=role["title"],
+                    organisation=role.get("organisation", ""),
+                    start_date=_date(role.get("start")),
+                    defaults={"country": role.get("country", ""), "end_date": _date(role.get("end"))},
+                )
+            speakers[row["name"]] = speaker
+        return speakers
+
+    def load_article(self, row: dict, text: str) -> Article:
+        if "length" in row and len(text) != row["length"]:
+            raise CommandError(
+                f"The demo article is {len(text)} code points long; the worked example expects {row['length']}."
+            )
+        article = Article.objects.filter(text_sha256=Article.hash_text(text)).first()
+        if article is None:
+            article = Article(text=text)
+        article.title = row["title"]
+        article.outlet = row.get("outlet") or ""
+        article.url = row.get("url") or ""
+        article.published_on = _date(row.get("published_on"))
+        article.language = row.get("language", "en")
+        notes = {key: value for key, value in row.items() if key.endswith("_note")}
+        article.metadata = {**article.metadata, **notes, "source": "worked-example.json"}
+        article.full_clean()
+        article.save()
+        return article
+
+    def load_quotes(
+        self,
+        article: Article,
+        rows: list[dict],
+        speakers: dict[str, Speaker],
+        targets: dict[str, Target],
+        labels: dict[str, StanceLabel],
+        annotator: Any | None,
+    ) -> None:
+        self.check_offsets(article, rows)
+        for row in rows:
+            speaker = speakers[row["speaker"]] if row.get("speaker") else None
+            mention = row.get("source_mention") or {}
+            cue = row.get("cue_span") or {}
+            quote = Quote.objects.filter(
+                article=article, annotator=annotator, is_curated=False, start=row["start"], end=row["end"]
+            ).first() or Quote(article=article, annotator=annotator, start=row["start"], end=row["end"])
+            quote.text = row["text"]
+            quote.kind = row["kind"]
+            quote.speaker = speaker
+            quote.speaker_role = speaker.role_on(article.published_on) if speaker else None
+            quote.cue = row.get("cue", "")
+            quote.mention_start, quote.mention_end = mention.get("start"), mention.get("end")
+            quote.mention_text = mention.get("text", "")
+            quote.cue_start, quote.cue_end = cue.get("start"), cue.get("end")
+            quote.cue_text = cue.get("text", "")
+            quote.addressee = speakers[row["addressee"]] if row.get("addressee") else None
+            quote.attribution_group = row.get("attribution_group", "")
+            quote.full_clean()
+            quote.save()
+
+            wanted = set()
+            for stance in row.get("stances", []):
+                target = targets[stance["target"]]
+                wanted.add(target.pk)
+                Stance.objects.update_or_create(
+                    quote=quote,
+                    target=target,
+                    defaults={"label": labels[stance["label"]], "intensity": stance.get("intensity")},
+                )
+            quote.stances.exclude(target_id__in=wanted).delete()
+
+    def check_offsets(self, article: Article, rows: list[dict]) -> None:
+        for number, row in enumerate(rows, start=1):
+            try:
+                check_span(article.text, row["start"], row["end"], row["text"], name=f"quote {number}")
+                for key, name in (("source_mention", "source mention"), ("cue_span", "cue")):
+                    if key in row:
+                        span = row[key]
+                        check_span(
+                            article.text, span["start"], span["end"], span["text"], name=f"quote {number} {name}"
+                        )
+            except ValidationError as error:
+                raise CommandError(" ".join(error.messages)) from error

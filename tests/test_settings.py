@@ -1,0 +1,69 @@
+"""Settings come from the environment; production refuses unsafe defaults."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+STRONG_KEY = "x" * 20 + "-settings-test-key-" + "y" * 20
+
+
+def load_settings(**env: str) -> subprocess.CompletedProcess:
+    clean = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    return subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings; print(settings.DEBUG)",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_production_refuses_to_start_without_a_secret_key():
+    result = load_settings(DEBUG="0", ALLOWED_HOSTS="example.org")
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set" in result.stderr
+
+
+def test_production_refuses_a_short_secret_key():
+    result = load_settings(DEBUG="0", SECRET_KEY="short", ALLOWED_HOSTS="example.org")
+    assert result.returncode != 0
+    assert "too weak" in result.stderr
+
+
+def test_production_refuses_to_start_without_allowed_hosts():
+    result = load_settings(DEBUG="0", SECRET_KEY=STRONG_KEY)
+    assert result.returncode != 0
+    assert "ALLOWED_HOSTS is not set" in result.stderr
+
+
+def test_production_starts_with_a_strong_key_and_hosts():
+    result = load_settings(DEBUG="0", SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.org")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_debug_off_is_the_default():
+    result = load_settings(SECRET_KEY=STRONG_KEY, ALLOWED_HOSTS="example.org")
+    assert result.stdout.strip() == "False"
+
+
+def test_a_malformed_boolean_is_refused_by_name():
+    result = load_settings(DEBUG="maybe")
+    assert result.returncode != 0
+    assert "DEBUG must be a boolean" in result.stderr
+
+
+@pytest.mark.parametrize("name", ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL"])
+def test_env_example_lists_every_variable(name):
+    assert f"\n{name}=" in "\n" + (ROOT / ".env.example").read_text()
