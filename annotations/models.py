@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.db.models.functions import Length
 from django.db.models.lookups import Exact
 from django.urls import reverse
+from simple_history.models import HistoricalRecords
 
 from .offsets import check_span, normalise_text
 
@@ -201,6 +202,7 @@ class Speaker(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = SpeakerQuerySet.as_manager()
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name", "id"]
@@ -243,6 +245,8 @@ class SpeakerRole(models.Model):
     country = models.CharField(max_length=2, blank=True, validators=[country_code_validator])
     start_date = models.DateField(null=True, blank=True)
     end_date = models.DateField(null=True, blank=True, help_text="Empty while the role is held.")
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["speaker", "-start_date", "id"]
@@ -341,6 +345,14 @@ class StanceLabel(models.Model):
 
 
 # --- Quotes ------------------------------------------------------------------
+
+
+class VersionConflict(Exception):
+    """Someone else changed the quote since this version was read."""
+
+    def __init__(self, current: Quote | None) -> None:
+        self.current = current
+        super().__init__("The quote was changed by someone else." if current else "The quote was deleted.")
 
 
 class QuoteQuerySet(models.QuerySet):
@@ -459,6 +471,7 @@ class Quote(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = QuoteQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["article", "start", "-end", "id"]
@@ -530,6 +543,28 @@ class Quote(models.Model):
         if errors:
             raise ValidationError(errors)
 
+    def save_with_version(self, expected_version: int) -> None:
+        """Save only if the row still has ``expected_version``; bump the version.
+
+        One conditional UPDATE decides the winner between concurrent editors
+        (no read-then-write race); it holds the row lock until commit, so the
+        ordinary save that follows (and records history) can't interleave.
+        """
+        with transaction.atomic():
+            claimed = Quote.objects.filter(pk=self.pk, version=expected_version).update(version=F("version") + 1)
+            if not claimed:
+                raise VersionConflict(Quote.objects.filter(pk=self.pk).first())
+            self.version = expected_version + 1
+            self.save()
+
+    def delete_with_version(self, expected_version: int) -> None:
+        """Delete only if nobody changed the quote since ``expected_version``."""
+        with transaction.atomic():
+            claimed = Quote.objects.filter(pk=self.pk, version=expected_version).update(version=F("version") + 1)
+            if not claimed:
+                raise VersionConflict(Quote.objects.filter(pk=self.pk).first())
+            self.delete()
+
     def fill_text_from_offsets(self) -> None:
         """Set the span texts from the offsets (for callers that only have offsets)."""
         text = self.article.text
@@ -564,6 +599,8 @@ class Stance(models.Model):
         help_text="The annotator's confidence, 0 to 1.",
     )
     note = models.TextField(blank=True, max_length=2000)
+
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["quote", "target__name", "id"]
@@ -622,6 +659,7 @@ class Assignment(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True)
 
     objects = AssignmentQuerySet.as_manager()
+    history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -677,3 +715,37 @@ class Release(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Comment(models.Model):
+    """A short discussion about a quote, between its analyst and the reviewers."""
+
+    quote = models.ForeignKey(Quote, on_delete=models.CASCADE, related_name="comments")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    body = models.TextField(max_length=2000)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        constraints = [models.CheckConstraint(condition=~Q(body=""), name="comment_body_not_empty")]
+
+    def __str__(self) -> str:
+        return f"{self.author} on {self.quote_id}: {self.body[:40]}"
+
+
+class ReleaseFile(models.Model):
+    """One export of a release, written once and served unchanged forever."""
+
+    release = models.ForeignKey(Release, on_delete=models.PROTECT, related_name="files")
+    format = models.CharField(max_length=20)
+    file = models.FileField(upload_to="releases/")
+    sha256 = models.CharField(max_length=64)
+    size = models.PositiveBigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["release", "format"]
+        constraints = [models.UniqueConstraint(fields=["release", "format"], name="release_file_one_per_format")]
+
+    def __str__(self) -> str:
+        return f"{self.release} ({self.format})"

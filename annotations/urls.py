@@ -1,11 +1,14 @@
 from django.urls import path
 
-from . import views
+from .views import workspace
 
 app_name = "annotations"
 
 urlpatterns = [
-    path("", views.home, name="home"),
-    path("health/", views.health, name="health"),
-    path("articles/<int:pk>/annotate/", views.article_annotate, name="article-annotate"),
+    path("health/", workspace.health, name="health"),
+    # --- The workspace: queue, articles, annotate page, quote fragments.
+    path("", workspace.home, name="home"),
+    path("articles/<int:pk>/annotate/", workspace.article_annotate, name="article-annotate"),
+    # --- Review, curation and agreement.
+    # --- API tokens.
 ]

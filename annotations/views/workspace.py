@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET
 
-from .models import Article, Quote
+from ..models import Article, Quote
 
 
 @login_required
