@@ -1,0 +1,474 @@
+"""The Django admin: every table, for the admin role.
+
+Admin edits go through the same validation as every other write path: the
+model ``clean()`` methods (offsets, immutable article text) run on every admin
+form, the article form is the one the pages use, and a quote is saved with the
+same version check as on the annotate page. Models with history get
+simple-history's history pages. Changelists are shaped so their query count
+does not grow with the number of rows, and never load an article's text (which
+can be 50,000 characters) just to show its title.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Prefetch, QuerySet
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.defaultfilters import linebreaksbr
+from django.urls import reverse
+from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
+
+from .forms import ArticleForm
+from .models import (
+    Article,
+    Assignment,
+    Comment,
+    Quote,
+    Release,
+    ReleaseFile,
+    Speaker,
+    SpeakerAlias,
+    SpeakerRole,
+    Stance,
+    StanceLabel,
+    Target,
+    VersionConflict,
+)
+
+admin.site.site_header = "Demarche administration"
+admin.site.site_title = "Demarche admin"
+
+# How much article text to show on either side of a quote's span.
+CONTEXT_CHARS = 40
+
+# Columns of a related article that a changelist never needs.
+ARTICLE_BULK = ("article__text", "article__metadata")
+
+
+def _keep_whitespace(form: forms.BaseForm, names: tuple[str, ...]) -> None:
+    """Turn off the form's stripping of leading and trailing whitespace.
+
+    Form fields strip by default; a span's text that starts or ends with a
+    space or a newline would then stop matching its offsets, and an article
+    ending in a newline would look edited, on a save that changed nothing.
+    """
+    for name in names:
+        if name in form.fields:
+            form.fields[name].strip = False
+
+
+# --- Articles ----------------------------------------------------------------
+
+
+class ArticleAdminForm(ArticleForm):
+    """The pages' article form (normalisation, length limit, duplicate text)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            # An existing text is kept byte for byte; stripping it would be an
+            # edit (refused once quotes point into it).
+            _keep_whitespace(self, ("text",))
+
+
+@admin.register(Article)
+class ArticleAdmin(admin.ModelAdmin):
+    form = ArticleAdminForm
+    list_display = ["title", "outlet", "published_on", "language", "status", "pool", "quote_count", "created_at"]
+    list_filter = ["status", "language", "published_on", "outlet"]
+    search_fields = ["title", "outlet", "text"]
+    readonly_fields = ["text_sha256", "quote_count", "created_by", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["title", "outlet", "url", "published_on", "language", "text"]}),
+        ("Workflow", {"fields": ["status", "pool", "annotators_needed"]}),
+        ("Metadata", {"fields": ["metadata"], "classes": ["collapse"]}),
+        ("Record", {"fields": ["text_sha256", "quote_count", "created_by", "created_at"]}),
+    ]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Article]:
+        # The text is loaded only where it is shown: the change form reads it
+        # on demand, the changelist never does.
+        return (
+            super()
+            .get_queryset(request)
+            .defer("text", "metadata")
+            .select_related("created_by")
+            .annotate(quote_count=Count("quotes"))
+        )
+
+    @admin.display(description="quotes", ordering="quote_count")
+    def quote_count(self, article: Article) -> str:
+        if article.pk is None:
+            return "0"
+        count = getattr(article, "quote_count", None)
+        if count is None:
+            count = article.quotes.count()
+        url = reverse("admin:annotations_quote_changelist")
+        return format_html('<a href="{}?article__id__exact={}">{}</a>', url, article.pk, count)
+
+    def save_model(self, request: HttpRequest, obj: Article, form: forms.ModelForm, change: bool) -> None:
+        if not change and obj.created_by_id is None:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+# --- Speakers ----------------------------------------------------------------
+
+
+class SpeakerAliasInline(admin.TabularInline):
+    model = SpeakerAlias
+    extra = 1
+
+
+class SpeakerRoleInline(admin.TabularInline):
+    model = SpeakerRole
+    fields = ["title", "organisation", "country", "start_date", "end_date"]
+    extra = 1
+
+
+@admin.register(Speaker)
+class SpeakerAdmin(SimpleHistoryAdmin):
+    list_display = ["name", "kind", "country", "wikidata_qid", "alias_list"]
+    list_filter = ["kind", "country"]
+    search_fields = ["name", "aliases__name", "wikidata_qid"]
+    readonly_fields = ["created_at"]
+    inlines = [SpeakerAliasInline, SpeakerRoleInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Speaker]:
+        return super().get_queryset(request).prefetch_related("aliases")
+
+    @admin.display(description="aliases")
+    def alias_list(self, speaker: Speaker) -> str:
+        return ", ".join(alias.name for alias in speaker.aliases.all())
+
+
+@admin.register(SpeakerAlias)
+class SpeakerAliasAdmin(admin.ModelAdmin):
+    list_display = ["name", "speaker"]
+    list_select_related = ["speaker"]
+    search_fields = ["name", "speaker__name"]
+    autocomplete_fields = ["speaker"]
+
+
+@admin.register(SpeakerRole)
+class SpeakerRoleAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "organisation", "speaker", "country", "start_date", "end_date"]
+    list_select_related = ["speaker"]
+    list_filter = ["country"]
+    search_fields = ["title", "organisation", "speaker__name"]
+    autocomplete_fields = ["speaker"]
+
+
+# --- Taxonomy ----------------------------------------------------------------
+
+
+class TargetChildInline(admin.TabularInline):
+    model = Target
+    fk_name = "parent"
+    fields = ["name", "slug", "description"]
+    extra = 0
+    show_change_link = True
+    verbose_name = "child target"
+    verbose_name_plural = "child targets"
+
+
+@admin.register(Target)
+class TargetAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "parent"]
+    list_select_related = ["parent"]
+    search_fields = ["name", "slug", "description"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["parent"]
+    inlines = [TargetChildInline]
+
+
+@admin.register(StanceLabel)
+class StanceLabelAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "semeval", "order", "colour", "shortcut_key"]
+    list_display_links = ["name"]
+    list_editable = ["order", "colour", "shortcut_key"]
+    search_fields = ["name", "slug", "definition"]
+    prepopulated_fields = {"slug": ["name"]}
+
+
+# --- Quotes ------------------------------------------------------------------
+
+SPAN_TEXT_FIELDS = ("text", "mention_text", "cue_text")
+
+
+class QuoteAdminForm(forms.ModelForm):
+    # The version the page was rendered from, for the optimistic lock the
+    # annotate page uses too (Quote.save_with_version).
+    expected_version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _keep_whitespace(self, SPAN_TEXT_FIELDS)
+        if self.instance.pk is not None:
+            # Read from the row, not the instance: simple-history's revert form
+            # is built from an old version of the quote.
+            self.fields["expected_version"].initial = self._current_version()
+
+    def _current_version(self) -> int | None:
+        return Quote.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name in SPAN_TEXT_FIELDS:
+            value = cleaned.get(name)
+            if isinstance(value, str):
+                # Browsers send a textarea's line ends as CRLF; the article text
+                # was normalised to LF on the way in.
+                cleaned[name] = value.replace("\r\n", "\n")
+        if self.instance.pk is not None:
+            expected, current = cleaned.get("expected_version"), self._current_version()
+            if expected != current:
+                raise forms.ValidationError(
+                    f"Someone else changed this quote (it is now at version {current}) after you opened it "
+                    f"(version {expected}). Reload the page to see their change, then make yours again.",
+                    code="version_conflict",
+                )
+        return cleaned
+
+
+class StanceInline(admin.TabularInline):
+    model = Stance
+    fields = ["target", "label", "intensity", "confidence", "note"]
+    autocomplete_fields = ["target"]
+    extra = 1
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Stance]:
+        return super().get_queryset(request).select_related("target", "label")
+
+
+@admin.register(Quote)
+class QuoteAdmin(SimpleHistoryAdmin):
+    form = QuoteAdminForm
+    list_display = [
+        "short_text",
+        "article_title",
+        "speaker",
+        "kind",
+        "stance_list",
+        "annotator",
+        "is_curated",
+        "created_at",
+    ]
+    list_filter = [
+        "kind",
+        "speaker__country",
+        "stances__target",
+        "stances__label",
+        "is_curated",
+        ("annotator", admin.RelatedOnlyFieldListFilter),
+        "created_at",
+    ]
+    search_fields = ["text", "speaker__name", "speaker__aliases__name", "article__title", "cue", "mention_text"]
+    ordering = ["-created_at", "-id"]
+    autocomplete_fields = ["article", "speaker", "speaker_role", "addressee", "annotator", "parent", "curated_from"]
+    readonly_fields = ["text_at_offsets", "version", "created_at", "updated_at"]
+    fieldsets = [
+        (None, {"fields": ["article", "start", "end", "text", "text_at_offsets", "kind"]}),
+        (
+            "Attribution",
+            {
+                "fields": [
+                    "speaker",
+                    "speaker_role",
+                    "addressee",
+                    "cue",
+                    ("mention_start", "mention_end", "mention_text"),
+                    ("cue_start", "cue_end", "cue_text"),
+                    "attribution_group",
+                    "parent",
+                ]
+            },
+        ),
+        ("Curation", {"fields": ["annotator", "is_curated", "curated_from"]}),
+        ("Record", {"fields": ["version", "expected_version", "created_at", "updated_at"]}),
+    ]
+    inlines = [StanceInline]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Quote]:
+        stances = Stance.objects.select_related("target", "label").order_by("target__name", "id")
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("article", "speaker", "annotator")
+            .defer(*ARTICLE_BULK)
+            .prefetch_related(Prefetch("stances", queryset=stances))
+        )
+
+    @admin.display(description="text", ordering="text")
+    def short_text(self, quote: Quote) -> str:
+        return quote.text if len(quote.text) <= 80 else quote.text[:79] + "…"
+
+    @admin.display(description="article", ordering="article__title")
+    def article_title(self, quote: Quote) -> str:
+        return quote.article.title
+
+    @admin.display(description="stances")
+    def stance_list(self, quote: Quote) -> str:
+        return "; ".join(f"{stance.label}: {stance.target}" for stance in quote.stances.all())
+
+    @admin.display(description="text at offsets")
+    def text_at_offsets(self, quote: Quote) -> str:
+        """The article's text at the quote's offsets, in context, as stored."""
+        if quote.article_id is None or quote.start is None or quote.end is None:
+            return "—"
+        text = quote.article.text
+        if not 0 <= quote.start < quote.end <= len(text):
+            return f"The offsets {quote.start}–{quote.end} are outside the article text ({len(text)} characters)."
+        before = text[max(0, quote.start - CONTEXT_CHARS) : quote.start]
+        after = text[quote.end : quote.end + CONTEXT_CHARS]
+        # linebreaksbr escapes before it adds <br>: the text stays data, never markup.
+        return format_html(
+            "{}{}<mark>{}</mark>{}{}",
+            "…" if quote.start > CONTEXT_CHARS else "",
+            linebreaksbr(before),
+            linebreaksbr(text[quote.start : quote.end]),
+            linebreaksbr(after),
+            "…" if quote.end + CONTEXT_CHARS < len(text) else "",
+        )
+
+    def save_model(self, request: HttpRequest, obj: Quote, form: forms.ModelForm, change: bool) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        obj._history_user = request.user
+        obj.save_with_version(form.cleaned_data["expected_version"])
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except VersionConflict as conflict:
+            # Someone saved between the form's version check and this save; the
+            # admin's transaction has rolled back the whole edit.
+            if conflict.current is None:
+                self.message_user(request, "Someone else deleted this quote while you were editing it.", messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:annotations_quote_changelist"))
+            self.message_user(
+                request,
+                "Someone else changed this quote while you were saving; nothing was saved. "
+                "Here is their version: make your change again.",
+                messages.ERROR,
+            )
+            return HttpResponseRedirect(request.path)
+
+
+@admin.register(Stance)
+class StanceAdmin(SimpleHistoryAdmin):
+    list_display = ["quote", "target", "label", "intensity", "confidence"]
+    list_filter = ["label", "target"]
+    search_fields = ["quote__text", "target__name", "target__slug", "note"]
+    autocomplete_fields = ["quote", "target", "label"]
+    list_select_related = ["quote__speaker", "target", "label"]
+
+
+@admin.register(Comment)
+class CommentAdmin(admin.ModelAdmin):
+    list_display = ["short_body", "quote", "author", "created_at"]
+    list_select_related = ["quote__speaker", "author"]
+    list_filter = ["created_at"]
+    search_fields = ["body", "quote__text", "author__username"]
+    autocomplete_fields = ["quote"]
+    readonly_fields = ["author", "created_at"]
+    fields = ["quote", "body", "author", "created_at"]
+
+    @admin.display(description="comment", ordering="body")
+    def short_body(self, comment: Comment) -> str:
+        return comment.body if len(comment.body) <= 80 else comment.body[:79] + "…"
+
+    def save_model(self, request: HttpRequest, obj: Comment, form: forms.ModelForm, change: bool) -> None:
+        if not change:
+            obj.author = request.user
+        super().save_model(request, obj, form, change)
+
+
+# --- Workflow ----------------------------------------------------------------
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(SimpleHistoryAdmin):
+    list_display = ["article_title", "annotator", "status", "assigned_by", "created_at", "submitted_at"]
+    list_filter = ["status"]
+    search_fields = ["article__title", "annotator__username"]
+    autocomplete_fields = ["article", "annotator"]
+    readonly_fields = ["assigned_by", "created_at", "updated_at"]
+    fields = ["article", "annotator", "status", "comment", "submitted_at", "assigned_by", "created_at", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Assignment]:
+        return super().get_queryset(request).select_related("article", "annotator", "assigned_by").defer(*ARTICLE_BULK)
+
+    @admin.display(description="article", ordering="article__title")
+    def article_title(self, assignment: Assignment) -> str:
+        return assignment.article.title
+
+    def save_model(self, request: HttpRequest, obj: Assignment, form: forms.ModelForm, change: bool) -> None:
+        if not change and obj.assigned_by_id is None:
+            obj.assigned_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+class ReadOnlyMixin:
+    """Rows written once by the release machinery and never changed or removed."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+class ReleaseFileInline(ReadOnlyMixin, admin.TabularInline):
+    model = ReleaseFile
+    fields = ["format", "file", "size", "sha256", "created_at"]
+    readonly_fields = fields
+    extra = 0
+
+
+@admin.register(ReleaseFile)
+class ReleaseFileAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    list_display = ["release", "format", "size", "sha256", "created_at"]
+    list_select_related = ["release"]
+    list_filter = ["format"]
+    search_fields = ["release__name", "format", "sha256"]
+
+
+@admin.register(Release)
+class ReleaseAdmin(admin.ModelAdmin):
+    """Releases are immutable snapshots: only the changelog note can be edited.
+
+    They are built from the curated dataset, with their counts and checksum, by
+    the release machinery, never typed in here; so there is no add either.
+    """
+
+    list_display = ["name", "created_at", "article_count", "quote_count", "short_sha256", "created_by"]
+    list_select_related = ["created_by"]
+    search_fields = ["name", "note"]
+    fields = ["name", "note", "filters", "article_count", "quote_count", "sha256", "created_by", "created_at"]
+    readonly_fields = ["name", "filters", "article_count", "quote_count", "sha256", "created_by", "created_at"]
+    inlines = [ReleaseFileInline]
+
+    @admin.display(description="SHA-256", ordering="sha256")
+    def short_sha256(self, release: Release) -> str:
+        return release.sha256[:12]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Release | None = None) -> bool:
+        return False

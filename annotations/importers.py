@@ -1,0 +1,526 @@
+"""Import articles from JSONL, CSV and plain-text files, all or nothing per file.
+
+The management command ``import_articles`` and (later) the browser upload both
+call :func:`import_articles` with the file's bytes, so a file is judged the same
+way whichever door it comes through. Every article goes through the browser's
+``ArticleForm``; the importer only moves the form's database lookups (duplicate
+texts, constraints) out of the per-article loop into a few queries for the whole
+file, because imports run to tens of thousands of articles.
+
+A file is read and checked completely before anything is written: a person
+fixing a file wants every bad line named at once, and a half-imported file is
+harder to repair than a refused one.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import difflib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePath
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
+
+from django import forms
+from django.db import IntegrityError, connection, transaction
+
+from .forms import MAX_ARTICLE_CHARS, ArticleForm
+from .models import Article
+from .offsets import normalise_text
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+FORMATS = ("jsonl", "csv", "txt")
+EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "txt"}
+
+# What a JSONL line or a CSV header may name. Anything else is refused rather
+# than dropped or tucked into metadata, so that a typo ("titel") is seen.
+KNOWN_FIELDS = ("title", "outlet", "url", "published_on", "language", "text", "metadata")
+FORM_FIELDS = ("title", "outlet", "url", "published_on", "language", "text")
+# Values a caller may give for every article of a file (command-line options,
+# upload form fields). A line's own non-empty value wins.
+DEFAULTABLE_FIELDS = ("title", "outlet", "published_on", "language")
+
+BATCH_SIZE = 500
+
+# [0-9], not \d: \d also matches Arabic-Indic and other digits.
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ISO_DATE_HINT = "write the date as YYYY-MM-DD, such as 2023-01-05"
+
+# A CSV cell may hold a whole article; the csv module's default limit (131,072
+# characters) is below ArticleForm's, and an over-long text should be refused
+# by the form with its own message, not by the CSV parser. The limit is
+# process-wide, which is harmless: it only ever grows.
+_CSV_FIELD_LIMIT = 4 * MAX_ARTICLE_CHARS
+
+_DEFAULT_LANGUAGE = Article._meta.get_field("language").get_default()
+
+Track = Callable[[Iterable[Any], int, str], Iterable[Any]]
+
+
+def _untracked(items: Iterable[Any], total: int, description: str) -> Iterable[Any]:
+    return items
+
+
+class LineNote(NamedTuple):
+    """A problem or a skipped article, tied to the line a person must look at.
+
+    ``line`` is ``None`` when the note is about the whole file (a text file is
+    one article; a database refusal has no single line).
+    """
+
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        return self.message if self.line is None else f"line {self.line}: {self.message}"
+
+
+@dataclass
+class ImportReport:
+    """What happened to one file: how many articles were written, which lines
+    were skipped as duplicates, and which problems refused the file."""
+
+    created: int = 0
+    skipped: list[LineNote] = field(default_factory=list)
+    errors: list[LineNote] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def error(self, line: int | None, message: str) -> None:
+        self.errors.append(LineNote(line, message))
+
+
+class ImportArticleForm(ArticleForm):
+    """``ArticleForm`` without its per-article database queries.
+
+    The importer looks up duplicate texts for the whole file in bulk, so the
+    form's one-query-per-article duplicate check is left out; the other rules
+    of ``clean_text`` are kept word for word (tests compare the two forms).
+    Model constraint validation is skipped too: it costs a query per article,
+    the only constraints on the form's fields are "text not empty" (already
+    refused by ``clean_text``) and the text hash being unique (checked in bulk),
+    and the database enforces both when the batch is written.
+    """
+
+    def clean_text(self) -> str:
+        text = normalise_text(self.cleaned_data["text"])
+        if not text.strip():
+            raise forms.ValidationError("The article text is empty.")
+        if len(text) > MAX_ARTICLE_CHARS:
+            raise forms.ValidationError(
+                f"The article is {len(text):,} characters long; the limit is {MAX_ARTICLE_CHARS:,}."
+            )
+        return text
+
+    def validate_constraints(self) -> None:
+        return
+
+
+class _SharedFields(dict):
+    """Form fields that every ``ImportArticleForm`` shares instead of copying.
+
+    ``BaseForm.__init__`` deep-copies ``base_fields`` so that one form can alter
+    its own fields and widgets for rendering. An import form is never rendered
+    and never alters a field, and the copy was half the time spent checking
+    each article of a large import.
+    """
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
+        return dict(self)
+
+
+ImportArticleForm.base_fields = _SharedFields(ImportArticleForm.base_fields)
+
+
+class _Row(NamedTuple):
+    line: int | None
+    values: dict[str, Any]
+
+
+@dataclass
+class _Candidate:
+    line: int | None
+    article: Article
+
+
+def format_from_filename(name: str) -> str | None:
+    """The import format a file name's extension implies, or None if it implies none."""
+    return EXTENSIONS.get(PurePath(name).suffix.lower())
+
+
+def parse_iso_date(value: str) -> datetime.date:
+    """A YYYY-MM-DD date, as import files and the command's options write it."""
+    if not _ISO_DATE.fullmatch(value):
+        raise ValueError(f"{_ISO_DATE_HINT}, not {value!r}")
+    return datetime.date.fromisoformat(value)
+
+
+def import_articles(
+    source: bytes | str | IO[bytes] | IO[str],
+    fmt: str,
+    *,
+    defaults: Mapping[str, str] | None = None,
+    user: AbstractBaseUser | None = None,
+    track: Track | None = None,
+    batch_size: int = BATCH_SIZE,
+) -> ImportReport:
+    """Check every article of one file and, if none is bad, write them in one transaction.
+
+    ``source`` is the file's content (bytes are decoded as UTF-8, a BOM
+    tolerated) or an open file. ``defaults`` fill fields a line leaves empty
+    (for a text file they are its only metadata; a ``title`` default replaces
+    the first-line title). Duplicates of stored articles or of earlier lines
+    are skipped and listed, not refused. ``track`` wraps the long loops, for a
+    progress bar: ``track(items, total, description)``.
+    """
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown import format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    defaults = dict(defaults or {})
+    unknown = set(defaults) - set(DEFAULTABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Defaults can only be given for {', '.join(DEFAULTABLE_FIELDS)}, not {sorted(unknown)}.")
+    track = track or _untracked
+    report = ImportReport()
+
+    text = _decode(source, report)
+    if text is None:
+        return report
+    if not text.strip():
+        report.error(None, "the file is empty")
+        return report
+    rows = {"jsonl": _parse_jsonl, "csv": _parse_csv, "txt": _parse_txt}[fmt](text, report, defaults)
+    candidates = []
+    for row in track(rows, len(rows), "checking"):
+        article = _check_row(row, defaults, report)
+        if article is not None:
+            article.created_by = user
+            candidates.append(_Candidate(row.line, article))
+    if report.errors:
+        # Parsing and checking find problems in two passes; a person reads them top to bottom.
+        report.errors.sort(key=lambda note: note.line or 0)
+        return report
+    try:
+        report.created = _write(candidates, report, track, batch_size)
+    except IntegrityError as error:
+        report.created = 0
+        report.skipped.clear()
+        report.error(
+            None,
+            f"the database refused the articles ({error}). Another import may have added some of "
+            "them meanwhile; nothing from this file was written, so import it again.",
+        )
+    return report
+
+
+# --- Reading -------------------------------------------------------------------
+
+
+def _decode(source: bytes | str | IO[bytes] | IO[str], report: ImportReport) -> str | None:
+    if hasattr(source, "read"):
+        source = source.read()
+    if isinstance(source, str):
+        return source.removeprefix("\ufeff")
+    data = bytes(source)
+    bom = b"\xef\xbb\xbf"
+    if data.startswith(bom):
+        data = data[len(bom) :]
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line_start = data.rfind(b"\n", 0, error.start) + 1
+        report.error(
+            data.count(b"\n", 0, error.start) + 1,
+            f"not valid UTF-8 (byte 0x{data[error.start]:02X} at byte {error.start - line_start + 1} of the "
+            "line); save the file as UTF-8 and import it again",
+        )
+        return None
+
+
+def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # json.loads keeps the last of two equal keys; a line saying "title" twice
+    # is a mistake to show, not to resolve silently.
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f'the key "{key}" appears twice')
+        result[key] = value
+    return result
+
+
+def _refuse_constant(name: str) -> None:
+    # Python's json accepts NaN and Infinity; JSON and PostgreSQL's jsonb don't.
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, object_pairs_hook=_json_object, parse_constant=_refuse_constant)
+
+
+def _json_problem(error: ValueError) -> str:
+    if isinstance(error, json.JSONDecodeError):
+        return f"not valid JSON ({error.msg} at column {error.colno})"
+    return f"not valid JSON ({error})"
+
+
+def _parse_jsonl(text: str, report: ImportReport, defaults: Mapping[str, str]) -> list[_Row]:
+    rows = []
+    # Split on "\n" only: str.splitlines() also breaks at U+2028, U+0085 and
+    # friends, which JSON allows unescaped inside strings.
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            values = _loads(line)
+        except ValueError as error:
+            report.error(number, _json_problem(error))
+            continue
+        if not isinstance(values, dict):
+            report.error(number, f"each line must be a JSON object ({{...}}), not {_json_type(values)}")
+            continue
+        rows.append(_Row(number, values))
+    return rows
+
+
+def _parse_csv(text: str, report: ImportReport, defaults: Mapping[str, str]) -> list[_Row]:
+    csv.field_size_limit(max(csv.field_size_limit(), _CSV_FIELD_LIMIT))
+    # newline="" keeps line ends inside quoted cells as they are; the form
+    # normalises them with the rest of the text.
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[_Row] = []
+    try:
+        columns = [name.strip() for name in next(reader, [])]
+        if not _check_header(columns, report, defaults):
+            return rows
+        previous_end = reader.line_num
+        for cells in reader:
+            # A quoted cell can span lines: name the line the record starts on.
+            start, previous_end = previous_end + 1, reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(columns):
+                report.error(
+                    start,
+                    f"has {len(cells)} cells but the header names {len(columns)} columns; "
+                    "check for a missing comma or an unclosed quote",
+                )
+                continue
+            rows.append(_Row(start, dict(zip(columns, cells, strict=True))))
+    except csv.Error as error:
+        report.error(reader.line_num, f"not valid CSV ({error})")
+    return rows
+
+
+def _check_header(columns: list[str], report: ImportReport, defaults: Mapping[str, str]) -> bool:
+    fine = True
+    for name in columns:
+        if name not in KNOWN_FIELDS:
+            report.error(1, _unknown_field(name, "column"))
+            fine = False
+    for name in sorted({name for name in columns if columns.count(name) > 1}):
+        report.error(1, f'the column "{name}" appears more than once')
+        fine = False
+    required = ["text"] if defaults.get("title") else ["title", "text"]
+    for name in required:
+        if name not in columns:
+            report.error(1, f'the header has no "{name}" column; the columns are {", ".join(KNOWN_FIELDS)}')
+            fine = False
+    return fine
+
+
+def _parse_txt(text: str, report: ImportReport, defaults: Mapping[str, str]) -> list[_Row]:
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    return [_Row(None, {"title": defaults.get("title") or first_line, "text": text})]
+
+
+# --- Checking ------------------------------------------------------------------
+
+
+def _check_row(row: _Row, defaults: Mapping[str, str], report: ImportReport) -> Article | None:
+    """Build the article a row describes, or record every reason it can't be built."""
+    data = {name: defaults.get(name, "") for name in FORM_FIELDS}
+    problems: dict[str, str] = {}
+    metadata: dict[str, Any] = {}
+    for name, value in row.values.items():
+        if name not in KNOWN_FIELDS:
+            problems[name] = _unknown_field(name, "field")
+        elif name == "metadata":
+            metadata, problem = _check_metadata(value)
+            if problem:
+                problems[name] = f"metadata: {problem}"
+        elif value is None or value == "":
+            continue
+        elif not isinstance(value, str):
+            problems[name] = f"{name}: must be a string, not {_json_type(value)}"
+        elif problem := _unencodable(value):
+            problems[name] = f"{name}: {problem}"
+        else:
+            data[name] = value
+    data["language"] = data["language"] or _DEFAULT_LANGUAGE
+    if data["published_on"] and not _ISO_DATE.fullmatch(data["published_on"]):
+        problems.setdefault("published_on", f"published_on: {_ISO_DATE_HINT}, not {data['published_on']!r}")
+
+    form = ImportArticleForm(data=data)
+    messages = list(problems.values())
+    for name, errors in form.errors.items():
+        # A field refused above reaches the form empty; "required" would only repeat it.
+        if name in problems:
+            continue
+        label = "" if name == forms.forms.NON_FIELD_ERRORS else f"{name}: "
+        # Only a field's first message: when the text field fails, Article.clean()
+        # still checks the instance's never-filled text and adds "The article text
+        # is empty." to a text that is not empty.
+        messages.append(f"{label}{errors[0]}")
+    for message in messages:
+        report.error(row.line, message)
+    if messages:
+        return None
+    article = form.instance
+    article.metadata = metadata
+    # bulk_create bypasses Article.save(), which is where the hash is set.
+    article.text_sha256 = Article.hash_text(article.text)
+    return article
+
+
+def _check_metadata(value: Any) -> tuple[dict[str, Any], str | None]:
+    if value is None or value == "":
+        return {}, None
+    if isinstance(value, str):
+        # A CSV cell carries metadata as JSON text.
+        try:
+            value = _loads(value)
+        except ValueError as error:
+            return {}, _json_problem(error)
+    if not isinstance(value, dict):
+        return {}, f'must be a JSON object such as {{"section": "world"}}, not {_json_type(value)}'
+    problem = _unstorable_json(value)
+    return (value, None) if problem is None else ({}, problem)
+
+
+def _unstorable_json(value: Any) -> str | None:
+    """Why PostgreSQL's jsonb would refuse ``value``, if it would."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            problem = _unstorable_json(key) or _unstorable_json(item)
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for item in value:
+            problem = _unstorable_json(item)
+            if problem:
+                return problem
+    elif isinstance(value, str):
+        if "\x00" in value:
+            return "contains a NUL character (\\u0000), which the database can't store"
+        return _unencodable(value)
+    return None
+
+
+def _unencodable(value: str) -> str | None:
+    # JSON's "\ud83d" escapes decode to lone surrogates: half an emoji, usually
+    # from a tool that counted UTF-16 units. Neither UTF-8 nor the database can
+    # hold one, and the text hash would crash on it.
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        char = value[error.start]
+        return (
+            f"contains half of a UTF-16 surrogate pair (\\u{ord(char):04x}) at character {error.start}; "
+            "the text was cut in the middle of an emoji or another character beyond U+FFFF"
+        )
+    return None
+
+
+def _unknown_field(name: str, kind: str) -> str:
+    guess = difflib.get_close_matches(name, KNOWN_FIELDS, n=1)
+    hint = f'did you mean "{guess[0]}"?' if guess else f"the {kind}s are {', '.join(KNOWN_FIELDS)}"
+    return f'unknown {kind} "{name}" ({hint})'
+
+
+def _json_type(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if value is None:
+        return "null"
+    return "a string"
+
+
+# --- Writing -------------------------------------------------------------------
+
+
+def _chunks[T](items: list[T], size: int) -> Iterator[list[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def _write(candidates: list[_Candidate], report: ImportReport, track: Track, batch_size: int) -> int:
+    """Skip duplicates and insert the rest; the caller has checked every article."""
+    with transaction.atomic():
+        # Looked up inside the transaction so that what is skipped and what is
+        # written agree; a concurrent import of the same text still trips the
+        # unique constraint, which the caller reports.
+        stored_hashes = _stored("text_sha256", {candidate.article.text_sha256 for candidate in candidates})
+        stored_urls = _stored("url", {candidate.article.url for candidate in candidates if candidate.article.url})
+
+        new: list[Article] = []
+        line_of_hash: dict[str, int | None] = {}
+        line_of_url: dict[str, int | None] = {}
+        for candidate in candidates:
+            reason = _duplicate_reason(candidate.article, stored_hashes, stored_urls, line_of_hash, line_of_url)
+            if reason:
+                report.skipped.append(LineNote(candidate.line, reason))
+                continue
+            line_of_hash[candidate.article.text_sha256] = candidate.line
+            if candidate.article.url:
+                line_of_url[candidate.article.url] = candidate.line
+            new.append(candidate.article)
+
+        batches = list(_chunks(new, batch_size))
+        for batch in track(batches, len(batches), "writing"):
+            Article.objects.bulk_create(batch)
+    return len(new)
+
+
+def _stored(field_name: str, values: set[str]) -> dict[str, int]:
+    """Stored articles whose ``field_name`` is one of ``values``, as value → pk.
+
+    As few queries as the database's parameter limit allows: one on PostgreSQL,
+    which also keeps an unindexed column (url) to one scan of the table.
+    """
+    ordered = sorted(values)
+    size = max(1, connection.ops.bulk_batch_size([Article._meta.get_field(field_name)], ordered))
+    found: dict[str, int] = {}
+    for chunk in _chunks(ordered, size):
+        found.update(Article.objects.filter(**{f"{field_name}__in": chunk}).values_list(field_name, "pk"))
+    return found
+
+
+def _duplicate_reason(
+    article: Article,
+    stored_hashes: Mapping[str, int],
+    stored_urls: Mapping[str, int],
+    line_of_hash: Mapping[str, int | None],
+    line_of_url: Mapping[str, int | None],
+) -> str | None:
+    if article.text_sha256 in stored_hashes:
+        return f"skipped: article {stored_hashes[article.text_sha256]} already has exactly this text"
+    if article.url and article.url in stored_urls:
+        return f"skipped: article {stored_urls[article.url]} already has the URL {article.url}"
+    if article.text_sha256 in line_of_hash:
+        return f"skipped: same text as line {line_of_hash[article.text_sha256]}"
+    if article.url and article.url in line_of_url:
+        return f"skipped: same URL as line {line_of_url[article.url]}"
+    return None
