@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.db.models import Q
 
-from .models import Article
-from .offsets import normalise_text
+from .models import Article, Quote, Speaker, SpeakerRole, Stance, StanceLabel, Target
+from .offsets import find_occurrence, normalise_text
 
 MAX_ARTICLE_CHARS = 500_000
 
@@ -41,3 +43,233 @@ class ArticleForm(forms.ModelForm):
         if duplicate.exists():
             raise forms.ValidationError("An article with exactly this text already exists.", code="duplicate_text")
         return text
+
+
+# --- Quotes ---------------------------------------------------------------------
+
+
+class QuoteForm(forms.ModelForm):
+    """A quote as the annotate page sends it.
+
+    Offsets arrive as code points (the page converts the browser's UTF-16
+    selection before sending) together with the selected text, and the model's
+    clean() refuses any mismatch. Without JavaScript the exact text and an
+    occurrence number locate the span instead.
+    """
+
+    exact = forms.CharField(
+        required=False,
+        label="Exact text",
+        max_length=MAX_ARTICLE_CHARS,
+        help_text="Without a selection: paste or type the quote exactly as written.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+    occurrence = forms.IntegerField(
+        required=False,
+        min_value=1,
+        initial=1,
+        help_text="Which appearance of that text, when it appears more than once.",
+    )
+    speaker_query = forms.CharField(required=False, label="Speaker", max_length=200)
+    version = forms.IntegerField(required=False, widget=forms.HiddenInput)
+
+    class Meta:
+        model = Quote
+        fields = [
+            "start",
+            "end",
+            "text",
+            "kind",
+            "speaker",
+            "cue",
+            "mention_start",
+            "mention_end",
+            "mention_text",
+            "cue_start",
+            "cue_end",
+            "cue_text",
+            "attribution_group",
+        ]
+        widgets = {
+            "start": forms.HiddenInput,
+            "end": forms.HiddenInput,
+            "text": forms.HiddenInput,
+            "kind": forms.RadioSelect,
+            "speaker": forms.HiddenInput,
+            "mention_start": forms.HiddenInput,
+            "mention_end": forms.HiddenInput,
+            "mention_text": forms.HiddenInput,
+            "cue_start": forms.HiddenInput,
+            "cue_end": forms.HiddenInput,
+            "cue_text": forms.HiddenInput,
+        }
+
+    def __init__(self, *args, article: Article, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.article = article
+        self.instance.article = article
+        for name in ("start", "end", "text"):
+            self.fields[name].required = False
+        if self.instance.pk:
+            self.fields["version"].initial = self.instance.version
+            if self.instance.speaker_id:
+                self.fields["speaker_query"].initial = self.instance.speaker.name
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end, exact = data.get("start"), data.get("end"), data.get("exact")
+        if start is None and end is None:
+            if not exact:
+                raise forms.ValidationError(
+                    "Select the quote in the text, or type its exact text below.", code="no_selection"
+                )
+            try:
+                span = find_occurrence(self.article.text, exact, data.get("occurrence") or 1)
+            except ValidationError as error:
+                self.add_error("exact", error)
+                return data
+            data["start"], data["end"], data["text"] = span.start, span.end, span.text_of(self.article.text)
+        elif start is None or end is None or not data.get("text"):
+            raise forms.ValidationError("The selection arrived incomplete: select the quote again.", code="partial")
+        self.instance.start, self.instance.end, self.instance.text = data["start"], data["end"], data["text"]
+        self._resolve_speaker(data)
+        return data
+
+    def _resolve_speaker(self, data: dict) -> None:
+        """Without the autocomplete, a typed name or alias picks the speaker."""
+        query = (data.get("speaker_query") or "").strip()
+        if data.get("speaker") or not query:
+            return
+        matches = list(Speaker.objects.filter(Q(name__iexact=query) | Q(aliases__name__iexact=query)).distinct()[:6])
+        if len(matches) == 1:
+            data["speaker"] = matches[0]
+        elif not matches:
+            self.add_error(
+                "speaker_query", f"No speaker is called {query!r}: pick one from the list, or add a new speaker."
+            )
+        else:
+            names = ", ".join(str(speaker) for speaker in matches)
+            self.add_error("speaker_query", f"{query!r} could be {names}: pick one from the list.")
+
+    def _post_clean(self) -> None:
+        super()._post_clean()
+        # Spans other than the quote's: a cleared cue or mention clears its offsets.
+        for prefix in ("mention", "cue"):
+            if not getattr(self.instance, f"{prefix}_text"):
+                setattr(self.instance, f"{prefix}_start", None)
+                setattr(self.instance, f"{prefix}_end", None)
+
+
+class StanceForm(forms.ModelForm):
+    class Meta:
+        model = Stance
+        fields = ["target", "label", "intensity", "note"]
+        widgets = {
+            "label": forms.RadioSelect,
+            "intensity": forms.Select(choices=[("", "—"), (1, "1 hedged"), (2, "2 explicit"), (3, "3 categorical")]),
+            "note": forms.TextInput,
+        }
+
+    def __init__(self, *args, target_choices: list | None = None, label_choices: list | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Choices computed once per page, not once per stance row.
+        if target_choices is not None:
+            self.fields["target"].choices = target_choices
+        if label_choices is not None:
+            self.fields["label"].choices = label_choices
+        self.fields["label"].empty_label = None
+
+
+class BaseStanceFormSet(forms.BaseInlineFormSet):
+    def __init__(self, *args, target_choices: list | None = None, label_choices: list | None = None, **kwargs):
+        self.target_choices = target_choices
+        self.label_choices = label_choices
+        super().__init__(*args, **kwargs)
+
+    def get_form_kwargs(self, index: int | None) -> dict:
+        kwargs = super().get_form_kwargs(index)
+        kwargs["target_choices"] = self.target_choices
+        kwargs["label_choices"] = self.label_choices
+        return kwargs
+
+    def clean(self) -> None:
+        # Before the formset's own uniqueness check, whose message names no target.
+        seen = set()
+        for form in self.forms:
+            if not form.cleaned_data or form.cleaned_data.get("DELETE"):
+                continue
+            target = form.cleaned_data.get("target")
+            if target in seen:
+                form.add_error("target", f"{target} has two stances: keep one per target.")
+            seen.add(target)
+        super().clean()
+
+
+StanceFormSet = forms.inlineformset_factory(
+    Quote, Stance, form=StanceForm, formset=BaseStanceFormSet, extra=1, can_delete=True, max_num=30
+)
+
+
+def target_choices() -> list:
+    """Targets grouped under their top-level topic, for the stance selects."""
+    targets = list(Target.objects.select_related("parent").order_by("name"))
+    groups: dict[str, list] = {}
+    for target in targets:
+        topic = target.parent.name if target.parent else target.name
+        groups.setdefault(topic, []).append((target.pk, str(target)))
+    return [("", "Choose a target…"), *groups.items()]
+
+
+def label_choices() -> list:
+    return [(label.pk, label.name) for label in StanceLabel.objects.all()]
+
+
+class SpeakerForm(forms.ModelForm):
+    """A new speaker from the annotate page, with the role they hold."""
+
+    role_title = forms.CharField(required=False, max_length=200, label="Role")
+    role_organisation = forms.CharField(required=False, max_length=200, label="Organisation")
+    role_start = forms.DateField(required=False, label="Since", widget=forms.DateInput(attrs={"type": "date"}))
+    role_end = forms.DateField(required=False, label="Until", widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = Speaker
+        fields = ["name", "kind", "country"]
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the speaker a name.")
+        return name
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].upper()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        start, end = data.get("role_start"), data.get("role_end")
+        if start and end and end < start:
+            self.add_error("role_end", "A role can't end before it starts.")
+        if (start or end or data.get("role_organisation")) and not data.get("role_title"):
+            self.add_error("role_title", "Give the role a title, or leave its other fields empty.")
+        return data
+
+    def save(self, commit: bool = True) -> Speaker:
+        speaker = super().save(commit=commit)
+        if commit and self.cleaned_data.get("role_title"):
+            SpeakerRole.objects.create(
+                speaker=speaker,
+                title=self.cleaned_data["role_title"],
+                organisation=self.cleaned_data.get("role_organisation", ""),
+                country=speaker.country,
+                start_date=self.cleaned_data.get("role_start"),
+                end_date=self.cleaned_data.get("role_end"),
+            )
+        return speaker
+
+
+class TargetForm(forms.ModelForm):
+    class Meta:
+        model = Target
+        fields = ["name", "slug", "parent", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import models, transaction
-from django.db.models import F, Q
-from django.db.models.functions import Length
+from django.db import IntegrityError, connections, models, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
@@ -94,6 +94,43 @@ class ArticleQuerySet(models.QuerySet):
     def curated(self) -> ArticleQuerySet:
         return self.filter(status=Article.Status.CURATED)
 
+    def needing_annotators(self) -> ArticleQuerySet:
+        """Open pool articles with fewer assignments than ``annotators_needed``.
+
+        The count is a correlated subquery, not a JOIN with GROUP BY, so that the
+        queryset can be locked with ``select_for_update`` (PostgreSQL refuses
+        FOR UPDATE together with GROUP BY).
+        """
+        taken = (
+            Assignment.objects.filter(article=OuterRef("pk"))
+            .order_by()
+            .values("article")
+            .annotate(count=Count("pk"))
+            .values("count")
+        )
+        return (
+            self.filter(status=Article.Status.OPEN, pool=True)
+            .annotate(assignment_count=Coalesce(Subquery(taken), 0))
+            .filter(assignment_count__lt=F("annotators_needed"))
+        )
+
+    def in_review(self) -> ArticleQuerySet:
+        """Articles at least one annotator has submitted: what reviewers compare and curate."""
+        done = Assignment.objects.filter(article=OuterRef("pk"), status__in=Assignment.DONE)
+        return self.filter(Exists(done))
+
+    def annotatable_by(self, user: AnyUser) -> ArticleQuerySet:
+        """Articles a user may add quotes to: reviewers any; analysts the open
+        articles they can see and have not submitted."""
+        if is_reviewer(user):
+            return self.visible_to(user)
+        if Role.ANALYST not in roles_of(user):
+            return self.none()
+        locked = Assignment.objects.filter(
+            annotator=user, status__in=[Assignment.Status.SUBMITTED, Assignment.Status.REVIEWED]
+        ).values("article_id")
+        return self.visible_to(user).filter(status=Article.Status.OPEN).exclude(pk__in=locked)
+
 
 class Article(models.Model):
     class Status(models.TextChoices):
@@ -147,6 +184,56 @@ class Article(models.Model):
     def annotate_url(self) -> str:
         return reverse("annotations:article-annotate", args=[self.pk])
 
+    @property
+    def review_url(self) -> str:
+        return reverse("annotations:review-article", args=[self.pk])
+
+    def curation_problems(self) -> list[str]:
+        """Why this article can't be marked curated yet; empty when it can.
+
+        The rules: it is still open; at least one annotator has submitted; nobody
+        is still annotating it (their work would land after the curated version
+        is fixed: send it back or remove the assignment first); and the curated
+        layer has at least one quote.
+        """
+        if self.status == Article.Status.CURATED:
+            return ["This article is already curated."]
+        problems = []
+        assignments = list(self.assignments.select_related("annotator"))
+        if not any(assignment.status == Assignment.Status.SUBMITTED for assignment in assignments):
+            problems.append("No annotator has submitted this article yet.")
+        still_working = sorted(
+            assignment.annotator.get_username() for assignment in assignments if assignment.status in Assignment.OPEN
+        )
+        if still_working:
+            problems.append(
+                f"Still being annotated by {', '.join(still_working)}: wait for them to submit "
+                "or remove their assignment."
+            )
+        if not self.quotes.curated().exists():
+            problems.append("The curated version has no quotes yet: accept or add at least one.")
+        return problems
+
+    def mark_curated(self) -> int:
+        """Fix the curated version: the article becomes curated and its submitted
+        assignments reviewed. Returns how many assignments were reviewed.
+
+        Refuses with a ValidationError listing ``curation_problems()``. The article
+        row is locked first, so two reviewers can't both mark it.
+        """
+        with transaction.atomic():
+            locked = Article.objects.select_for_update().get(pk=self.pk)
+            problems = locked.curation_problems()
+            if problems:
+                raise ValidationError(problems, code="not_curatable")
+            Article.objects.filter(pk=self.pk).update(status=Article.Status.CURATED)
+            self.status = Article.Status.CURATED
+            reviewed = 0
+            for assignment in locked.assignments.filter(status=Assignment.Status.SUBMITTED):
+                assignment.move_to(Assignment.Status.REVIEWED)
+                reviewed += 1
+        return reviewed
+
     def has_quotes(self) -> bool:
         return self.pk is not None and self.quotes.exists()
 
@@ -159,7 +246,9 @@ class Article(models.Model):
         super().clean()
         if self.text is not None:
             self.text = normalise_text(self.text)
-            if not self.text.strip():
+            # An empty text is left to clean_fields() (blank=False), which skips
+            # a field the form already refused; here "" may only mean "not set".
+            if self.text and not self.text.strip():
                 raise ValidationError({"text": "The article text is empty."})
         self._refuse_text_change()
 
@@ -398,6 +487,25 @@ class QuoteQuerySet(models.QuerySet):
     def in_text_order(self) -> QuoteQuerySet:
         return self.order_by("start", "-end", "id")
 
+    def by_done_annotators(self) -> QuoteQuerySet:
+        """Raw quotes whose annotator has submitted the article (or had it reviewed):
+        the finished work reviewers compare. Work in progress stays out of review."""
+        done = Assignment.objects.filter(
+            article=OuterRef("article"), annotator=OuterRef("annotator"), status__in=Assignment.DONE
+        )
+        return self.raw().filter(Exists(done))
+
+    def discussable_by(self, user: AnyUser) -> QuoteQuerySet:
+        """Quotes whose comment thread and history a user may read and add to:
+        reviewers any quote, an analyst only their own raw quotes."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if is_reviewer(user):
+            return self.all()
+        if Role.ANALYST in roles_of(user):
+            return self.filter(annotator=user, is_curated=False)
+        return self.none()
+
 
 class Quote(models.Model):
     class Kind(models.TextChoices):
@@ -579,6 +687,69 @@ class Quote(models.Model):
         if self.speaker_id and not self.speaker_role_id:
             self.speaker_role = self.speaker.role_on(self.article.published_on)
 
+    # Everything a curated copy takes over from the version a reviewer accepts.
+    CURATED_COPY_FIELDS = (
+        "article",
+        "start",
+        "end",
+        "text",
+        "kind",
+        "speaker",
+        "speaker_role",
+        "cue",
+        "mention_start",
+        "mention_end",
+        "mention_text",
+        "cue_start",
+        "cue_end",
+        "cue_text",
+        "addressee",
+        "attribution_group",
+    )
+
+    def copy_as_curated(self, *, curator: AnyUser | None, sources: list[Quote] | None = None) -> Quote:
+        """Make a curated quote from this version: same spans, attribution and stances.
+
+        ``sources`` are all the annotators' quotes the curated one stands for (the
+        whole alignment row), recorded in ``curated_from``; by default this quote.
+        Stances are created one by one, not in bulk, so history records each.
+        """
+        copy = Quote(is_curated=True, annotator=curator if curator and curator.is_authenticated else None)
+        for field in self.CURATED_COPY_FIELDS:
+            setattr(copy, field, getattr(self, field))
+        with transaction.atomic():
+            copy.full_clean()
+            copy.save()
+            copy.curated_from.set(sources or [self])
+            for stance in self.stances.all():
+                Stance.objects.create(
+                    quote=copy,
+                    target_id=stance.target_id,
+                    label_id=stance.label_id,
+                    intensity=stance.intensity,
+                    confidence=stance.confidence,
+                    note=stance.note,
+                )
+        return copy
+
+    def set_stances(self, labels: dict[int, int]) -> None:
+        """Make the quote's stances exactly ``labels`` (target id → label id).
+
+        Stances are changed one at a time, not in bulk, so history records each;
+        a stance whose label is unchanged keeps its intensity and note.
+        """
+        with transaction.atomic():
+            existing = {stance.target_id: stance for stance in self.stances.all()}
+            for target_id, stance in existing.items():
+                if target_id not in labels:
+                    stance.delete()
+                elif stance.label_id != labels[target_id]:
+                    stance.label_id = labels[target_id]
+                    stance.save(update_fields=["label"])
+            for target_id, label_id in labels.items():
+                if target_id not in existing:
+                    Stance.objects.create(quote=self, target_id=target_id, label_id=label_id)
+
 
 class Stance(models.Model):
     """A quote's position toward one target. No row: the target is not addressed."""
@@ -629,6 +800,120 @@ class AssignmentQuerySet(models.QuerySet):
             return self.none()
         return self.filter(annotator=user)
 
+    def open(self) -> AssignmentQuerySet:
+        """Work not yet handed in: assigned or in progress."""
+        return self.filter(status__in=Assignment.OPEN)
+
+    def done(self) -> AssignmentQuerySet:
+        """Work handed in: submitted or reviewed."""
+        return self.filter(status__in=Assignment.DONE)
+
+    def next_for(self, user: AnyUser) -> Assignment | None:
+        """The analyst's oldest open assignment, else a newly claimed pool article."""
+        if not user.is_authenticated:
+            return None
+        current = self.model.objects.for_user(user).open().order_by("created_at", "id").first()
+        return current or self.claim_next(user)
+
+    def claim_next(self, user: AnyUser) -> Assignment | None:
+        """Claim the oldest pool article that still needs annotators and that this
+        analyst has no assignment on; None when there is none.
+
+        Race-safe on PostgreSQL: candidates are locked with SKIP LOCKED, so two
+        analysts claiming at once take different articles instead of waiting on
+        each other, and the count is read again once the row is locked (the
+        first read predates the lock: another claim may have committed since).
+        SQLite has no row locks; its writes are serialised by the database lock.
+        """
+        if not is_analyst(user):
+            return None
+        mine = Assignment.objects.filter(article=OuterRef("pk"), annotator=user)
+        candidates = Article.objects.needing_annotators().exclude(Exists(mine)).order_by("created_at", "id")
+        if connections[self.db].features.has_select_for_update_skip_locked:
+            candidates = candidates.select_for_update(skip_locked=True)
+        with transaction.atomic(using=self.db):
+            for article in candidates[:20]:
+                assignments = Assignment.objects.filter(article=article)
+                if assignments.count() >= article.annotators_needed or assignments.filter(annotator=user).exists():
+                    continue
+                return self.model.objects.create(article=article, annotator=user)
+        return None
+
+    def assign(
+        self,
+        articles: list[Article],
+        annotators: list[AnyUser],
+        *,
+        per_article: int | None = None,
+        assigned_by: AnyUser | None = None,
+    ) -> tuple[list[Assignment], list[str]]:
+        """Assign articles to analysts in bulk; returns (created, reasons for what was skipped).
+
+        Without ``per_article`` every article goes to every analyst given. With it,
+        each article is brought up to ``per_article`` analysts in all, picking from
+        ``annotators`` those with the fewest open assignments (counting the ones
+        made here), and its ``annotators_needed`` is set to ``per_article``. An
+        existing article × analyst pair is skipped, never duplicated.
+        """
+        article_ids = [article.pk for article in articles]
+        existing = set(Assignment.objects.filter(article_id__in=article_ids).values_list("article_id", "annotator_id"))
+        load = dict.fromkeys((annotator.pk for annotator in annotators), 0)
+        load.update(
+            Assignment.objects.open()
+            .filter(annotator_id__in=list(load))
+            .order_by()
+            .values("annotator_id")
+            .annotate(count=Count("pk"))
+            .values_list("annotator_id", "count")
+        )
+        created: list[Assignment] = []
+        skipped: list[str] = []
+
+        def create(article: Article, annotator: AnyUser) -> None:
+            try:
+                with transaction.atomic():
+                    assignment = self.model.objects.create(
+                        article=article, annotator=annotator, assigned_by=assigned_by
+                    )
+            except IntegrityError:  # assigned by someone else meanwhile
+                skipped.append(f"{annotator.get_username()} already has “{article}”.")
+                return
+            existing.add((article.pk, annotator.pk))
+            load[annotator.pk] += 1
+            created.append(assignment)
+
+        with transaction.atomic():
+            for article in articles:
+                if article.status != Article.Status.OPEN:
+                    skipped.append(f"“{article}” is already curated.")
+                    continue
+                if per_article is None:
+                    for annotator in annotators:
+                        if (article.pk, annotator.pk) in existing:
+                            skipped.append(f"{annotator.get_username()} already has “{article}”.")
+                        else:
+                            create(article, annotator)
+                    continue
+                Article.objects.filter(pk=article.pk).update(annotators_needed=per_article)
+                article.annotators_needed = per_article
+                have = sum(1 for article_id, _ in existing if article_id == article.pk)
+                missing = per_article - have
+                if missing <= 0:
+                    skipped.append(f"“{article}” already has {have} analyst{'s' if have != 1 else ''}.")
+                    continue
+                free = sorted(
+                    (annotator for annotator in annotators if (article.pk, annotator.pk) not in existing),
+                    key=lambda annotator: (load[annotator.pk], annotator.get_username(), annotator.pk),
+                )
+                for annotator in free[:missing]:
+                    create(article, annotator)
+                if len(free) < missing:
+                    skipped.append(
+                        f"“{article}” needs {missing} more analyst{'s' if missing != 1 else ''}, "
+                        f"but only {len(free)} of those chosen are free."
+                    )
+        return created, skipped
+
 
 class Assignment(models.Model):
     class Status(models.TextChoices):
@@ -657,6 +942,9 @@ class Assignment(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     submitted_at = models.DateTimeField(null=True, blank=True)
+
+    OPEN = (Status.ASSIGNED, Status.IN_PROGRESS)
+    DONE = (Status.SUBMITTED, Status.REVIEWED)
 
     objects = AssignmentQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import workspace
+from .views import review, tokens, workspace
 
 app_name = "annotations"
 
@@ -8,7 +8,34 @@ urlpatterns = [
     path("health/", workspace.health, name="health"),
     # --- The workspace: queue, articles, annotate page, quote fragments.
     path("", workspace.home, name="home"),
+    path("next/", workspace.next_article, name="next-article"),
+    path("articles/new/", workspace.article_new, name="article-new"),
+    path("articles/upload/", workspace.article_upload, name="article-upload"),
     path("articles/<int:pk>/annotate/", workspace.article_annotate, name="article-annotate"),
+    path("articles/<int:pk>/quotes/new/", workspace.quote_new, name="quote-new"),
+    path("articles/<int:pk>/submit/", workspace.article_submit, name="article-submit"),
+    path("quotes/<int:pk>/", workspace.quote_edit, name="quote-edit"),
+    path("quotes/<int:pk>/delete/", workspace.quote_delete, name="quote-delete"),
+    path("speakers/search/", workspace.speaker_search, name="speaker-search"),
+    path("speakers/new/", workspace.speaker_new, name="speaker-new"),
+    path("targets/search/", workspace.target_search, name="target-search"),
+    path("targets/new/", workspace.target_new, name="target-new"),
+    path("labels.css", workspace.label_styles, name="label-styles"),
     # --- Review, curation and agreement.
+    path("review/", review.review_queue, name="review-queue"),
+    path("review/assign/", review.review_assign, name="review-assign"),
+    path("review/agreement/", review.agreement_report, name="review-agreement"),
+    path("review/articles/<int:pk>/", review.review_article, name="review-article"),
+    path("review/articles/<int:pk>/accept/", review.review_accept, name="review-accept"),
+    path("review/articles/<int:pk>/accept-agreed/", review.review_accept_agreed, name="review-accept-agreed"),
+    path("review/articles/<int:pk>/add/", review.review_add_quote, name="review-add-quote"),
+    path("review/articles/<int:pk>/send-back/", review.review_send_back, name="review-send-back"),
+    path("review/articles/<int:pk>/mark-curated/", review.review_mark_curated, name="review-mark-curated"),
+    path("review/curated/<int:pk>/edit/", review.review_edit_quote, name="review-edit-quote"),
+    path("review/curated/<int:pk>/drop/", review.review_drop_quote, name="review-drop-quote"),
+    path("review/quotes/<int:pk>/history/", review.quote_history, name="quote-history"),
+    path("quotes/<int:pk>/comments/", review.quote_comments, name="quote-comments"),
     # --- API tokens.
+    path("tokens/", tokens.token_list, name="token-list"),
+    path("tokens/<str:digest>/revoke/", tokens.token_revoke, name="token-revoke"),
 ]

@@ -233,3 +233,64 @@ LOGGING = {
 
 # Where seed_demo finds the worked example (copied into the project).
 DEMO_DATA_DIR = BASE_DIR / "annotations" / "demo"
+
+# --- REST API (annotations/api.py): DRF, knox tokens, drf-spectacular ---------
+# JSON only: the browsable API renders inline scripts the CSP refuses, and
+# /api/docs/ (Swagger UI, vendored) is the human-facing page. ``format`` is not
+# a content-negotiation parameter here: the export endpoint uses it to name the
+# file format. Every list is cursor-paginated (annotations.api.KeysetPagination).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Tokens only from the Authorization header; knox ignores query strings.
+        "knox.auth.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["annotations.permissions.IsDemarcheMember"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    # Counted in the default cache: per process with the local-memory cache, so
+    # with N gunicorn workers a user gets up to N times the rate. A shared cache
+    # (database or Redis) makes it exact.
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env_str("API_THROTTLE_ANON", "100/hour"),
+        "user": env_str("API_THROTTLE_USER", "2000/hour"),
+    },
+    "URL_FORMAT_OVERRIDE": None,
+    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
+}
+
+# Tokens are stored as SHA-512 digests (knox's default) and the raw token is
+# shown once, on the tokens page, where each gets the expiry its owner chose
+# (1–365 days). An expiry is never extended by use.
+REST_KNOX = {"AUTO_REFRESH": False}
+# Tokens one user may hold at once (the tokens page refuses more).
+API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Demarche API",
+    "DESCRIPTION": (
+        "Who said what, about what, with which stance, in diplomatic news. "
+        "Offsets count Unicode code points of the stored article text, end exclusive "
+        "(`text == article.text[start:end]`); send `offset_unit: \"utf16\"` to write "
+        "offsets measured by a browser. Authenticate with `Authorization: Token <token>` "
+        "(create one on the API tokens page) or a logged-in session."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.AllowAny"],
+    "SERVE_AUTHENTICATION": [],
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "QuoteKindEnum": "annotations.models.Quote.Kind",
+        "LayerEnum": [("curated", "curated"), ("raw", "raw")],
+    },
+}

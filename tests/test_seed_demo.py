@@ -1,4 +1,4 @@
-"""seed_demo loads the worked example exactly, and twice leaves the same rows."""
+"""seed_demo loads the worked example exactly, with its curated version, and twice leaves the same rows."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
-from annotations.models import Article, Quote, Speaker, Stance, StanceLabel, Target
+from annotations.models import Article, Assignment, Quote, Speaker, Stance, StanceLabel, Target
 
 pytestmark = pytest.mark.django_db
 
@@ -48,7 +48,7 @@ def test_seed_demo_loads_the_worked_example():
     assert Target.objects.count() == len(EXAMPLE["targets"])
     assert list(StanceLabel.objects.values_list("slug", flat=True)) == ["support", "oppose", "neutral", "unclear"]
     assert Target.objects.get(slug="jcpoa-return").parent.slug == "iran-nuclear"
-    quotes = list(Quote.objects.in_text_order().select_related("speaker", "speaker_role", "addressee"))
+    quotes = list(Quote.objects.raw().in_text_order().select_related("speaker", "speaker_role", "addressee"))
     assert len(quotes) == 8
     for quote, expected in zip(quotes, EXAMPLE["quotes"], strict=True):
         assert (quote.start, quote.end, quote.text) == (expected["start"], expected["end"], expected["text"])
@@ -67,8 +67,10 @@ def test_seed_demo_loads_the_worked_example():
 
 
 def test_seed_demo_twice_leaves_the_same_rows():
+    """History included: a second run changes nothing, so it records nothing."""
     call_command("seed_demo", stdout=io.StringIO())
     first = row_counts()
+    assert first["annotations.HistoricalQuote"] == 16
     stances_before = set(Stance.objects.values_list("quote__start", "target__slug", "label__slug"))
     call_command("seed_demo", stdout=io.StringIO())
     assert row_counts() == first
@@ -92,7 +94,43 @@ def test_seed_demo_creates_no_accounts_when_debug_is_off(settings):
     assert not get_user_model().objects.exists()
     assert "DEBUG is off" in err.getvalue()
     assert Article.objects.count() == 1
-    assert Quote.objects.filter(annotator=None).count() == 8
+    assert Quote.objects.raw().filter(annotator=None).count() == 8
+    assert Quote.objects.curated().filter(annotator=None).count() == 8
+    assert Article.objects.get().status == Article.Status.CURATED
+
+
+def test_seed_demo_loads_the_curated_version_made_by_the_reviewer():
+    call_command("seed_demo", stdout=io.StringIO())
+    article = Article.objects.get()
+    assert article.status == Article.Status.CURATED
+    assignment = Assignment.objects.get(article=article)
+    assert (assignment.annotator.username, assignment.status) == ("analyst", Assignment.Status.REVIEWED)
+    raw = list(Quote.objects.raw().in_text_order())
+    curated = list(Quote.objects.curated().in_text_order().prefetch_related("curated_from"))
+    assert len(curated) == 8
+    for original, copy in zip(raw, curated, strict=True):
+        assert copy.annotator.username == "reviewer"
+        assert list(copy.curated_from.all()) == [original]
+        for name in Quote.CURATED_COPY_FIELDS:
+            assert getattr(copy, name) == getattr(original, name), name
+        assert set(copy.stances.values_list("target_id", "label_id", "intensity")) == set(
+            original.stances.values_list("target_id", "label_id", "intensity")
+        )
+
+
+def test_seed_demo_twice_keeps_one_curated_copy_per_quote():
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Quote.objects.curated().count() == 8
+    assert Assignment.objects.get().status == Assignment.Status.REVIEWED
+
+
+def test_seed_demo_without_curation_leaves_the_article_open_for_review():
+    call_command("seed_demo", no_curation=True, stdout=io.StringIO())
+    article = Article.objects.get()
+    assert article.status == Article.Status.OPEN
+    assert not Quote.objects.curated().exists()
+    assert Assignment.objects.get().status == Assignment.Status.IN_PROGRESS
 
 
 def test_seed_demo_refuses_offsets_that_do_not_match_the_text(tmp_path):

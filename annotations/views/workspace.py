@@ -1,43 +1,471 @@
-"""HTML pages. Views stay thin: access comes from the QuerySets in models.py."""
+"""The analyst's workspace: the queue, adding articles, the annotate page and its
+htmx fragments.
+
+Views stay thin: who may see or change what comes from the QuerySets in
+models.py, validation from forms.py. One view serves a page and its fragment;
+every hx-post sits in a real form so the pages work without JavaScript.
+"""
 
 from __future__ import annotations
 
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import connection
-from django.db.models import Count, Q
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import get_object_or_404
+from django.db import connection, transaction
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseClientRedirect
 
-from ..models import Article, Quote
+from ..forms import (
+    ArticleForm,
+    QuoteForm,
+    SpeakerForm,
+    StanceFormSet,
+    TargetForm,
+    label_choices,
+    target_choices,
+)
+from ..highlights import lead_label_slug, segments
+from ..importers import format_from_filename, import_articles
+from ..models import (
+    Article,
+    Assignment,
+    Quote,
+    Speaker,
+    Stance,
+    StanceLabel,
+    Target,
+    VersionConflict,
+    is_analyst,
+    is_reviewer,
+)
+from ..suggestions import suggest
+
+ANNOTATE = "annotations/article_annotate.html"
+
+
+# --- The queue ------------------------------------------------------------------
 
 
 @login_required
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
+    """My queue: the articles assigned to me and the open pool, searchable."""
+    user = request.user
+    visible_quotes = Quote.objects.visible_to(user).filter(is_curated=False)
     articles = (
-        Article.objects.visible_to(request.user)
-        .annotate(quote_count=Count("quotes", filter=Q(quotes__in=Quote.objects.visible_to(request.user))))
+        Article.objects.visible_to(user)
+        .annotate(quote_count=Count("quotes", filter=Q(quotes__in=visible_quotes)))
+        .prefetch_related(Prefetch("assignments", queryset=Assignment.objects.filter(annotator=user), to_attr="mine"))
         .order_by("-created_at", "-id")
     )
+    query = request.GET.get("q", "").strip()[:200]
+    if query:
+        articles = articles.filter(Q(title__icontains=query) | Q(outlet__icontains=query))
     page = Paginator(articles, 25).get_page(request.GET.get("page"))
-    return TemplateResponse(request, "annotations/home.html", {"page": page})
+    for article in page.object_list:
+        article.my_assignment = article.mine[0] if article.mine else None
+    awaiting_review = (
+        Assignment.objects.filter(status=Assignment.Status.SUBMITTED).values("article").distinct().count()
+        if is_reviewer(user)
+        else None
+    )
+    template = "annotations/home.html#queue" if request.htmx else "annotations/home.html"
+    return TemplateResponse(
+        request,
+        template,
+        {"page": page, "query": query, "awaiting_review": awaiting_review, "can_annotate": is_analyst(user)},
+    )
+
+
+@login_required
+@require_POST
+def next_article(request: HttpRequest) -> HttpResponse:
+    """Take the next article to do: my oldest open assignment, else one from the pool."""
+    if not is_analyst(request.user):
+        raise Http404
+    assignment = Assignment.objects.next_for(request.user)
+    if assignment is None:
+        messages.info(request, "Nothing left to annotate: your queue and the pool are empty.")
+        return redirect("annotations:home")
+    return redirect(assignment.article.annotate_url)
+
+
+# --- Adding articles --------------------------------------------------------------
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def article_new(request: HttpRequest) -> HttpResponse:
+    if not is_analyst(request.user):
+        raise Http404
+    form = ArticleForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        article = form.save(commit=False)
+        article.created_by = request.user
+        article.pool = False
+        with transaction.atomic():
+            article.save()
+            Assignment.objects.create(article=article, annotator=request.user, assigned_by=request.user)
+        messages.success(request, f"Article “{article.title}” added to your queue.")
+        return redirect(article.annotate_url)
+    status = 422 if form.errors else 200
+    return TemplateResponse(request, "annotations/article_new.html", {"form": form}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def article_upload(request: HttpRequest) -> HttpResponse:
+    """Reviewers import JSONL, CSV or TXT files through the same importer as the command."""
+    if not is_reviewer(request.user):
+        raise Http404
+    report = None
+    error = ""
+    if request.method == "POST":
+        upload = request.FILES.get("file")
+        if upload is None:
+            error = "Choose a file to import."
+        else:
+            fmt = request.POST.get("format") or format_from_filename(upload.name)
+            if fmt is None:
+                error = "Can't tell the format from the file name: choose JSONL, CSV or plain text."
+            else:
+                try:
+                    report = import_articles(upload.read(), fmt, user=request.user)
+                except ValueError as problem:
+                    error = str(problem)
+    status = 422 if error or (report is not None and not report.ok) else 200
+    return TemplateResponse(
+        request, "annotations/article_upload.html", {"report": report, "error": error}, status=status
+    )
+
+
+# --- The annotate page -----------------------------------------------------------
+
+
+def _page_quotes(request: HttpRequest, article: Article):
+    """The quotes shown on the annotate page, shaped for it in two queries."""
+    user = request.user
+    quotes = Quote.objects.visible_to(user).filter(article=article)
+    layer = request.GET.get("layer")
+    if is_analyst(user) and layer != "curated":
+        quotes = quotes.filter(is_curated=False)
+    else:
+        quotes = quotes.filter(is_curated=True)
+    return list(
+        quotes.select_related("speaker", "speaker_role", "annotator").prefetch_related(
+            Prefetch("stances", queryset=Stance.objects.select_related("target", "label"))
+        )
+    )
+
+
+def _annotate_context(request: HttpRequest, article: Article, **extra) -> dict:
+    quotes = sorted(_page_quotes(request, article), key=lambda quote: (quote.start, -quote.end, quote.pk))
+    for number, quote in enumerate(quotes, start=1):
+        quote.number = number
+        quote.lead_label = lead_label_slug(quote)
+    assignment = Assignment.objects.filter(article=article, annotator=request.user).first()
+    can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
+    labels = list(StanceLabel.objects.all())
+    return {
+        "article": article,
+        "quotes": quotes,
+        "segments": segments(article.text, quotes),
+        "assignment": assignment,
+        "can_annotate": can_annotate,
+        "labels": labels,
+        "label_shortcuts": {label.shortcut_key: label.pk for label in labels if label.shortcut_key},
+        **extra,
+    }
+
+
+def _get_article(request: HttpRequest, pk: int) -> Article:
+    return get_object_or_404(Article.objects.visible_to(request.user), pk=pk)
 
 
 @login_required
 @require_GET
 def article_annotate(request: HttpRequest, pk: int) -> HttpResponse:
-    article = get_object_or_404(Article.objects.visible_to(request.user), pk=pk)
-    quotes = (
-        Quote.objects.visible_to(request.user)
-        .filter(article=article)
-        .select_related("speaker", "speaker_role")
-        .prefetch_related("stances__target", "stances__label")
-        .in_text_order()
+    article = _get_article(request, pk)
+    context = _annotate_context(request, article)
+    if context["can_annotate"]:
+        context.update(_new_quote_forms(article))
+    template = ANNOTATE
+    if request.htmx and request.GET.get("fragment") in {"article-text", "quote-list"}:
+        template += "#" + request.GET["fragment"]
+    return TemplateResponse(request, template, context)
+
+
+def _new_quote_forms(article: Article, data=None, **initial) -> dict:
+    targets, labels = target_choices(), label_choices()
+    return {
+        "form": QuoteForm(data, article=article, initial=initial or None),
+        "stances": StanceFormSet(data, instance=Quote(article=article), target_choices=targets, label_choices=labels),
+    }
+
+
+@login_required
+@require_GET
+def label_styles(request: HttpRequest) -> HttpResponse:
+    """The stance labels' colours as a stylesheet (CSP forbids inline styles)."""
+    response = TemplateResponse(
+        request, "annotations/labels.css", {"labels": StanceLabel.objects.all()}, content_type="text/css"
     )
-    return TemplateResponse(request, "annotations/article_annotate.html", {"article": article, "quotes": quotes})
+    response["Cache-Control"] = "private, max-age=60"
+    return response
+
+
+# --- Quote fragments -----------------------------------------------------------------
+
+
+def _require_annotatable(request: HttpRequest, pk: int) -> Article:
+    article = _get_article(request, pk)
+    if not Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists():
+        raise Http404("You can't add quotes to this article.")
+    return article
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
+    """GET: the panel for a new quote, pre-filled from the selection.
+    POST: save it, then swap the panel, the highlighted text and the list."""
+    article = _require_annotatable(request, pk)
+    if request.method == "GET":
+        return _new_quote_panel(request, article)
+
+    forms = _new_quote_forms(article, request.POST)
+    form, stances = forms["form"], forms["stances"]
+    if form.is_valid() and stances.is_valid():
+        with transaction.atomic():
+            quote = form.save(commit=False)
+            quote.annotator = request.user
+            quote.pick_role()
+            quote.save()
+            stances.instance = quote
+            stances.save()
+            _start_assignment(article, request.user)
+        return _after_save(request, article, quote, f"Saved quote at {quote.start}–{quote.end}.")
+    return _panel_response(request, article, forms, status=422)
+
+
+def _new_quote_panel(request: HttpRequest, article: Article) -> HttpResponse:
+    initial = {}
+    try:
+        start, end = int(request.GET["start"]), int(request.GET["end"])
+    except (KeyError, ValueError):
+        start = end = None
+    if start is not None and 0 <= start < end <= len(article.text):
+        hint = suggest(article, start, end)
+        initial = {
+            "start": start,
+            "end": end,
+            "text": article.text[start:end],
+            "kind": hint.kind,
+            "cue": hint.cue,
+            "cue_start": hint.cue_start,
+            "cue_end": hint.cue_end,
+            "cue_text": hint.cue,
+        }
+        if hint.speaker is not None:
+            initial.update(speaker=hint.speaker.pk, speaker_query=hint.speaker.name)
+        if hint.has_mention:
+            initial.update(
+                mention_start=hint.mention_start,
+                mention_end=hint.mention_end,
+                mention_text=article.text[hint.mention_start : hint.mention_end],
+            )
+    forms = _new_quote_forms(article, **initial)
+    if initial and request.GET.get("text") and request.GET["text"] != initial["text"]:
+        forms["form"].add_error(None, "The selection and the article disagree: select the quote again.")
+    return _panel_response(request, article, forms)
+
+
+def _panel_response(request: HttpRequest, article: Article, forms: dict, *, status: int = 200, **extra):
+    if request.htmx:
+        context = {"article": article, "labels": list(StanceLabel.objects.all()), **forms, **extra}
+        return TemplateResponse(request, ANNOTATE + "#quote-panel", context, status=status)
+    context = _annotate_context(request, article, **forms, **extra)
+    return TemplateResponse(request, ANNOTATE, context, status=status)
+
+
+def _start_assignment(article: Article, user) -> None:
+    assignment, created = Assignment.objects.get_or_create(
+        article=article, annotator=user, defaults={"status": Assignment.Status.IN_PROGRESS}
+    )
+    if not created and assignment.status == Assignment.Status.ASSIGNED:
+        assignment.move_to(Assignment.Status.IN_PROGRESS)
+
+
+def _after_save(request: HttpRequest, article: Article, quote: Quote | None, message: str) -> HttpResponse:
+    if not request.htmx:
+        messages.success(request, message)
+        return redirect(article.annotate_url + (f"#quote-{quote.pk}" if quote else ""))
+    context = _annotate_context(request, article, saved_message=message)
+    context.update(_new_quote_forms(article))
+    return TemplateResponse(request, ANNOTATE + "#saved", context)
+
+
+def _get_quote(request: HttpRequest, pk: int) -> Quote:
+    return get_object_or_404(
+        Quote.objects.visible_to(request.user).select_related("article", "speaker", "speaker_role"), pk=pk
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Open a quote for editing; save with optimistic locking on its version."""
+    quote = _get_quote(request, pk)
+    article = quote.article
+    editable = Quote.objects.editable_by(request.user).filter(pk=quote.pk).exists()
+    if request.method == "POST" and not editable:
+        raise Http404("You can't change this quote.")
+    targets, labels = target_choices(), label_choices()
+    data = request.POST if request.method == "POST" else None
+    form = QuoteForm(data, instance=quote, article=article)
+    stances = StanceFormSet(data, instance=quote, target_choices=targets, label_choices=labels)
+    forms = {"form": form, "stances": stances, "editing": quote, "editable": editable}
+    if request.method == "GET":
+        return _panel_response(request, article, forms)
+    if not (form.is_valid() and stances.is_valid()):
+        return _panel_response(request, article, forms, status=422)
+    expected = form.cleaned_data.get("version") or 0
+    try:
+        with transaction.atomic():
+            edited = form.save(commit=False)
+            edited.speaker_role = None
+            edited.pick_role()
+            edited.save_with_version(expected)
+            stances.save()
+    except VersionConflict as conflict:
+        return _conflict_response(request, article, forms, conflict.current)
+    return _after_save(request, article, edited, f"Saved changes to quote at {edited.start}–{edited.end}.")
+
+
+def _conflict_response(request: HttpRequest, article: Article, forms: dict, current: Quote | None) -> HttpResponse:
+    """Somebody else saved first: show both versions and let the analyst choose."""
+    if current is not None:
+        current = (
+            Quote.objects.select_related("speaker", "annotator")
+            .prefetch_related(Prefetch("stances", queryset=Stance.objects.select_related("target", "label")))
+            .get(pk=current.pk)
+        )
+        # Re-submitting from the conflict panel means "keep mine": it carries the current version.
+        forms["form"].data = forms["form"].data.copy()
+        forms["form"].data["version"] = current.version
+    return _panel_response(request, article, forms, status=409, conflict=True, current=current)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def quote_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    quote = get_object_or_404(Quote.objects.editable_by(request.user).select_related("article"), pk=pk)
+    article = quote.article
+    if request.method == "GET":
+        return _panel_response(request, article, {"deleting": quote})
+    try:
+        version = int(request.POST.get("version", ""))
+    except ValueError:
+        version = quote.version
+    try:
+        quote.delete_with_version(version)
+    except VersionConflict as conflict:
+        return _panel_response(request, article, {"deleting": quote, "current": conflict.current}, status=409)
+    return _after_save(request, article, None, "Quote deleted.")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def article_submit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Submit my annotation of an article: it leaves my queue and locks my quotes."""
+    article = _get_article(request, pk)
+    assignment = get_object_or_404(Assignment, article=article, annotator=request.user)
+    if request.method == "GET":
+        return _panel_response(request, article, {"submitting": assignment})
+    try:
+        assignment.move_to(Assignment.Status.SUBMITTED)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect(article.annotate_url)
+    messages.success(request, f"“{article.title}” submitted for review.")
+    if request.htmx:
+        return HttpResponseClientRedirect(reverse("annotations:home"))
+    return redirect("annotations:home")
+
+
+# --- Speakers and targets ---------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def speaker_search(request: HttpRequest) -> HttpResponse:
+    """Active search over names and aliases, with the role held on the article's date."""
+    if not is_analyst(request.user):
+        raise Http404
+    query = request.GET.get("speaker_query", request.GET.get("q", "")).strip()[:200]
+    article = None
+    if request.GET.get("article", "").isdigit():
+        article = Article.objects.visible_to(request.user).filter(pk=request.GET["article"]).first()
+    speakers = list(Speaker.objects.search(query).prefetch_related("roles", "aliases")[:10]) if query else []
+    for speaker in speakers:
+        speaker.role_then = speaker.role_on(article.published_on) if article else None
+    return TemplateResponse(request, "annotations/_speaker_results.html", {"speakers": speakers, "query": query})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def speaker_new(request: HttpRequest) -> HttpResponse:
+    if not is_analyst(request.user):
+        raise Http404
+    form = SpeakerForm(request.POST or None)
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST" and form.is_valid():
+        speaker = form.save()
+        if request.htmx:
+            return TemplateResponse(
+                request, "annotations/_speaker_created.html", {"speaker": speaker, "form": SpeakerForm()}
+            )
+        messages.success(request, f"Speaker “{speaker}” added: pick them in the quote form.")
+        return redirect(back if back.startswith("/") and not back.startswith("//") else "annotations:home")
+    status = 422 if form.errors else 200
+    template = "annotations/speaker_new.html" + ("#speaker-form" if request.htmx else "")
+    return TemplateResponse(request, template, {"speaker_form": form, "next": back}, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def target_new(request: HttpRequest) -> HttpResponse:
+    """Reviewers extend the taxonomy from the annotate page."""
+    if not is_reviewer(request.user):
+        raise Http404
+    form = TargetForm(request.POST or None)
+    back = request.POST.get("next") or request.GET.get("next") or ""
+    if request.method == "POST" and form.is_valid():
+        target = form.save()
+        messages.success(request, f"Target “{target}” added.")
+        return redirect(back if back.startswith("/") and not back.startswith("//") else "annotations:home")
+    status = 422 if form.errors else 200
+    return TemplateResponse(request, "annotations/target_new.html", {"target_form": form, "next": back}, status=status)
+
+
+@login_required
+@require_GET
+def target_search(request: HttpRequest) -> HttpResponse:
+    if not is_analyst(request.user):
+        raise Http404
+    query = request.GET.get("q", "").strip()[:200]
+    targets = (
+        list(Target.objects.filter(Q(name__icontains=query) | Q(slug__icontains=query)).select_related("parent")[:15])
+        if query
+        else []
+    )
+    return TemplateResponse(request, "annotations/_target_results.html", {"targets": targets, "query": query})
 
 
 @require_GET

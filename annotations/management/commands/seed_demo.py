@@ -1,8 +1,9 @@
 """Load the demo: the seed article, its worked example, the default taxonomy and
-one user per role.
+one user per role, and the curated version of the article.
 
-Idempotent: running it twice leaves the same rows. Offsets in the worked example
-are checked against the text, never trusted.
+Idempotent: running it twice leaves the same rows, history included (a row is
+only saved when something in it changed, so no empty history records pile up).
+Offsets in the worked example are checked against the text, never trusted.
 """
 
 from __future__ import annotations
@@ -56,6 +57,18 @@ def _date(value: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if value else None
 
 
+def _save_if_changed(instance: Any, **values: Any) -> Any:
+    """Set ``values`` on ``instance`` and save it (validated) only if it is new or
+    something changed: every save of a model with history adds a history row."""
+    changed = instance.pk is None or any(getattr(instance, name) != value for name, value in values.items())
+    for name, value in values.items():
+        setattr(instance, name, value)
+    if changed:
+        instance.full_clean()
+        instance.save()
+    return instance
+
+
 class Command(BaseCommand):
     help = "Load the demo article, its annotated quotes, the default taxonomy and demo users (idempotent)."
 
@@ -67,8 +80,13 @@ class Command(BaseCommand):
             help="Folder holding worked-example.json and the article it names.",
         )
         parser.add_argument("--no-users", action="store_true", help="Load the data only; create no demo accounts.")
+        parser.add_argument(
+            "--no-curation",
+            action="store_true",
+            help="Leave the demo article open for review: no curated version, the analyst's work in progress.",
+        )
 
-    def handle(self, *args: Any, data_dir: Path, no_users: bool, **options: Any) -> None:
+    def handle(self, *args: Any, data_dir: Path, no_users: bool, no_curation: bool = False, **options: Any) -> None:
         example_path = data_dir / "worked-example.json"
         try:
             example = json.loads(example_path.read_text(encoding="utf-8"))
@@ -93,16 +111,20 @@ class Command(BaseCommand):
             # Without demo accounts the quotes are loaded unowned, for reviewers to see.
             annotator = users.get("analyst")
             self.load_quotes(article, example["quotes"], speakers, targets, labels, annotator)
+            assignment = None
             if annotator is not None:
-                Assignment.objects.get_or_create(
+                assignment, _ = Assignment.objects.get_or_create(
                     article=article, annotator=annotator, defaults={"status": Assignment.Status.IN_PROGRESS}
                 )
+            if not no_curation:
+                self.load_curated(article, annotator, users.get("reviewer"), assignment)
 
-        quotes = Quote.objects.filter(article=article).count()
+        quotes = Quote.objects.raw().filter(article=article).count()
+        curated = Quote.objects.curated().filter(article=article).count()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo loaded: 1 article, {len(speakers)} speakers, {len(targets)} targets, "
-                f"{len(labels)} stance labels, {quotes} quotes, {len(users)} demo users."
+                f"{len(labels)} stance labels, {quotes} quotes ({curated} curated), {len(users)} demo users."
             )
         )
 
@@ -158,21 +180,25 @@ class Command(BaseCommand):
     def load_speakers(self, rows: list[dict]) -> dict[str, Speaker]:
         speakers = {}
         for row in rows:
-            speaker = Speaker.objects.filter(name=row["name"]).first() or Speaker(name=row["name"])
-            speaker.kind = row.get("kind", Speaker.Kind.PERSON)
-            speaker.country = row.get("country", "")
-            speaker.wikidata_qid = row.get("wikidata_qid", "")
-            speaker.full_clean()
-            speaker.save()
+            speaker = _save_if_changed(
+                Speaker.objects.filter(name=row["name"]).first() or Speaker(name=row["name"]),
+                kind=row.get("kind", Speaker.Kind.PERSON),
+                country=row.get("country", ""),
+                wikidata_qid=row.get("wikidata_qid", ""),
+            )
             for alias in row.get("aliases", []):
                 SpeakerAlias.objects.get_or_create(speaker=speaker, name=alias)
             for role in row.get("roles", []):
-                SpeakerRole.objects.update_or_create(
-                    speaker=speaker,
-                    title=role["title"],
-                    organisation=role.get("organisation", ""),
-                    start_date=_date(role.get("start")),
-                    defaults={"country": role.get("country", ""), "end_date": _date(role.get("end"))},
+                key = {
+                    "speaker": speaker,
+                    "title": role["title"],
+                    "organisation": role.get("organisation", ""),
+                    "start_date": _date(role.get("start")),
+                }
+                _save_if_changed(
+                    SpeakerRole.objects.filter(**key).first() or SpeakerRole(**key),
+                    country=role.get("country", ""),
+                    end_date=_date(role.get("end")),
                 )
             speakers[row["name"]] = speaker
         return speakers
@@ -210,33 +236,75 @@ class Command(BaseCommand):
             speaker = speakers[row["speaker"]] if row.get("speaker") else None
             mention = row.get("source_mention") or {}
             cue = row.get("cue_span") or {}
-            quote = Quote.objects.filter(
-                article=article, annotator=annotator, is_curated=False, start=row["start"], end=row["end"]
-            ).first() or Quote(article=article, annotator=annotator, start=row["start"], end=row["end"])
-            quote.text = row["text"]
-            quote.kind = row["kind"]
-            quote.speaker = speaker
-            quote.speaker_role = speaker.role_on(article.published_on) if speaker else None
-            quote.cue = row.get("cue", "")
-            quote.mention_start, quote.mention_end = mention.get("start"), mention.get("end")
-            quote.mention_text = mention.get("text", "")
-            quote.cue_start, quote.cue_end = cue.get("start"), cue.get("end")
-            quote.cue_text = cue.get("text", "")
-            quote.addressee = speakers[row["addressee"]] if row.get("addressee") else None
-            quote.attribution_group = row.get("attribution_group", "")
-            quote.full_clean()
-            quote.save()
+            quote = _save_if_changed(
+                Quote.objects.filter(
+                    article=article, annotator=annotator, is_curated=False, start=row["start"], end=row["end"]
+                ).first()
+                or Quote(article=article, annotator=annotator, start=row["start"], end=row["end"]),
+                text=row["text"],
+                kind=row["kind"],
+                speaker=speaker,
+                speaker_role=speaker.role_on(article.published_on) if speaker else None,
+                cue=row.get("cue", ""),
+                mention_start=mention.get("start"),
+                mention_end=mention.get("end"),
+                mention_text=mention.get("text", ""),
+                cue_start=cue.get("start"),
+                cue_end=cue.get("end"),
+                cue_text=cue.get("text", ""),
+                addressee=speakers[row["addressee"]] if row.get("addressee") else None,
+                attribution_group=row.get("attribution_group", ""),
+            )
+            self.load_stances(
+                quote,
+                {
+                    targets[stance["target"]].pk: (labels[stance["label"]].pk, stance.get("intensity"))
+                    for stance in row.get("stances", [])
+                },
+            )
 
-            wanted = set()
-            for stance in row.get("stances", []):
-                target = targets[stance["target"]]
-                wanted.add(target.pk)
-                Stance.objects.update_or_create(
-                    quote=quote,
-                    target=target,
-                    defaults={"label": labels[stance["label"]], "intensity": stance.get("intensity")},
-                )
-            quote.stances.exclude(target_id__in=wanted).delete()
+    def load_stances(self, quote: Quote, wanted: dict[int, tuple[int, int | None]]) -> None:
+        """Make the quote's stances exactly ``wanted`` (target id → label id, intensity)."""
+        existing = {stance.target_id: stance for stance in quote.stances.all()}
+        for target_id, (label_id, intensity) in wanted.items():
+            _save_if_changed(
+                existing.get(target_id) or Stance(quote=quote, target_id=target_id),
+                label_id=label_id,
+                intensity=intensity,
+            )
+        for target_id, stance in existing.items():
+            if target_id not in wanted:
+                stance.delete()
+
+    def load_curated(
+        self, article: Article, annotator: Any | None, reviewer: Any | None, assignment: Assignment | None
+    ) -> None:
+        """The curated version: a curated copy of each of the analyst's quotes, made
+        by the reviewer (unowned without demo accounts); the analyst's assignment
+        reviewed and the article curated."""
+        raw = list(Quote.objects.raw().filter(article=article, annotator=annotator).prefetch_related("stances"))
+        copies = dict(
+            Quote.curated_from.through.objects.filter(to_quote__in=raw, from_quote__is_curated=True).values_list(
+                "to_quote_id", "from_quote_id"
+            )
+        )
+        for quote in raw:
+            if quote.pk not in copies:
+                quote.copy_as_curated(curator=reviewer, sources=[quote])
+                continue
+            copy = Quote.objects.get(pk=copies[quote.pk])
+            values = {name: getattr(quote, name) for name in Quote.CURATED_COPY_FIELDS}
+            _save_if_changed(copy, **values, annotator=reviewer)
+            self.load_stances(copy, {s.target_id: (s.label_id, s.intensity) for s in quote.stances.all()})
+        if assignment is not None:
+            if assignment.status in Assignment.OPEN:
+                assignment.move_to(Assignment.Status.SUBMITTED)
+            if article.status == Article.Status.OPEN:
+                article.mark_curated()
+        elif article.status == Article.Status.OPEN:
+            # No demo accounts, so no assignment to review: the curated layer stands alone.
+            Article.objects.filter(pk=article.pk).update(status=Article.Status.CURATED)
+            article.status = Article.Status.CURATED
 
     def check_offsets(self, article: Article, rows: list[dict]) -> None:
         for number, row in enumerate(rows, start=1):

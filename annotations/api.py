@@ -1,0 +1,898 @@
+"""The research API, under /api/v1/ (mounted by config/urls.py at /api/).
+
+Every view starts from ``visible_to(request.user)``: a row a user may not read
+is a 404, whatever the id. Writes reuse the model's validation and
+``editable_by``; quotes are changed with optimistic locking (If-Match / ETag =
+the quote's version). Lists are keyset-paginated on a unique key, so a page
+costs the same queries at any depth and a cursor survives inserts.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Model, Prefetch, Q, QuerySet
+from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import render
+from django.urls import include, path, reverse
+from django.utils import timezone
+from django.utils.csp import CSP
+from django.views.decorators.csp import csp_override
+from django.views.decorators.http import require_GET
+from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import (
+    OpenApiExample,
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework import exceptions, mixins, routers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.pagination import BasePagination
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
+
+from . import exporters, services, span_importers
+from .filters import (
+    ARTICLE_ORDERINGS,
+    CURATED,
+    QUOTE_ORDERINGS,
+    RAW,
+    ArticleFilter,
+    Keys,
+    QuoteFilter,
+    SpeakerFilter,
+    TargetFilter,
+    apply_layer,
+    ordering_exprs,
+)
+from .forms import ArticleForm
+from .models import Article, Quote, Release, Speaker, StanceLabel, Target, VersionConflict, is_analyst
+from .permissions import ReadOrAnnotate, ReleaseAccess
+from .serializers import (
+    ArticleCreateSerializer,
+    ArticleSerializer,
+    ErrorSerializer,
+    QuoteSerializer,
+    QuoteWriteSerializer,
+    ReleaseCreateSerializer,
+    ReleaseSerializer,
+    SpanImportReportSerializer,
+    SpanImportSerializer,
+    SpeakerSerializer,
+    StanceLabelSerializer,
+    TargetSerializer,
+    VersionConflictSerializer,
+)
+
+# --- Pagination ------------------------------------------------------------------
+
+
+def _after(column: str, value: Any, descending: bool, nulls_last: bool) -> Q:
+    """Rows strictly after ``value`` in one key's order."""
+    if value is None:
+        return Q(**{f"{column}__isnull": False}) if not nulls_last else Q(pk__in=[])
+    condition = Q(**{f"{column}__{'lt' if descending else 'gt'}": value})
+    if nulls_last:
+        condition |= Q(**{f"{column}__isnull": True})
+    return condition
+
+
+def _equal(column: str, value: Any) -> Q:
+    return Q(**{f"{column}__isnull": True}) if value is None else Q(**{column: value})
+
+
+def keyset_after(keys: Keys, values: list[Any], *, reverse: bool = False) -> Q:
+    """Rows after the row whose key values are ``values``, in the order ``ordering_exprs`` gives."""
+    condition = Q(pk__in=[])
+    for index, (column, descending) in enumerate(keys):
+        step = _after(column, values[index], descending != reverse, not reverse)
+        for earlier in range(index):
+            step &= _equal(keys[earlier][0], values[earlier])
+        condition |= step
+    return condition
+
+
+def _value_of(row: Model, column: str) -> Any:
+    value: Any = row
+    for part in column.split("__"):
+        value = getattr(value, part) if value is not None else None
+    return value
+
+
+class KeysetPagination(BasePagination):
+    """Cursor pagination over (sort key…, id): stable under inserts, no COUNT, no OFFSET.
+
+    DRF's CursorPagination keys on one column and skips ties with an offset;
+    here every ordering ends on the unique id and the cursor holds the whole
+    key, so nullable keys (an article without a date) page correctly too.
+    """
+
+    page_size = 100
+    max_page_size = 500
+    cursor_query_param = "cursor"
+    page_size_query_param = "page_size"
+
+    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+        self.request = request
+        self.page_size = self._page_size(request)
+        orderings: dict[str, Keys] = getattr(view, "orderings", {"id": [("id", False)]})
+        self.ordering = request.query_params.get("ordering") or next(iter(orderings))
+        if self.ordering not in orderings:
+            raise exceptions.ValidationError({"ordering": [f"Use one of {', '.join(orderings)}."]})
+        keys = orderings[self.ordering]
+        values, reverse = self._decode(request.query_params.get(self.cursor_query_param), keys)
+        queryset = queryset.order_by(*ordering_exprs(keys, reverse=reverse))
+        if values is not None:
+            queryset = queryset.filter(keyset_after(keys, values, reverse=reverse))
+        rows = list(queryset[: self.page_size + 1])
+        more = len(rows) > self.page_size
+        rows = rows[: self.page_size]
+        if reverse:
+            rows.reverse()
+        has_next = (more and not reverse) or (reverse and values is not None)
+        has_previous = (values is not None and not reverse) or (more and reverse)
+        self.next = self._link(rows[-1], keys, False) if rows and has_next else None
+        self.previous = self._link(rows[0], keys, True) if rows and has_previous else None
+        return rows
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return Response({"next": self.next, "previous": self.previous, "results": data})
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "type": "object",
+            "required": ["next", "previous", "results"],
+            "properties": {
+                "next": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "description": "The next page, or null on the last.",
+                    "example": "https://demarche.example.org/api/v1/quotes/?cursor=eyJ2IjpbMTAwXSwiciI6MCwibyI6ImlkIn0",
+                },
+                "previous": {
+                    "type": "string",
+                    "format": "uri",
+                    "nullable": True,
+                    "description": "The previous page, or null on the first.",
+                    "example": None,
+                },
+                "results": schema,
+            },
+        }
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        return [
+            {
+                "name": self.cursor_query_param,
+                "required": False,
+                "in": "query",
+                "description": "Opaque cursor from a previous page's next/previous link.",
+                "schema": {"type": "string"},
+            },
+            {
+                "name": self.page_size_query_param,
+                "required": False,
+                "in": "query",
+                "description": f"Results per page, 1–{self.max_page_size} (default {self.page_size}).",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_page_size},
+            },
+        ]
+
+    def _page_size(self, request: Request) -> int:
+        raw = request.query_params.get(self.page_size_query_param)
+        if raw is None or raw == "":
+            return self.page_size
+        try:
+            size = int(raw)
+        except ValueError:
+            size = 0
+        if size < 1:
+            raise exceptions.ValidationError({"page_size": [f"A whole number from 1 to {self.max_page_size}."]})
+        return min(size, self.max_page_size)
+
+    def _decode(self, raw: str | None, keys: Keys) -> tuple[list[Any] | None, bool]:
+        if not raw:
+            return None, False
+        invalid = exceptions.ValidationError({"cursor": ["Invalid cursor: use the next or previous link as given."]})
+        try:
+            payload = json.loads(base64.urlsafe_b64decode(raw.encode("ascii") + b"=" * (-len(raw) % 4)))
+            values, reverse, ordering = payload["v"], bool(payload["r"]), payload["o"]
+        except (ValueError, KeyError, TypeError, UnicodeEncodeError, binascii.Error):
+            raise invalid from None
+        if ordering != self.ordering or not isinstance(values, list) or len(values) != len(keys):
+            raise invalid
+        parsed: list[Any] = []
+        for (column, _), value in zip(keys, values, strict=True):
+            if column.endswith("published_on"):
+                if value is not None and not isinstance(value, str):
+                    raise invalid
+                try:
+                    parsed.append(None if value is None else datetime.date.fromisoformat(value))
+                except ValueError:
+                    raise invalid from None
+            elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
+                parsed.append(value)
+            else:
+                raise invalid
+        return parsed, reverse
+
+    def _link(self, row: Model, keys: Keys, reverse: bool) -> str:
+        values = []
+        for column, _ in keys:
+            value = _value_of(row, column)
+            values.append(value.isoformat() if isinstance(value, datetime.date) else value)
+        payload = json.dumps({"v": values, "r": int(reverse), "o": self.ordering}, separators=(",", ":"))
+        cursor = base64.urlsafe_b64encode(payload.encode()).decode().rstrip("=")
+        return replace_query_param(self.request.build_absolute_uri(), self.cursor_query_param, cursor)
+
+
+# --- Shared behaviour ------------------------------------------------------------
+
+
+class StrictQueryParamsMixin:
+    """Refuse query parameters the endpoint doesn't define.
+
+    An unknown parameter is usually a typo ("speakr=3") that would otherwise
+    return the whole dataset as if filtered; and a lookup such as
+    ``annotator__password__startswith`` must never reach the ORM.
+    """
+
+    extra_query_params: dict[str, set[str]] = {}
+
+    def allowed_query_params(self) -> set[str]:
+        action_name = getattr(self, "action", None)
+        allowed = set(self.extra_query_params.get(action_name, set()))
+        if action_name in {"list", "export"}:
+            filterset = getattr(self, "filterset_class", None)
+            allowed |= set(filterset.base_filters) if filterset else set()
+        if action_name == "list":
+            allowed |= {KeysetPagination.cursor_query_param, KeysetPagination.page_size_query_param}
+        return allowed
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)  # authentication, permissions, throttling first
+        unknown = sorted(set(request.query_params) - self.allowed_query_params())
+        if unknown:
+            allowed = ", ".join(sorted(self.allowed_query_params())) or "none"
+            raise exceptions.ValidationError(
+                {"detail": f"Unknown query parameter(s): {', '.join(unknown)}. This endpoint accepts: {allowed}."}
+            )
+
+
+def refuse_raw_layer_for_readers(request: Request) -> None:
+    """Researchers read the curated dataset; the annotators' layer is for analysts and reviewers."""
+    if request.query_params.get("layer") == RAW and not is_analyst(request.user):
+        raise exceptions.PermissionDenied(
+            "The raw layer (annotators' own quotes) is for reviewers; researchers read the curated layer "
+            "(leave out layer, or use layer=curated)."
+        )
+
+
+def quote_etag(quote: Quote) -> str:
+    return f'"{quote.version}"'
+
+
+def with_etag(response: Response, quote: Quote) -> Response:
+    response["ETag"] = quote_etag(quote)
+    return response
+
+
+_IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
+
+LAYER_PARAMETER = OpenApiParameter(
+    "layer",
+    enum=[CURATED, RAW],
+    description="curated (default) or raw; raw is refused to researchers (403).",
+)
+NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object, or not one you may read.")
+FORBIDDEN = OpenApiResponse(ErrorSerializer, description="Your role may not do this.")
+UNAUTHENTICATED = OpenApiResponse(ErrorSerializer, description="No or invalid credentials.")
+BAD_REQUEST = OpenApiResponse(
+    OpenApiTypes.OBJECT, description="Invalid input or query: field names map to lists of messages."
+)
+IF_MATCH = OpenApiParameter(
+    "If-Match",
+    OpenApiTypes.STR,
+    OpenApiParameter.HEADER,
+    required=True,
+    description='The version you read, as GET returned it in ETag, such as "3".',
+)
+
+GALLANT_TEXT = (
+    "I emphasized to him Israel’s commitment to do whatever it takes to prevent Iran from acquiring nuclear "
+    "weapons, while noting the need for the international community to act on the issue"
+)
+QUOTE_EXAMPLE = OpenApiExample(
+    "Gallant's quote in the seed article",
+    response_only=True,
+    value={
+        "id": 1,
+        "start": 177,
+        "end": 362,
+        "text": GALLANT_TEXT,
+        "kind": "direct",
+        "cue": "said",
+        "mention": {"start": 365, "end": 372, "text": "Gallant"},
+        "cue_span": {"start": 373, "end": 377, "text": "said"},
+        "speaker": {
+            "id": 1,
+            "name": "Yoav Gallant",
+            "country": "IL",
+            "wikidata_qid": "",
+            "role": {"title": "Minister of Defense", "organisation": "Government of Israel"},
+        },
+        "addressee": {"id": 5, "name": "Lloyd Austin", "country": "US"},
+        "stances": [
+            {
+                "target": {"slug": "international-action-iran", "name": "International action on Iran"},
+                "label": "support",
+                "intensity": 2,
+                "confidence": None,
+                "note": "",
+            },
+            {
+                "target": {"slug": "iran-nuclear-weapons", "name": "Iran acquiring nuclear weapons"},
+                "label": "oppose",
+                "intensity": 3,
+                "confidence": None,
+                "note": "",
+            },
+        ],
+        "attribution_group": "",
+        "parent": None,
+        "article": {
+            "id": 1,
+            "title": "Austin and Gallant hold first call, focus on Iran",
+            "outlet": "",
+            "published_on": "2023-01-05",
+            "url": "",
+        },
+        "layer": "curated",
+        "annotator": None,
+        "curated_from": [3],
+        "version": 1,
+        "created_at": "2023-01-06T09:30:00Z",
+        "updated_at": "2023-01-06T09:30:00Z",
+        "offsets_convention": "unicode-code-points, end-exclusive",
+    },
+)
+QUOTE_CREATE_EXAMPLE = OpenApiExample(
+    "Mark Gallant's quote",
+    request_only=True,
+    value={
+        "article": 1,
+        "start": 177,
+        "end": 362,
+        "text": GALLANT_TEXT,
+        "kind": "direct",
+        "speaker": 1,
+        "cue": "said",
+        "mention": {"start": 365, "end": 372, "text": "Gallant"},
+        "cue_span": {"start": 373, "end": 377, "text": "said"},
+        "stances": [
+            {"target": "iran-nuclear-weapons", "label": "oppose", "intensity": 3},
+            {"target": "international-action-iran", "label": "support", "intensity": 2},
+        ],
+    },
+)
+
+
+def quotes_for(user: Any, *, article_text: bool = False) -> QuerySet[Quote]:
+    return exporters.optimise(Quote.objects.visible_to(user), article_text=article_text)
+
+
+# --- Quotes ----------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List quotes (curated by default)",
+        parameters=[LAYER_PARAMETER],
+        examples=[QUOTE_EXAMPLE],
+        responses={200: QuoteSerializer(many=True), 400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN},
+    ),
+    retrieve=extend_schema(
+        summary="One quote, with its version in ETag",
+        examples=[QUOTE_EXAMPLE],
+        responses={200: QuoteSerializer, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
+)
+class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
+    """Quotes: who said what, where in the article, with which stances."""
+
+    serializer_class = QuoteSerializer
+    filterset_class = QuoteFilter
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = KeysetPagination
+    permission_classes = [ReadOrAnnotate]
+    orderings = QUOTE_ORDERINGS
+    lookup_value_regex = r"[0-9]+"
+    extra_query_params = {"export": {"format"}, "import_spans": set()}
+    queryset = Quote.objects.none()  # for the schema; get_queryset scopes every request
+
+    def get_queryset(self) -> QuerySet[Quote]:
+        return quotes_for(self.request.user)
+
+    def list(self, request: Request) -> Response:
+        refuse_raw_layer_for_readers(request)
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(QuoteSerializer(page, many=True).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        quote = self._visible(pk)
+        return with_etag(Response(QuoteSerializer(quote).data), quote)
+
+    @extend_schema(
+        summary="Mark a quote (a raw quote of yours)",
+        request=QuoteWriteSerializer,
+        examples=[QUOTE_CREATE_EXAMPLE],
+        responses={
+            201: QuoteSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def create(self, request: Request) -> Response:
+        serializer = QuoteWriteSerializer(data=request.data, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        quote, stances = serializer.validated_data["quote"], serializer.validated_data["stances"]
+        if not Article.objects.annotatable_by(request.user).filter(pk=quote.article_id).exists():
+            raise exceptions.PermissionDenied(
+                "You can read this article but not add quotes to it: it is curated, or you have submitted it "
+                "(its quotes are locked until a reviewer sends it back)."
+            )
+        with transaction.atomic():
+            quote.save()
+            for stance in stances or []:
+                stance.quote = quote
+                stance.save()
+        quote = self._visible(quote.pk)
+        response = Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(reverse("api:quote-detail", args=[quote.pk]))
+        return with_etag(response, quote)
+
+    @extend_schema(
+        summary="Change a quote (optimistic locking with If-Match)",
+        request=QuoteWriteSerializer,
+        parameters=[IF_MATCH],
+        responses={
+            200: QuoteSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            412: OpenApiResponse(VersionConflictSerializer, description="Changed by someone else since you read it."),
+            428: OpenApiResponse(ErrorSerializer, description="If-Match is missing."),
+        },
+    )
+    def partial_update(self, request: Request, pk: str) -> Response:
+        quote = self._editable(pk)
+        expected = self._expected_version(request, quote)
+        serializer = QuoteWriteSerializer(quote, data=request.data, partial=True, context=self.get_serializer_context())
+        serializer.is_valid(raise_exception=True)
+        stances = serializer.validated_data["stances"]
+        try:
+            with transaction.atomic():
+                quote.save_with_version(expected)
+                if stances is not None:
+                    quote.stances.all().delete()
+                    for stance in stances:
+                        stance.quote = quote
+                        stance.save()
+        except VersionConflict as conflict:
+            return self._conflict(conflict)
+        quote = self._visible(quote.pk)
+        return with_etag(Response(QuoteSerializer(quote).data), quote)
+
+    @extend_schema(
+        summary="Delete a quote (optimistic locking with If-Match)",
+        parameters=[IF_MATCH],
+        responses={
+            204: None,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            412: OpenApiResponse(VersionConflictSerializer, description="Changed by someone else since you read it."),
+            428: OpenApiResponse(ErrorSerializer, description="If-Match is missing."),
+        },
+    )
+    def destroy(self, request: Request, pk: str) -> Response:
+        quote = self._editable(pk)
+        expected = self._expected_version(request, quote)
+        try:
+            quote.delete_with_version(expected)
+        except VersionConflict as conflict:
+            return self._conflict(conflict)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+    @extend_schema(
+        summary="Export the filtered quotes as a file (streamed)",
+        parameters=[
+            OpenApiParameter(
+                "format",
+                enum=[*exporters.FORMATS],
+                required=True,
+                description="; ".join(f"{name}: {fmt.description}" for name, fmt in exporters.FORMATS.items()),
+            ),
+            LAYER_PARAMETER,
+        ],
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(OpenApiTypes.BINARY, description="The file."),
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    @action(detail=False, methods=["get"], url_path="export", pagination_class=None)
+    def export(self, request: Request) -> StreamingHttpResponse:
+        refuse_raw_layer_for_readers(request)
+        fmt = request.query_params.get("format", "")
+        if fmt not in exporters.FORMATS:
+            raise exceptions.ValidationError({"format": [f"Use one of {', '.join(exporters.FORMATS)}."]})
+        queryset = self.filter_queryset(Quote.objects.visible_to(request.user))
+        keys = QUOTE_ORDERINGS[request.query_params.get("ordering") or "id"]
+        queryset = queryset.order_by(*ordering_exprs(keys))
+        layer = request.query_params.get("layer") or CURATED
+        return export_response(queryset, fmt, f"demarche-quotes-{layer}-{timezone.now():%Y%m%d-%H%M%S}")
+
+    @extend_schema(
+        summary="Import spans from doccano or Label Studio as your raw quotes",
+        request={"multipart/form-data": SpanImportSerializer},
+        responses={
+            201: SpanImportReportSerializer,
+            400: OpenApiResponse(SpanImportReportSerializer, description="Refused whole; every problem named."),
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="import",
+        parser_classes=[MultiPartParser],
+        serializer_class=SpanImportSerializer,
+    )
+    def import_spans(self, request: Request) -> Response:
+        serializer = SpanImportSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        report = span_importers.import_spans(upload.read(), serializer.validated_data["format"], user=request.user)
+        return Response(
+            SpanImportReportSerializer(report.as_dict()).data,
+            status=status.HTTP_201_CREATED if report.ok else status.HTTP_400_BAD_REQUEST,
+        )
+
+    def _visible(self, pk: Any) -> Quote:
+        quote = quotes_for(self.request.user, article_text=True).filter(pk=pk).first()
+        if quote is None:
+            raise exceptions.NotFound("No such quote, or not one you may read.")
+        return quote
+
+    def _editable(self, pk: str) -> Quote:
+        quote = self._visible(pk)
+        if not Quote.objects.editable_by(self.request.user).filter(pk=quote.pk).exists():
+            raise exceptions.PermissionDenied(
+                "You may read this quote but not change it: analysts change only their own raw quotes, "
+                "and only until they submit the article."
+            )
+        return quote
+
+    def _expected_version(self, request: Request, quote: Quote) -> int:
+        header = request.headers.get("If-Match")
+        if not header or header.strip() == "*":
+            raise PreconditionRequired(
+                f'Send If-Match: "<version>" with the version you read (GET returned ETag {quote_etag(quote)}), '
+                "so that you don't overwrite someone else's change."
+            )
+        match = _IF_MATCH.match(header)
+        if match is None:
+            raise exceptions.ValidationError(
+                {"detail": f"If-Match must be the quote's ETag, such as {quote_etag(quote)}, not {header[:40]!r}."}
+            )
+        expected = int(match.group(1))
+        if expected != quote.version:
+            raise VersionMismatch(quote.version)
+        return expected
+
+    def _conflict(self, conflict: VersionConflict) -> Response:
+        current = conflict.current.version if conflict.current is not None else None
+        return Response(
+            {"detail": str(conflict) + " Read it again and reapply your change.", "current_version": current},
+            status=status.HTTP_412_PRECONDITION_FAILED,
+        )
+
+
+class PreconditionRequired(exceptions.APIException):
+    status_code = 428
+    default_detail = "If-Match is required."
+    default_code = "precondition_required"
+
+
+class VersionMismatch(exceptions.APIException):
+    status_code = status.HTTP_412_PRECONDITION_FAILED
+    default_code = "version_conflict"
+
+    def __init__(self, current_version: int) -> None:
+        super().__init__(
+            {
+                "detail": f"The quote is at version {current_version}: someone changed it since you read it. "
+                "Read it again and reapply your change.",
+                "current_version": current_version,
+            }
+        )
+
+
+def export_response(queryset: QuerySet[Quote], fmt: str, basename: str) -> StreamingHttpResponse:
+    spec = exporters.FORMATS[fmt]
+    chunks: Iterable[str] = exporters.export(queryset, fmt)
+    response = StreamingHttpResponse((chunk.encode("utf-8") for chunk in chunks), content_type=spec.media_type)
+    response["Content-Disposition"] = f'attachment; filename="{basename}.{spec.extension}"'
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+# --- Articles --------------------------------------------------------------------
+
+INCLUDE_PARAMETER = OpenApiParameter(
+    "include",
+    description="Comma-separated: text, quotes. Lists leave both out (null) unless asked; "
+    "a single article always has its text.",
+)
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List articles",
+        parameters=[INCLUDE_PARAMETER],
+        responses={200: ArticleSerializer(many=True), 400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN},
+    ),
+    retrieve=extend_schema(
+        summary="One article",
+        parameters=[INCLUDE_PARAMETER, LAYER_PARAMETER],
+        responses={200: ArticleSerializer, 401: UNAUTHENTICATED, 403: FORBIDDEN, 404: NOT_FOUND},
+    ),
+    create=extend_schema(
+        summary="Add an article",
+        request=ArticleCreateSerializer,
+        responses={201: ArticleSerializer, 400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN},
+    ),
+)
+class ArticleViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
+    serializer_class = ArticleSerializer
+    filterset_class = ArticleFilter
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = KeysetPagination
+    permission_classes = [ReadOrAnnotate]
+    orderings = ARTICLE_ORDERINGS
+    lookup_value_regex = r"[0-9]+"
+    extra_query_params = {"list": {"include"}, "retrieve": {"include", "layer"}}
+    queryset = Article.objects.none()
+
+    def get_queryset(self) -> QuerySet[Article]:
+        return Article.objects.visible_to(self.request.user)
+
+    def _include(self, request: Request, *, default: Iterable[str] = ()) -> set[str]:
+        raw = request.query_params.get("include", "")
+        include = {part.strip() for part in raw.split(",") if part.strip()} | set(default)
+        unknown = include - {"text", "quotes"}
+        if unknown:
+            raise exceptions.ValidationError(
+                {"include": [f"Use text and/or quotes, not {', '.join(sorted(unknown))}."]}
+            )
+        return include
+
+    def _shape(self, queryset: QuerySet[Article], request: Request, include: set[str]) -> QuerySet[Article]:
+        if "text" not in include:
+            queryset = queryset.defer("text")
+        if "quotes" in include:
+            refuse_raw_layer_for_readers(request)
+            layer = request.query_params.get("layer") or CURATED
+            if layer not in {CURATED, RAW}:
+                raise exceptions.ValidationError({"layer": ["Use curated or raw."]})
+            quotes = apply_layer(Quote.objects.visible_to(request.user), layer)
+            quotes = quotes.select_related("speaker", "speaker_role", "addressee", "annotator").prefetch_related(
+                "stances__target", "stances__label", Prefetch("curated_from", queryset=Quote.objects.only("id"))
+            )
+            queryset = queryset.prefetch_related(
+                Prefetch("quotes", queryset=quotes.order_by("start", "-end", "id"), to_attr="included_quotes")
+            )
+        return queryset
+
+    def list(self, request: Request) -> Response:
+        include = self._include(request)
+        queryset = self._shape(self.filter_queryset(self.get_queryset()), request, include)
+        page = self.paginate_queryset(queryset)
+        context = {**self.get_serializer_context(), "include": include}
+        return self.get_paginated_response(ArticleSerializer(page, many=True, context=context).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        include = self._include(request, default=["text"])
+        article = self._shape(self.get_queryset(), request, include).filter(pk=pk).first()
+        if article is None:
+            raise exceptions.NotFound("No such article, or not one you may read.")
+        context = {**self.get_serializer_context(), "include": include}
+        return Response(ArticleSerializer(article, context=context).data)
+
+    def create(self, request: Request) -> Response:
+        if not isinstance(request.data, dict):
+            raise exceptions.ValidationError({"detail": "Send a JSON object with title and text."})
+        # The browser's form validates: one set of rules for every way in.
+        form = ArticleForm(data={name: request.data.get(name) for name in ArticleForm.Meta.fields})
+        if not form.is_valid():
+            raise exceptions.ValidationError(
+                {"non_field_errors" if name == "__all__" else name: errors for name, errors in form.errors.items()}
+            )
+        article = form.save(commit=False)
+        article.created_by = request.user
+        article.save()
+        context = {**self.get_serializer_context(), "include": {"text"}}
+        response = Response(ArticleSerializer(article, context=context).data, status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(reverse("api:article-detail", args=[article.pk]))
+        return response
+
+
+# --- Speakers and taxonomy (read-only; edited in the admin) -----------------------
+
+
+class ReadOnlyResource(
+    StrictQueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = KeysetPagination
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List speakers, with aliases and roles"),
+    retrieve=extend_schema(summary="One speaker", responses={200: SpeakerSerializer, 404: NOT_FOUND}),
+)
+class SpeakerViewSet(ReadOnlyResource):
+    serializer_class = SpeakerSerializer
+    filterset_class = SpeakerFilter
+    lookup_value_regex = r"[0-9]+"
+    queryset = Speaker.objects.prefetch_related("aliases", "roles")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List stance targets (a hierarchy: parent is a slug)"),
+    retrieve=extend_schema(summary="One target", responses={200: TargetSerializer, 404: NOT_FOUND}),
+)
+class TargetViewSet(ReadOnlyResource):
+    serializer_class = TargetSerializer
+    filterset_class = TargetFilter
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    queryset = Target.objects.select_related("parent")
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List stance labels"),
+    retrieve=extend_schema(summary="One stance label", responses={200: StanceLabelSerializer, 404: NOT_FOUND}),
+)
+class StanceLabelViewSet(ReadOnlyResource):
+    serializer_class = StanceLabelSerializer
+    lookup_field = "slug"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    queryset = StanceLabel.objects.all()
+
+
+# --- Releases --------------------------------------------------------------------
+
+
+@extend_schema_view(
+    list=extend_schema(summary="List releases", responses={200: ReleaseSerializer(many=True), 403: FORBIDDEN}),
+    retrieve=extend_schema(summary="One release", responses={200: ReleaseSerializer, 404: NOT_FOUND}),
+)
+class ReleaseViewSet(StrictQueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet):
+    """Frozen, checksummed snapshots of the curated dataset. Never changed or deleted."""
+
+    serializer_class = ReleaseSerializer
+    permission_classes = [ReleaseAccess]
+    pagination_class = KeysetPagination
+    orderings = {"-id": [("id", True)]}
+    lookup_value_regex = r"[0-9]+"
+    queryset = Release.objects.select_related("created_by").prefetch_related("files")
+
+    @extend_schema(
+        summary="Freeze the curated dataset as a release (reviewers)",
+        request=ReleaseCreateSerializer,
+        responses={201: ReleaseSerializer, 400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = ReleaseCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        try:
+            release = services.build_release(
+                name=data["name"], note=data.get("note", ""), filters=data.get("filters") or {}, user=request.user
+            )
+        except services.ReleaseError as error:
+            raise exceptions.ValidationError(error.errors) from None
+        release = self.get_queryset().get(pk=release.pk)
+        response = Response(self.get_serializer(release).data, status=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(reverse("api:release-detail", args=[release.pk]))
+        return response
+
+    @extend_schema(
+        summary="Download one file of a release, byte for byte as frozen",
+        responses={
+            (200, "application/octet-stream"): OpenApiResponse(
+                OpenApiTypes.BINARY, description="The stored file; its SHA-256 is in X-Checksum-SHA256."
+            ),
+            404: NOT_FOUND,
+        },
+    )
+    @action(detail=True, methods=["get"], url_path=r"files/(?P<fmt>[a-z0-9]+)", url_name="file")
+    def file(self, request: Request, pk: str, fmt: str) -> FileResponse:
+        release = self.get_object()
+        release_file = release.files.filter(format=fmt).first()
+        if release_file is None:
+            raise exceptions.NotFound(f"Release {release.name} has no {fmt} file.")
+        spec = exporters.FORMATS.get(fmt)
+        response = FileResponse(
+            release_file.file.open("rb"),
+            as_attachment=True,
+            filename=f"demarche-{release.name}-{fmt}.{spec.extension if spec else fmt}",
+            content_type=spec.media_type if spec else "application/octet-stream",
+        )
+        response["X-Checksum-SHA256"] = release_file.sha256
+        digest = base64.b64encode(bytes.fromhex(release_file.sha256)).decode()
+        response["Repr-Digest"] = f"sha-256=:{digest}:"
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+# --- Routes ----------------------------------------------------------------------
+
+
+class Router(routers.DefaultRouter):
+    # /quotes/export and /quotes/export/ both work; no ".json" suffix routes.
+    include_format_suffixes = False
+
+
+router = Router()
+router.trailing_slash = "/?"
+router.register("articles", ArticleViewSet, basename="article")
+router.register("quotes", QuoteViewSet, basename="quote")
+router.register("speakers", SpeakerViewSet, basename="speaker")
+router.register("targets", TargetViewSet, basename="target")
+router.register("stance-labels", StanceLabelViewSet, basename="stance-label")
+router.register("releases", ReleaseViewSet, basename="release")
+
+
+# Swagger UI sets style attributes from its bundle (React ``style={…}`` props
+# rendered as markup, and <style> for syntax highlighting), which a strict
+# style-src blocks; this one page allows inline styles. Scripts stay strict:
+# only our own files, with the nonce.
+DOCS_CSP = {**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]}
+
+
+@require_GET
+@csp_override(DOCS_CSP)
+def api_docs(request: HttpRequest) -> HttpResponse:
+    """Swagger UI over /api/schema/, from vendored files (no outside network)."""
+    return render(request, "annotations/api_docs.html", {"schema_url": reverse("api:schema")})
+
+
+app_name = "api"
+urlpatterns = [
+    path("v1/", include(router.urls)),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", api_docs, name="docs"),
+]

@@ -1,0 +1,254 @@
+"""FilterSets for the API, the exports, the export command and releases.
+
+Every filter is declared here by name; none is generated from model fields and
+none takes a ``__`` lookup from the caller, so a query string can't reach a
+field (``annotator__password``) that is not listed. The API also refuses any
+query parameter these sets don't name (``annotations.api``).
+
+The quote filters run on a queryset that is already limited to what the user
+may read (``Quote.objects.visible_to``); they only ever narrow it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters as filters
+from django import forms
+from django.contrib.auth import get_user_model
+from django.contrib.postgres.search import SearchQuery, SearchVector
+from django.db import connection
+from django.db.models import F, OrderBy, Q, QuerySet
+
+from .models import Article, Quote, Speaker, Stance, StanceLabel, Target
+
+CURATED, RAW = "curated", "raw"
+LAYERS = [(CURATED, "curated: the reviewed dataset (default)"), (RAW, "raw: the annotators' own quotes")]
+
+Keys = list[tuple[str, bool]]
+
+# Orderings a client may ask for, as (column, descending) keys for the keyset
+# paginator (annotations.api). Each ends on the unique id, so the order is total.
+QUOTE_ORDERINGS: dict[str, Keys] = {
+    "id": [("id", False)],
+    "-id": [("id", True)],
+    "start": [("start", False), ("id", False)],
+    "-start": [("start", True), ("id", False)],
+    "published_on": [("article__published_on", False), ("id", False)],
+    "-published_on": [("article__published_on", True), ("id", False)],
+}
+ARTICLE_ORDERINGS: dict[str, Keys] = {
+    "id": [("id", False)],
+    "-id": [("id", True)],
+    "published_on": [("published_on", False), ("id", False)],
+    "-published_on": [("published_on", True), ("id", False)],
+}
+
+
+def ordering_exprs(keys: Keys, *, reverse: bool = False) -> list[OrderBy]:
+    """ORDER BY for keyset keys. NULLs sort last going forward (first going back)."""
+    exprs = []
+    for column, descending in keys:
+        descending = descending != reverse
+        exprs.append(F(column).desc(nulls_last=not reverse) if descending else F(column).asc(nulls_last=not reverse))
+    return exprs
+
+
+# PostgreSQL's 'simple' configuration: no stemming and no stop words, so a
+# search means the same for Hebrew and English articles and matches what the
+# SQLite fallback (word containment) finds.
+SEARCH_CONFIG = "simple"
+
+
+def apply_layer(queryset: QuerySet[Quote], layer: str) -> QuerySet[Quote]:
+    """The curated dataset (curated quotes on curated articles) or the annotators' layer."""
+    if layer == RAW:
+        return queryset.raw()
+    return queryset.curated().filter(article__status=Article.Status.CURATED)
+
+
+def search_text(queryset: QuerySet, field: str, value: str) -> QuerySet:
+    """Full-text search over ``field``: web-search syntax on PostgreSQL, word containment elsewhere."""
+    value = value.strip()
+    if not value:
+        return queryset
+    if connection.vendor == "postgresql":
+        vector = SearchVector(field, config=SEARCH_CONFIG)
+        query = SearchQuery(value, search_type="websearch", config=SEARCH_CONFIG)
+        return queryset.annotate(_search=vector).filter(_search=query)
+    # SQLite: every word must appear (websearch's default AND); quotes and a
+    # leading "-" of the PostgreSQL syntax are dropped rather than misread.
+    for word in value.replace('"', " ").split():
+        word = word.lstrip("-")
+        if word and word.lower() != "or":
+            queryset = queryset.filter(**{f"{field}__icontains": word})
+    return queryset
+
+
+def _unfiltered(queryset: QuerySet, name: str, value: Any) -> QuerySet:
+    """For parameters that the FilterSet validates but ``filter_queryset`` or the paginator applies."""
+    return queryset
+
+
+class IdFilter(filters.NumberFilter):
+    """A row id: a whole number in the database's range (NumberFilter would take 1.5)."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
+class QuoteFilterForm(forms.Form):
+    """Checks that need more than one field, or a lookup with a clear message."""
+
+    def clean_target(self) -> Target | None:
+        slug = self.cleaned_data.get("target")
+        if not slug:
+            return None
+        target = Target.objects.filter(slug=slug).first()
+        if target is None:
+            raise forms.ValidationError(f"unknown target '{slug}'", code="unknown_target")
+        return target
+
+    def clean_label(self) -> StanceLabel | None:
+        slug = self.cleaned_data.get("label")
+        if not slug:
+            return None
+        label = StanceLabel.objects.filter(slug=slug).first()
+        if label is None:
+            raise forms.ValidationError(f"unknown label '{slug}'", code="unknown_label")
+        return label
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("annotator") and data.get("layer") != RAW:
+            self.add_error("annotator", "The annotator filter applies to the raw layer: add layer=raw.")
+        return data
+
+
+class QuoteFilter(filters.FilterSet):
+    layer = filters.ChoiceFilter(
+        choices=LAYERS,
+        method=_unfiltered,
+        help_text="curated (default): the reviewed dataset. "
+        "raw: annotators' quotes (reviewers; analysts see their own).",
+    )
+    article = IdFilter(field_name="article_id", help_text="Quotes of this article (id).")
+    speaker = IdFilter(field_name="speaker_id", help_text="Quotes attributed to this speaker (id).")
+    speaker_country = filters.CharFilter(
+        method="filter_speaker_country", help_text="The speaker's ISO 3166-1 alpha-2 country, such as IL."
+    )
+    target = filters.CharFilter(
+        method=_unfiltered,
+        help_text="Target slug; includes the targets below it (iran-nuclear finds jcpoa-return).",
+    )
+    label = filters.CharFilter(
+        method=_unfiltered,
+        help_text="Stance label slug, such as oppose. With target: that stance toward that target.",
+    )
+    kind = filters.ChoiceFilter(choices=Quote.Kind.choices, help_text="direct, indirect or mixed.")
+    outlet = filters.CharFilter(field_name="article__outlet", lookup_expr="iexact", help_text="Exact outlet name.")
+    published_after = filters.DateFilter(
+        field_name="article__published_on", lookup_expr="gte", help_text="Articles published on or after (YYYY-MM-DD)."
+    )
+    published_before = filters.DateFilter(
+        field_name="article__published_on", lookup_expr="lte", help_text="Articles published on or before (YYYY-MM-DD)."
+    )
+    annotator = filters.CharFilter(
+        method="filter_annotator", help_text="Annotator's username (raw layer only; analysts see only their own)."
+    )
+    q = filters.CharFilter(
+        method="filter_q",
+        help_text='Full-text search in the quote text (PostgreSQL web-search syntax: "exact phrase", -word, or).',
+    )
+    ordering = filters.ChoiceFilter(
+        choices=[(name, name) for name in QUOTE_ORDERINGS],
+        method=_unfiltered,
+        help_text="Sort order (default id); every order ends on id, so cursors stay stable.",
+    )
+
+    class Meta:
+        model = Quote
+        fields: list[str] = []
+        form = QuoteFilterForm
+
+    def filter_queryset(self, queryset: QuerySet[Quote]) -> QuerySet[Quote]:
+        data = self.form.cleaned_data
+        queryset = apply_layer(queryset, data.get("layer") or CURATED)
+        target, label = data.get("target"), data.get("label")
+        if target is not None or label is not None:
+            # One stance carries both: "quotes that oppose Iran acquiring nuclear
+            # weapons", not "quotes that oppose something and mention Iran".
+            stances = Stance.objects.all()
+            if target is not None:
+                stances = stances.filter(target_id__in=target.descendant_ids())
+            if label is not None:
+                stances = stances.filter(label=label)
+            queryset = queryset.filter(pk__in=stances.values("quote_id"))
+        return super().filter_queryset(queryset)
+
+    def filter_speaker_country(self, queryset: QuerySet[Quote], name: str, value: str) -> QuerySet[Quote]:
+        return queryset.filter(speaker__country=value.strip().upper())
+
+    def filter_annotator(self, queryset: QuerySet[Quote], name: str, value: str) -> QuerySet[Quote]:
+        username_field = get_user_model().USERNAME_FIELD
+        return queryset.filter(**{f"annotator__{username_field}": value})
+
+    def filter_q(self, queryset: QuerySet[Quote], name: str, value: str) -> QuerySet[Quote]:
+        return search_text(queryset, "text", value)
+
+
+class ArticleFilter(filters.FilterSet):
+    status = filters.ChoiceFilter(choices=Article.Status.choices, help_text="open or curated.")
+    outlet = filters.CharFilter(field_name="outlet", lookup_expr="iexact", help_text="Exact outlet name.")
+    language = filters.CharFilter(field_name="language", lookup_expr="iexact", help_text="BCP 47 tag, such as en.")
+    published_after = filters.DateFilter(field_name="published_on", lookup_expr="gte")
+    published_before = filters.DateFilter(field_name="published_on", lookup_expr="lte")
+    q = filters.CharFilter(method="filter_q", help_text="Words in the title.")
+    layer = filters.ChoiceFilter(
+        choices=LAYERS, method=_unfiltered, help_text="Which quotes include=quotes embeds (default curated)."
+    )
+    ordering = filters.ChoiceFilter(
+        choices=[(name, name) for name in ARTICLE_ORDERINGS], method=_unfiltered, help_text="Sort order (default id)."
+    )
+
+    class Meta:
+        model = Article
+        fields: list[str] = []
+
+    def filter_q(self, queryset: QuerySet[Article], name: str, value: str) -> QuerySet[Article]:
+        return search_text(queryset, "title", value)
+
+
+class SpeakerFilter(filters.FilterSet):
+    country = filters.CharFilter(method="filter_country", help_text="ISO 3166-1 alpha-2 country, such as US.")
+    kind = filters.ChoiceFilter(choices=Speaker.Kind.choices)
+    q = filters.CharFilter(method="filter_q", help_text="Part of the name or of an alias.")
+
+    class Meta:
+        model = Speaker
+        fields: list[str] = []
+
+    def filter_country(self, queryset: QuerySet[Speaker], name: str, value: str) -> QuerySet[Speaker]:
+        return queryset.filter(country=value.strip().upper())
+
+    def filter_q(self, queryset: QuerySet[Speaker], name: str, value: str) -> QuerySet[Speaker]:
+        value = value.strip()
+        if not value:
+            return queryset
+        aliases = Speaker.objects.filter(aliases__name__icontains=value).values("pk")
+        return queryset.filter(Q(name__icontains=value) | Q(pk__in=aliases))
+
+
+class TargetFilter(filters.FilterSet):
+    parent = filters.CharFilter(method="filter_parent", help_text="Slug of the parent topic: its direct children.")
+
+    class Meta:
+        model = Target
+        fields: list[str] = []
+
+    def filter_parent(self, queryset: QuerySet[Target], name: str, value: str) -> QuerySet[Target]:
+        return queryset.filter(parent__slug=value)

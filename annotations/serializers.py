@@ -1,0 +1,571 @@
+"""Serializers: the API's representation of the domain, and its write validation.
+
+Reads: a quote is returned whole (span, speaker with the role held, stances,
+article, provenance), in the same shape by the API and by the JSONL export.
+
+Writes go through the model: the serializer builds a ``Quote`` and calls
+``full_clean()``, so the offset invariant and the rules that tie a quote to its
+article are the ones the browser and the admin use. Django's ValidationError
+becomes DRF field errors named after the API's fields.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import NON_FIELD_ERRORS
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.urls import reverse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from .filters import CURATED, RAW
+from .models import (
+    Article,
+    Quote,
+    Release,
+    ReleaseFile,
+    Speaker,
+    SpeakerRole,
+    Stance,
+    StanceLabel,
+    Target,
+)
+from .offsets import utf16_to_codepoint
+
+OFFSETS_CONVENTION = "unicode-code-points, end-exclusive"
+CODEPOINT, UTF16 = "codepoint", "utf16"
+
+
+class TextField(serializers.CharField):
+    """A string kept exactly as sent (no trimming) and storable as UTF-8.
+
+    A JSON ``"\\ud83d"`` escape decodes to half a surrogate pair, which neither
+    UTF-8 nor the database can hold; refuse it here with a message instead of
+    failing on save.
+    """
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("trim_whitespace", False)
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, data: Any) -> str:
+        value = super().to_internal_value(data)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise serializers.ValidationError(
+                f"Contains half of a UTF-16 surrogate pair at character {error.start}; "
+                "the text was cut inside a character beyond U+FFFF."
+            ) from None
+        return value
+
+
+def drf_errors(error: DjangoValidationError, rename: dict[str, str] | None = None) -> dict[str, list[str]]:
+    """A model ValidationError as DRF field errors, with model field names mapped to API names."""
+    rename = rename or {}
+    if not hasattr(error, "error_dict"):
+        return {"non_field_errors": list(error.messages)}
+    result: dict[str, list[str]] = {}
+    for name, messages in error.message_dict.items():
+        key = "non_field_errors" if name == NON_FIELD_ERRORS else rename.get(name, name)
+        result.setdefault(key, []).extend(messages)
+    return result
+
+
+# --- Reference representations (nested) ----------------------------------------
+
+
+class RoleRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SpeakerRole
+        fields = ["title", "organisation"]
+
+
+class QuoteSpeakerSerializer(serializers.ModelSerializer):
+    role = RoleRefSerializer(allow_null=True, help_text="The role the speaker held when this was said.")
+
+    class Meta:
+        model = Speaker
+        fields = ["id", "name", "country", "wikidata_qid", "role"]
+
+
+class SpeakerRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Speaker
+        fields = ["id", "name", "country"]
+
+
+class ArticleRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Article
+        fields = ["id", "title", "outlet", "published_on", "url"]
+
+
+class TargetRefSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Target
+        fields = ["slug", "name"]
+
+
+class StanceSerializer(serializers.ModelSerializer):
+    target = TargetRefSerializer()
+    label = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Stance label slug.")
+
+    class Meta:
+        model = Stance
+        fields = ["target", "label", "intensity", "confidence", "note"]
+
+
+class SpanSerializer(serializers.Serializer):
+    """A span of the article text: ``text == article.text[start:end]`` in code points."""
+
+    start = serializers.IntegerField(min_value=0)
+    end = serializers.IntegerField(min_value=0)
+    text = TextField(max_length=500)
+
+
+def _span(quote: Quote, prefix: str) -> dict[str, Any] | None:
+    start = getattr(quote, f"{prefix}_start")
+    if start is None:
+        return None
+    return {"start": start, "end": getattr(quote, f"{prefix}_end"), "text": getattr(quote, f"{prefix}_text")}
+
+
+# --- Quotes --------------------------------------------------------------------
+
+
+class QuoteSerializer(serializers.ModelSerializer):
+    """A quote, whole. Expects ``select_related`` article/speaker/role/annotator and
+    prefetched ``stances`` and ``curated_from`` (see ``api.quote_queryset``)."""
+
+    mention = serializers.SerializerMethodField(help_text="How the text names the source, as a span.")
+    cue_span = serializers.SerializerMethodField(help_text='The attribution verb ("said") as a span.')
+    speaker = serializers.SerializerMethodField()
+    addressee = SpeakerRefSerializer(allow_null=True, read_only=True)
+    stances = StanceSerializer(many=True, read_only=True)
+    article = ArticleRefSerializer(read_only=True)
+    layer = serializers.SerializerMethodField()
+    annotator = serializers.SerializerMethodField(help_text="The annotator's username (raw layer; null if curated).")
+    curated_from = serializers.SerializerMethodField(
+        help_text="Provenance of a curated quote: the ids of the annotators' quotes it was made from."
+    )
+    offsets_convention = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Quote
+        fields = [
+            "id",
+            "start",
+            "end",
+            "text",
+            "kind",
+            "cue",
+            "mention",
+            "cue_span",
+            "speaker",
+            "addressee",
+            "stances",
+            "attribution_group",
+            "parent",
+            "article",
+            "layer",
+            "annotator",
+            "curated_from",
+            "version",
+            "created_at",
+            "updated_at",
+            "offsets_convention",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(SpanSerializer(allow_null=True))
+    def get_mention(self, quote: Quote) -> dict[str, Any] | None:
+        return _span(quote, "mention")
+
+    @extend_schema_field(SpanSerializer(allow_null=True))
+    def get_cue_span(self, quote: Quote) -> dict[str, Any] | None:
+        return _span(quote, "cue")
+
+    @extend_schema_field(QuoteSpeakerSerializer(allow_null=True))
+    def get_speaker(self, quote: Quote) -> dict[str, Any] | None:
+        speaker = quote.speaker
+        if speaker is None:
+            return None
+        role = quote.speaker_role
+        return {
+            "id": speaker.pk,
+            "name": speaker.name,
+            "country": speaker.country,
+            "wikidata_qid": speaker.wikidata_qid,
+            "role": {"title": role.title, "organisation": role.organisation} if role else None,
+        }
+
+    @extend_schema_field(serializers.ChoiceField(choices=[CURATED, RAW]))
+    def get_layer(self, quote: Quote) -> str:
+        return CURATED if quote.is_curated else RAW
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_annotator(self, quote: Quote) -> str | None:
+        if quote.is_curated or quote.annotator is None:
+            return None
+        return quote.annotator.get_username()
+
+    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
+    def get_curated_from(self, quote: Quote) -> list[int]:
+        if not quote.is_curated:
+            return []
+        return sorted(source.pk for source in quote.curated_from.all())
+
+    @extend_schema_field(serializers.ChoiceField(choices=[OFFSETS_CONVENTION]))
+    def get_offsets_convention(self, quote: Quote) -> str:
+        return OFFSETS_CONVENTION
+
+
+class StanceInputSerializer(serializers.Serializer):
+    target = serializers.SlugField(help_text="Target slug, such as iran-nuclear-weapons.")
+    label = serializers.SlugField(help_text="Stance label slug, such as oppose.")
+    intensity = serializers.IntegerField(
+        min_value=1, max_value=3, allow_null=True, required=False, help_text="1 hedged – 3 categorical."
+    )
+    confidence = serializers.FloatField(min_value=0, max_value=1, allow_null=True, required=False)
+    note = TextField(max_length=2000, allow_blank=True, required=False)
+
+
+class QuoteWriteSerializer(serializers.Serializer):
+    """Create (POST) or change (PATCH) a quote, validated by the model.
+
+    The annotator is always the requesting user and a new quote is always a raw
+    (annotator's) quote; curation happens on the review pages.
+    """
+
+    article = serializers.PrimaryKeyRelatedField(queryset=Article.objects.none(), help_text="Article id.")
+    start = serializers.IntegerField(min_value=0)
+    end = serializers.IntegerField(min_value=0)
+    text = TextField(help_text="The quoted span; must equal the article text between start and end.")
+    offset_unit = serializers.ChoiceField(
+        choices=[CODEPOINT, UTF16],
+        default=CODEPOINT,
+        write_only=True,
+        help_text="How the offsets in this request count: code points (default) or UTF-16 code units, "
+        "as a browser's Selection measures them.",
+    )
+    kind = serializers.ChoiceField(choices=Quote.Kind.choices, default=Quote.Kind.DIRECT)
+    speaker = serializers.PrimaryKeyRelatedField(queryset=Speaker.objects.all(), allow_null=True, required=False)
+    speaker_role = serializers.PrimaryKeyRelatedField(
+        queryset=SpeakerRole.objects.all(),
+        allow_null=True,
+        required=False,
+        help_text="Defaults to the role the speaker held on the article's date.",
+    )
+    cue = TextField(max_length=100, allow_blank=True, required=False)
+    mention = SpanSerializer(allow_null=True, required=False)
+    cue_span = SpanSerializer(allow_null=True, required=False)
+    addressee = serializers.PrimaryKeyRelatedField(queryset=Speaker.objects.all(), allow_null=True, required=False)
+    attribution_group = TextField(max_length=64, allow_blank=True, required=False)
+    parent = serializers.PrimaryKeyRelatedField(queryset=Quote.objects.none(), allow_null=True, required=False)
+    stances = StanceInputSerializer(many=True, required=False, help_text="Replaces the quote's stances when sent.")
+
+    # Model field (as full_clean names it) → the API field a client sent.
+    ERROR_FIELDS = {
+        "mention_text": "mention",
+        "mention_start": "mention",
+        "mention_end": "mention",
+        "cue_text": "cue_span",
+        "cue_start": "cue_span",
+        "cue_end": "cue_span",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        request = self.context.get("request")  # absent only while the schema is generated
+        if request is not None:
+            # Only what the user may read can be pointed at; anything else is
+            # "does not exist", never "exists but is not yours".
+            self.fields["article"].queryset = Article.objects.visible_to(request.user)
+            self.fields["parent"].queryset = Quote.objects.visible_to(request.user)
+        if self.instance is not None:
+            self.fields["article"].read_only = True
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        quote: Quote = self.instance if self.instance is not None else Quote(is_curated=False)
+        if self.instance is None:
+            quote.article = attrs["article"]
+            quote.annotator = self.context["request"].user
+        article_text = quote.article.text
+        if attrs.get("offset_unit") == UTF16:
+            attrs = self._to_codepoints(article_text, attrs)
+
+        for name in ("start", "end", "text", "kind", "cue", "attribution_group", "addressee", "parent"):
+            if name in attrs:
+                setattr(quote, name, attrs[name])
+        if "speaker" in attrs:
+            if attrs["speaker"] != quote.speaker:
+                quote.speaker_role = None
+            quote.speaker = attrs["speaker"]
+        if "speaker_role" in attrs:
+            quote.speaker_role = attrs["speaker_role"]
+        for prefix, field in (("mention", "mention"), ("cue", "cue_span")):
+            if field in attrs:
+                span = attrs[field] or {"start": None, "end": None, "text": ""}
+                setattr(quote, f"{prefix}_start", span["start"])
+                setattr(quote, f"{prefix}_end", span["end"])
+                setattr(quote, f"{prefix}_text", span["text"])
+        if quote.speaker_id and not quote.speaker_role_id and "speaker_role" not in attrs:
+            quote.pick_role()
+
+        try:
+            # Field and clean() rules first: their messages name the problem;
+            # the constraint check (the database's rules, run in Python) is the
+            # backstop and would only repeat them.
+            quote.full_clean(exclude=["annotator"], validate_constraints=False)
+            quote.validate_constraints()
+        except DjangoValidationError as error:
+            raise serializers.ValidationError(drf_errors(error, self.ERROR_FIELDS)) from None
+
+        stances = self._build_stances(quote, attrs["stances"]) if "stances" in attrs else None
+        return {"quote": quote, "stances": stances}
+
+    def _to_codepoints(self, text: str, attrs: dict[str, Any]) -> dict[str, Any]:
+        attrs = dict(attrs)
+        errors: dict[str, Any] = {}
+        for name in ("start", "end"):
+            if name in attrs:
+                try:
+                    attrs[name] = utf16_to_codepoint(text, attrs[name])
+                except DjangoValidationError as error:
+                    errors[name] = error.messages
+        for name in ("mention", "cue_span"):
+            span = attrs.get(name)
+            if not span:
+                continue
+            span = dict(span)
+            for end in ("start", "end"):
+                try:
+                    span[end] = utf16_to_codepoint(text, span[end])
+                except DjangoValidationError as error:
+                    errors.setdefault(name, {})[end] = error.messages
+            attrs[name] = span
+        if errors:
+            raise serializers.ValidationError(errors)
+        return attrs
+
+    def _build_stances(self, quote: Quote, rows: list[dict[str, Any]]) -> list[Stance]:
+        targets = Target.objects.in_bulk([row["target"] for row in rows], field_name="slug")
+        labels = StanceLabel.objects.in_bulk([row["label"] for row in rows], field_name="slug")
+        errors: list[dict[str, list[str]]] = []
+        stances: list[Stance] = []
+        seen: set[str] = set()
+        for row in rows:
+            problems: dict[str, list[str]] = {}
+            target, label = targets.get(row["target"]), labels.get(row["label"])
+            if target is None:
+                problems["target"] = [f"unknown target '{row['target']}'"]
+            elif row["target"] in seen:
+                problems["target"] = [f"target '{row['target']}' appears twice: a quote has one stance per target"]
+            seen.add(row["target"])
+            if label is None:
+                problems["label"] = [f"unknown label '{row['label']}'"]
+            if not problems:
+                stance = Stance(
+                    target=target,
+                    label=label,
+                    intensity=row.get("intensity"),
+                    confidence=row.get("confidence"),
+                    note=row.get("note", ""),
+                )
+                try:
+                    stance.full_clean(exclude=["quote"], validate_unique=False)
+                except DjangoValidationError as error:
+                    problems.update(drf_errors(error))
+                stances.append(stance)
+            errors.append(problems)
+        if any(errors):
+            raise serializers.ValidationError({"stances": errors})
+        return stances
+
+    def save(self, **kwargs: Any) -> Quote:
+        raise NotImplementedError("The view saves: creating and versioned updates differ (see api.QuoteViewSet).")
+
+
+# --- Articles ------------------------------------------------------------------
+
+
+class ArticleSerializer(serializers.ModelSerializer):
+    """An article. ``text`` and ``quotes`` are null unless asked for (``include=text,quotes``)."""
+
+    text = serializers.SerializerMethodField()
+    quotes = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Article
+        fields = [
+            "id",
+            "title",
+            "outlet",
+            "url",
+            "published_on",
+            "language",
+            "status",
+            "text_sha256",
+            "metadata",
+            "created_at",
+            "text",
+            "quotes",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(serializers.CharField(allow_null=True))
+    def get_text(self, article: Article) -> str | None:
+        if "text" not in self.context.get("include", ()):
+            return None
+        return article.text
+
+    @extend_schema_field(QuoteSerializer(many=True, allow_null=True))
+    def get_quotes(self, article: Article) -> list[dict[str, Any]] | None:
+        if "quotes" not in self.context.get("include", ()):
+            return None
+        # Prefetched by the view into ``included_quotes`` (user- and layer-scoped).
+        return QuoteSerializer(article.included_quotes, many=True, context=self.context).data
+
+
+class ArticleCreateSerializer(serializers.Serializer):
+    """Documents the body of POST /articles/; ``annotations.forms.ArticleForm`` validates it."""
+
+    title = serializers.CharField(max_length=500)
+    outlet = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    url = serializers.URLField(max_length=1000, required=False, allow_blank=True)
+    published_on = serializers.DateField(required=False, allow_null=True)
+    language = serializers.CharField(max_length=35, required=False, help_text="BCP 47, default en.")
+    text = serializers.CharField(help_text="Normalised on the way in (NFC, LF line ends).")
+
+
+# --- Speakers and taxonomy -----------------------------------------------------
+
+
+class SpeakerRoleSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = SpeakerRole
+        fields = ["id", "title", "organisation", "country", "start_date", "end_date"]
+
+
+class SpeakerSerializer(serializers.ModelSerializer):
+    aliases = serializers.SlugRelatedField(
+        slug_field="name", many=True, read_only=True, help_text="Other names the text may use."
+    )
+    roles = SpeakerRoleSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Speaker
+        fields = ["id", "name", "kind", "country", "wikidata_qid", "aliases", "roles"]
+        read_only_fields = fields
+
+
+class TargetSerializer(serializers.ModelSerializer):
+    parent = serializers.SlugRelatedField(
+        slug_field="slug", read_only=True, allow_null=True, help_text="Slug of the parent topic."
+    )
+
+    class Meta:
+        model = Target
+        fields = ["id", "slug", "name", "description", "parent"]
+        read_only_fields = fields
+
+
+class StanceLabelSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = StanceLabel
+        fields = ["id", "slug", "name", "definition", "colour", "order", "semeval"]
+        read_only_fields = fields
+
+
+# --- Releases ------------------------------------------------------------------
+
+
+class ReleaseFileSerializer(serializers.ModelSerializer):
+    url = serializers.SerializerMethodField(help_text="Where the stored bytes are served, unchanged.")
+
+    class Meta:
+        model = ReleaseFile
+        fields = ["format", "url", "sha256", "size"]
+        read_only_fields = fields
+
+    @extend_schema_field(OpenApiTypes.URI)
+    def get_url(self, release_file: ReleaseFile) -> str:
+        path = reverse("api:release-file", args=[release_file.release_id, release_file.format])
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+
+class ReleaseSerializer(serializers.ModelSerializer):
+    files = ReleaseFileSerializer(many=True, read_only=True)
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Release
+        fields = [
+            "id",
+            "name",
+            "note",
+            "filters",
+            "quote_count",
+            "article_count",
+            "sha256",
+            "created_by",
+            "created_at",
+            "files",
+        ]
+        read_only_fields = fields
+
+
+class ReleaseCreateSerializer(serializers.Serializer):
+    name = serializers.RegexField(
+        r"^[\w][\w.\-]*$",
+        max_length=100,
+        help_text='What a paper cites, such as "v1" or "2024-05-pilot": letters, digits, ".", "-", "_".',
+    )
+    note = TextField(required=False, allow_blank=True, max_length=10_000, help_text="Changelog.")
+    filters = serializers.DictField(
+        child=serializers.CharField(),
+        required=False,
+        help_text='Quote filters to freeze (as on GET /quotes/, e.g. {"target": "iran-nuclear"}); '
+        "always the curated layer.",
+    )
+
+    def validate_name(self, name: str) -> str:
+        if Release.objects.filter(name=name).exists():
+            raise serializers.ValidationError(f"A release named '{name}' already exists; releases never change.")
+        return name
+
+
+# --- Imports -------------------------------------------------------------------
+
+
+class SpanImportSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="doccano JSONL or Label Studio JSON export.")
+    format = serializers.ChoiceField(choices=["doccano", "labelstudio"])
+
+
+class LineNoteSerializer(serializers.Serializer):
+    line = serializers.IntegerField(allow_null=True, help_text="The line (doccano) or task (Label Studio) number.")
+    unit = serializers.ChoiceField(choices=["line", "task"])
+    message = serializers.CharField()
+
+
+class SpanImportReportSerializer(serializers.Serializer):
+    ok = serializers.BooleanField()
+    articles_created = serializers.IntegerField()
+    articles_matched = serializers.IntegerField()
+    quotes_created = serializers.IntegerField()
+    skipped = LineNoteSerializer(many=True)
+    errors = LineNoteSerializer(many=True)
+
+
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+
+
+class VersionConflictSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    current_version = serializers.IntegerField(allow_null=True, help_text="null when the quote was deleted.")

@@ -1,0 +1,422 @@
+"""Import span annotations from doccano (JSONL) and Label Studio (JSON), all or nothing.
+
+Spans become raw quotes of the importing user, unattributed (no speaker yet),
+with their label as the quote kind (DIRECT, INDIRECT, MIXED). Each record's
+article is matched by the hash of its normalised text, or created through the
+browser's ``ArticleForm``. As with the article importer, the whole file is
+checked before anything is written and every bad line is named, so that a
+person can fix the file in one pass; a refused file writes nothing.
+
+Offsets: doccano counts Python ``str`` indices (code points), as Demarche does.
+Label Studio counts UTF-16 code units (the browser's measure) and is converted
+with ``offsets.utf16_to_codepoint``; a span's ``text``, when the file has one,
+must match the article text at the converted offsets. A text that is not yet
+normalised (NFC, LF line ends) has its offsets mapped onto the normalised text.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import IO, TYPE_CHECKING, Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from .forms import ArticleForm
+from .models import Article, Quote
+from .offsets import normalise_text, utf16_to_codepoint
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+FORMATS = ("doccano", "labelstudio")
+KINDS = {kind.upper(): kind for kind in Quote.Kind.values}
+ARTICLE_FIELDS = ("title", "outlet", "url", "published_on", "language")
+TITLE_CHARS = 120
+# Hashes looked up per query (SQLite builds before 3.32 allow 999 parameters).
+LOOKUP_CHUNK = 900
+
+Track = Callable[[Iterable[Any], int, str], Iterable[Any]]
+
+
+def _untracked(items: Iterable[Any], total: int, description: str) -> Iterable[Any]:
+    return items
+
+
+@dataclass(frozen=True)
+class Note:
+    """A problem or a skipped span, tied to the line (doccano) or task (Label Studio) to look at."""
+
+    number: int | None
+    message: str
+    unit: str = "line"
+
+    def __str__(self) -> str:
+        return self.message if self.number is None else f"{self.unit} {self.number}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"line": self.number, "unit": self.unit, "message": self.message}
+
+
+@dataclass
+class SpanImportReport:
+    articles_created: int = 0
+    articles_matched: int = 0
+    quotes_created: int = 0
+    skipped: list[Note] = field(default_factory=list)
+    errors: list[Note] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "articles_created": self.articles_created,
+            "articles_matched": self.articles_matched,
+            "quotes_created": self.quotes_created,
+            "skipped": [note.as_dict() for note in self.skipped],
+            "errors": [note.as_dict() for note in self.errors],
+        }
+
+
+@dataclass
+class _Span:
+    start: int
+    end: int
+    kind: str
+
+
+@dataclass
+class _Record:
+    number: int
+    text: str  # normalised
+    fields: dict[str, str]
+    spans: list[_Span]
+    article: Article | None = None
+
+
+def import_spans(
+    source: bytes | str | IO[bytes] | IO[str],
+    fmt: str,
+    *,
+    user: AbstractBaseUser,
+    track: Track | None = None,
+) -> SpanImportReport:
+    """Check a whole file and, if nothing is wrong, write its spans as ``user``'s raw quotes."""
+    if fmt not in FORMATS:
+        raise ValueError(f"Unknown span format {fmt!r}; use one of {', '.join(FORMATS)}.")
+    track = track or _untracked
+    unit = "line" if fmt == "doccano" else "task"
+    report = SpanImportReport()
+    content = _decode(source, report)
+    if content is None:
+        return report
+    parse = _parse_doccano if fmt == "doccano" else _parse_labelstudio
+    records = parse(content, report)
+    records = [record for record in records if record is not None]
+    if not report.errors:
+        _match_articles(records, user, report, unit)
+    if report.errors:
+        report.errors.sort(key=lambda note: note.number or 0)
+        return report
+    try:
+        _write(records, user, report, unit, track)
+    except IntegrityError as error:
+        report.articles_created = report.quotes_created = 0
+        report.skipped.clear()
+        report.errors.append(
+            Note(None, f"the database refused the import ({error}); nothing was written, so import it again.")
+        )
+    return report
+
+
+# --- Reading ---------------------------------------------------------------------
+
+
+def _decode(source: bytes | str | IO[bytes] | IO[str], report: SpanImportReport) -> str | None:
+    if hasattr(source, "read"):
+        source = source.read()
+    if isinstance(source, str):
+        return source.removeprefix("\ufeff")
+    try:
+        return bytes(source).decode("utf-8").removeprefix("\ufeff")
+    except UnicodeDecodeError as error:
+        report.errors.append(
+            Note(bytes(source).count(b"\n", 0, error.start) + 1, "not valid UTF-8; save the file as UTF-8")
+        )
+        return None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+def _loads(text: str) -> Any:
+    return json.loads(text, parse_constant=_refuse_constant)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _article_fields(values: dict[str, Any]) -> dict[str, str]:
+    return {name: values[name] for name in ARTICLE_FIELDS if isinstance(values.get(name), str) and values[name]}
+
+
+def _normaliser(original: str) -> Callable[[int], int] | None:
+    """Map offsets into ``original`` onto its normalised text, or None when it is already normal."""
+    if normalise_text(original) == original:
+        return None
+    return lambda offset: len(normalise_text(original[:offset]))
+
+
+def _check_spans(
+    number: int,
+    original: str,
+    raw_spans: list[tuple[Any, Any, Any, str | None]],
+    report: SpanImportReport,
+    unit: str,
+    *,
+    utf16: bool,
+) -> tuple[str, list[_Span]]:
+    """Validate (start, end, label, text-or-None) spans against ``original``; return the normalised text and spans."""
+    text = normalise_text(original)
+    remap = _normaliser(original)
+    spans: list[_Span] = []
+    for index, (start, end, label, quoted) in enumerate(raw_spans, start=1):
+        where = f"span {index}"
+        if not (_is_int(start) and _is_int(end)):
+            report.errors.append(Note(number, f"{where}: start and end must be whole numbers", unit))
+            continue
+        kind = KINDS.get(str(label).strip().upper()) if isinstance(label, str) else None
+        if kind is None:
+            report.errors.append(Note(number, f"{where}: unknown label {label!r}; use one of {', '.join(KINDS)}", unit))
+            continue
+        if utf16:
+            try:
+                start, end = utf16_to_codepoint(original, start), utf16_to_codepoint(original, end)
+            except ValidationError as error:
+                report.errors.append(Note(number, f"{where}: {' '.join(error.messages)}", unit))
+                continue
+        if not 0 <= start < end <= len(original):
+            report.errors.append(
+                Note(
+                    number,
+                    f"{where}: {start}–{end} is not a span of the text ({len(original)} characters); "
+                    "a span must be at least one character long",
+                    unit,
+                )
+            )
+            continue
+        if quoted is not None and original[start:end] != quoted:
+            report.errors.append(
+                Note(
+                    number,
+                    f"{where}: the text at {start}–{end} is {original[start:end][:40]!r}, "
+                    f"but the span says {quoted[:40]!r}",
+                    unit,
+                )
+            )
+            continue
+        if remap is not None:
+            new_start, new_end = remap(start), remap(end)
+            if text[new_start:new_end] != normalise_text(original[start:end]):
+                report.errors.append(
+                    Note(
+                        number,
+                        f"{where}: {start}–{end} cuts through a character that normalisation (NFC, CRLF → LF) "
+                        "merges; fix the offsets",
+                        unit,
+                    )
+                )
+                continue
+            start, end = new_start, new_end
+        spans.append(_Span(start, end, kind))
+    return text, spans
+
+
+def _parse_doccano(content: str, report: SpanImportReport) -> list[_Record | None]:
+    records: list[_Record | None] = []
+    for number, line in enumerate(content.split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            values = _loads(line)
+        except ValueError as error:
+            report.errors.append(Note(number, f"not valid JSON ({error})"))
+            continue
+        if not isinstance(values, dict):
+            report.errors.append(Note(number, "each line must be a JSON object"))
+            continue
+        original = values.get("text")
+        if not isinstance(original, str) or not original.strip():
+            report.errors.append(Note(number, 'no "text", or an empty one'))
+            continue
+        raw_spans: list[tuple[Any, Any, Any, str | None]] = []
+        labels = values.get("label", values.get("labels"))
+        entities = values.get("entities")
+        if labels is not None:
+            if not isinstance(labels, list) or not all(isinstance(item, list) and len(item) == 3 for item in labels):
+                report.errors.append(Note(number, '"label" must be a list of [start, end, "LABEL"]'))
+                continue
+            raw_spans = [(start, end, label, None) for start, end, label in labels]
+        elif entities is not None:
+            if not isinstance(entities, list) or not all(isinstance(item, dict) for item in entities):
+                report.errors.append(Note(number, '"entities" must be a list of objects'))
+                continue
+            raw_spans = [
+                (item.get("start_offset"), item.get("end_offset"), item.get("label"), None) for item in entities
+            ]
+        else:
+            report.errors.append(Note(number, 'no "label" (or "entities") list of spans'))
+            continue
+        text, spans = _check_spans(number, original, raw_spans, report, "line", utf16=False)
+        records.append(_Record(number, text, _article_fields(values), spans))
+    return records
+
+
+def _parse_labelstudio(content: str, report: SpanImportReport) -> list[_Record | None]:
+    try:
+        tasks = _loads(content)
+    except ValueError as error:
+        report.errors.append(Note(None, f"not valid JSON ({error}); Label Studio exports a JSON array of tasks"))
+        return []
+    if isinstance(tasks, dict):
+        tasks = [tasks]
+    if not isinstance(tasks, list):
+        report.errors.append(Note(None, "a Label Studio export is a JSON array of tasks"))
+        return []
+    records: list[_Record | None] = []
+    for number, task in enumerate(tasks, start=1):
+        data = task.get("data") if isinstance(task, dict) else None
+        original = data.get("text") if isinstance(data, dict) else None
+        if not isinstance(original, str) or not original.strip():
+            report.errors.append(Note(number, 'no "data.text", or an empty one', "task"))
+            continue
+        annotations = task.get("annotations") or []
+        if not isinstance(annotations, list):
+            report.errors.append(Note(number, '"annotations" must be a list', "task"))
+            continue
+        raw_spans: list[tuple[Any, Any, Any, str | None]] = []
+        ignored: dict[str, int] = {}
+        for annotation in annotations:
+            results = annotation.get("result", []) if isinstance(annotation, dict) else None
+            if not isinstance(results, list):
+                report.errors.append(Note(number, '"result" must be a list', "task"))
+                continue
+            for result in results:
+                kind = result.get("type") if isinstance(result, dict) else None
+                if kind != "labels":
+                    ignored[str(kind)] = ignored.get(str(kind), 0) + 1
+                    continue
+                value = result.get("value") or {}
+                labels = value.get("labels") if isinstance(value, dict) else None
+                if not isinstance(labels, list) or len(labels) != 1:
+                    report.errors.append(Note(number, "each labels result needs exactly one label", "task"))
+                    continue
+                quoted = value.get("text")
+                raw_spans.append(
+                    (value.get("start"), value.get("end"), labels[0], quoted if isinstance(quoted, str) else None)
+                )
+        for kind, count in sorted(ignored.items()):
+            report.skipped.append(
+                Note(number, f"{count} result(s) of type {kind!r} ignored: only span labels are imported", "task")
+            )
+        text, spans = _check_spans(number, original, raw_spans, report, "task", utf16=True)
+        records.append(_Record(number, text, {**_article_fields(data), **_article_fields(task)}, spans))
+    return records
+
+
+# --- Articles --------------------------------------------------------------------
+
+
+def _default_title(text: str) -> str:
+    first = next((line.strip() for line in text.split("\n") if line.strip()), "Imported text")
+    return first if len(first) <= TITLE_CHARS else first[: TITLE_CHARS - 1] + "…"
+
+
+def _match_articles(records: list[_Record], user: Any, report: SpanImportReport, unit: str) -> None:
+    """Find each record's article by text hash, or check that it can be created."""
+    hashes = sorted({Article.hash_text(record.text) for record in records})
+    stored: dict[str, Article] = {}
+    # The browser's rule for adding quotes: assigned or pooled, open, not submitted.
+    open_to_user: set[int] = set()
+    for index in range(0, len(hashes), LOOKUP_CHUNK):
+        chunk = hashes[index : index + LOOKUP_CHUNK]
+        stored.update((article.text_sha256, article) for article in Article.objects.filter(text_sha256__in=chunk))
+        open_to_user.update(
+            Article.objects.annotatable_by(user).filter(text_sha256__in=chunk).values_list("pk", flat=True)
+        )
+    pending: dict[str, Article] = {}
+    for record in records:
+        digest = Article.hash_text(record.text)
+        if digest in stored:
+            article = stored[digest]
+            if article.pk not in open_to_user:
+                report.errors.append(
+                    Note(
+                        record.number,
+                        "an article with this text exists, but you can't add quotes to it "
+                        "(it is not assigned to you, you have submitted it, or it is curated)",
+                        unit,
+                    )
+                )
+                continue
+            record.article = article
+            continue
+        if digest in pending:
+            record.article = pending[digest]
+            continue
+        data = {"title": _default_title(record.text), "language": "en", **record.fields, "text": record.text}
+        form = ArticleForm(data=data)
+        if not form.is_valid():
+            for name, errors in form.errors.items():
+                report.errors.append(Note(record.number, f"article {name}: {errors[0]}", unit))
+            continue
+        article = form.save(commit=False)
+        article.created_by = user
+        pending[digest] = record.article = article
+
+
+# --- Writing ---------------------------------------------------------------------
+
+
+def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: str, track: Track) -> None:
+    with transaction.atomic():
+        report.articles_matched = len({record.article.pk for record in records if record.article.pk is not None})
+        for record in records:
+            if record.article.pk is None:  # two records with one new text share one article
+                record.article.save()
+                report.articles_created += 1
+        article_ids = {record.article.pk for record in records}
+        existing = set(
+            Quote.objects.filter(article_id__in=article_ids, annotator=user, is_curated=False).values_list(
+                "article_id", "start", "end"
+            )
+        )
+        created: list[int] = []
+        total = sum(len(record.spans) for record in records)
+        for record, span in track(((r, s) for r in records for s in r.spans), total, "writing"):
+            key = (record.article.pk, span.start, span.end)
+            if key in existing:
+                report.skipped.append(
+                    Note(record.number, f"skipped: you already have a quote at {span.start}–{span.end}", unit)
+                )
+                continue
+            existing.add(key)
+            quote = Quote(
+                article=record.article,
+                start=span.start,
+                end=span.end,
+                text=record.article.text[span.start : span.end],
+                kind=span.kind,
+                annotator=user,
+                is_curated=False,
+            )
+            quote.save()
+            created.append(quote.pk)
+        report.quotes_created = len(created)

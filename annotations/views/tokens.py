@@ -1,0 +1,129 @@
+"""The API tokens page: create a named token with an expiry, see it once, revoke it.
+
+Tokens are django-rest-knox tokens: only a SHA-512 digest is stored, so the
+raw token can be shown exactly once, in the response to the POST that made it
+(never cached). Knox's model has no name field; the name is kept in the admin
+log entry that records the token's creation, which is also its audit trail
+(who made which token, when; who revoked it).
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.admin.models import ADDITION, DELETION, LogEntry
+from django.contrib.auth.decorators import login_required
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+from knox.models import get_token_model
+
+AuthToken = get_token_model()
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text='What the token is for, such as "laptop notebook" or "lab server".'
+    )
+    days = forms.IntegerField(
+        label="Expires after (days)",
+        min_value=1,
+        max_value=365,
+        initial=90,
+        help_text="1 to 365 days. Make a new token when it expires.",
+    )
+
+    def __init__(self, *args, user, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+
+    def clean(self) -> dict:
+        data = super().clean()
+        limit = settings.API_TOKENS_PER_USER
+        if live_tokens(self.user).count() >= limit:
+            raise forms.ValidationError(f"You have {limit} tokens already: revoke one you no longer use first.")
+        return data
+
+
+def live_tokens(user):
+    return AuthToken.objects.filter(user=user).filter(Q(expiry__isnull=True) | Q(expiry__gt=timezone.now()))
+
+
+def _log(user, token, flag: int, name: str) -> None:
+    LogEntry.objects.create(
+        user=user,
+        content_type=ContentType.objects.get_for_model(AuthToken),
+        object_id=token.digest,
+        object_repr=name[:200],
+        action_flag=flag,
+        change_message=f"API token {'created' if flag == ADDITION else 'revoked'} on the tokens page.",
+    )
+
+
+def _names(tokens: list) -> dict[str, str]:
+    entries = LogEntry.objects.filter(
+        content_type=ContentType.objects.get_for_model(AuthToken),
+        object_id__in=[token.digest for token in tokens],
+        action_flag=ADDITION,
+    ).values_list("object_id", "object_repr")
+    return dict(entries)
+
+
+@never_cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def token_list(request: HttpRequest) -> HttpResponse:
+    form = TokenForm(request.POST or None, user=request.user)
+    new_token = new_name = None
+    if request.method == "POST" and form.is_valid():
+        instance, new_token = AuthToken.objects.create(
+            user=request.user, expiry=datetime.timedelta(days=form.cleaned_data["days"])
+        )
+        new_name = form.cleaned_data["name"]
+        _log(request.user, instance, ADDITION, new_name)
+        # Shown in this response only; a reload must not show (or re-create) it.
+        form = TokenForm(user=request.user)
+    tokens = list(AuthToken.objects.filter(user=request.user).order_by("-created"))
+    names = _names(tokens)
+    now = timezone.now()
+    rows = [
+        {
+            "name": names.get(token.digest, "(unnamed)"),
+            "prefix": token.token_key[:8],
+            "created": token.created,
+            "expiry": token.expiry,
+            "expired": token.expiry is not None and token.expiry <= now,
+            "revoke_url": reverse("annotations:token-revoke", args=[token.digest]),
+        }
+        for token in tokens
+    ]
+    context = {
+        "form": form,
+        "tokens": rows,
+        "new_token": new_token,
+        "new_name": new_name,
+        "api_url": request.build_absolute_uri("/api/v1/"),
+        "docs_url": reverse("api:docs"),
+    }
+    return TemplateResponse(request, "annotations/token_list.html", context)
+
+
+@login_required
+@require_POST
+def token_revoke(request: HttpRequest, digest: str) -> HttpResponse:
+    # Scoped to the user's own tokens: someone else's digest is a 404.
+    token = get_object_or_404(AuthToken, user=request.user, digest=digest)
+    name = _names([token]).get(token.digest, "(unnamed)")
+    _log(request.user, token, DELETION, name)
+    token.delete()
+    messages.success(request, f"Token “{name}” revoked: it no longer works.")
+    return redirect("annotations:token-list")

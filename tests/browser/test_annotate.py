@@ -1,0 +1,229 @@
+"""The whole annotation loop in a real browser, as an analyst works.
+
+Selections are made with the real mouse (press, drag, release over the
+characters' positions), so the page's UTF-16 → code-point conversion is what is
+tested, not a shortcut around it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+
+import pytest
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+
+from annotations.models import Article, Assignment, Quote
+from tests.factories import ArticleFactory, AssignmentFactory, UserFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+EXAMPLE = json.loads((settings.DEMO_DATA_DIR / "worked-example.json").read_text())
+GALLANT = EXAMPLE["quotes"][0]
+
+CHAR_BOX = """([start, end]) => {
+  // The screen box of the code points start..end of the article text.
+  const box = document.getElementById("article-text");
+  const segs = Array.from(box.querySelectorAll(".seg"));
+  function point(cp) {
+    for (const seg of segs) {
+      const s = Number(seg.dataset.s);
+      const chars = Array.from(seg.textContent);
+      if (cp >= s && cp <= s + chars.length) {
+        return [seg.firstChild, chars.slice(0, cp - s).join("").length];
+      }
+    }
+  }
+  const first = document.createRange();
+  const [n1, o1] = point(start);
+  first.setStart(n1, o1);
+  first.setEnd(n1, o1 + (Array.from(n1.data.slice(o1))[0] || "").length);
+  const last = document.createRange();
+  const [n2, o2] = point(end);
+  const before = Array.from(n2.data.slice(0, o2));
+  const width = (before[before.length - 1] || "").length;
+  last.setStart(n2, o2 - width);
+  last.setEnd(n2, o2);
+  const a = first.getClientRects()[0], b = last.getClientRects()[0];
+  // In right-to-left text a character's logical start is its right edge.
+  const aRtl = /[\u0590-\u08ff]/.test(Array.from(n1.data.slice(o1))[0] || "");
+  const bRtl = /[\u0590-\u08ff]/.test(before[before.length - 1] || "");
+  return {
+    x1: aRtl ? a.right - 1 : a.left + 1, y1: a.top + a.height / 2,
+    x2: bRtl ? b.left + 1 : b.right - 1, y2: b.top + b.height / 2,
+  };
+}"""
+
+
+def drag_select(page, start: int, end: int) -> None:
+    page.locator("#article-text").scroll_into_view_if_needed()
+    box = page.evaluate(CHAR_BOX, [start, end])
+    page.mouse.move(box["x1"], box["y1"])
+    page.mouse.down()
+    page.mouse.move((box["x1"] + box["x2"]) / 2, (box["y1"] + box["y2"]) / 2, steps=5)
+    page.mouse.move(box["x2"], box["y2"], steps=5)
+    page.mouse.up()
+
+
+@pytest.fixture
+def seeded(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", stdout=io.StringIO())
+    settings.DEBUG = False
+    analyst = get_user_model().objects.get(username="analyst2")
+    article = Article.objects.get()
+    # The demo article comes curated; reopen it so a second analyst can annotate it.
+    Article.objects.filter(pk=article.pk).update(status=Article.Status.OPEN)
+    article.refresh_from_db()
+    AssignmentFactory(article=article, annotator=analyst)
+    return analyst, article
+
+
+def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, screenshot_dir):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    drag_select(page, GALLANT["start"], GALLANT["end"])
+
+    # The panel opens with the selection and the suggestions from the text around it.
+    page.wait_for_selector("#quote-form #selection-offsets:has-text('177–362')")
+    assert page.locator("#selection-text").inner_text() == GALLANT["text"]
+    assert page.locator("input[name=speaker_query]").input_value() == "Yoav Gallant"
+    assert page.locator("input[name=kind][value=direct]").is_checked()
+    assert page.locator("input[name=cue]").input_value() == "said"
+
+    page.select_option("select[name='stances-0-target']", label="Iran acquiring nuclear weapons")
+    page.locator("#stance-rows .stance-row").first.get_by_text("Oppose").click()
+    page.select_option("select[name='stances-0-intensity']", "3")
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+
+    quote = Quote.objects.get(annotator=analyst)
+    assert (quote.start, quote.end, quote.text) == (GALLANT["start"], GALLANT["end"], GALLANT["text"])
+    assert quote.speaker.name == "Yoav Gallant"
+    assert quote.speaker_role.title == "Minister of Defense"
+    assert [(s.target.slug, s.label.slug, s.intensity) for s in quote.stances.all()] == [
+        ("iran-nuclear-weapons", "oppose", 3)
+    ]
+    # Highlighted in the text and listed, without a page load.
+    assert page.locator(f"#article-text .hl[data-q='{quote.pk}']").count() >= 1
+    assert page.locator(f"#quote-{quote.pk}").inner_text().startswith("I emphasized")
+    page.screenshot(path=str(screenshot_dir / "annotate-page.png"))
+    if os.environ.get("UPDATE_SCREENSHOTS"):
+        shutil.copy(screenshot_dir / "annotate-page.png", settings.BASE_DIR / "docs" / "annotate-page.png")
+
+    # Edit: open it from the list, change its kind, save.
+    page.click(f"#quote-{quote.pk} .quote-link")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
+    page.check("input[name=kind][value=indirect]")
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Saved changes')")
+    quote.refresh_from_db()
+    assert (quote.kind, quote.version) == ("indirect", 2)
+
+    # Delete, confirming first.
+    page.locator(f"#article-text .hl[data-q='{quote.pk}']").first.click()
+    page.wait_for_selector("#delete-quote")
+    page.click("#delete-quote")
+    page.click("#quote-panel button.danger")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Quote deleted')")
+    assert not Quote.objects.filter(annotator=analyst).exists()
+    assert page.locator(f"#quote-{quote.pk}").count() == 0
+
+
+def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+
+    page.keyboard.press("?")
+    assert page.locator("#help").is_visible()
+    page.keyboard.press("Escape")
+
+    # No mouse: type the quote's exact words instead of selecting them.
+    page.focus("details.exact summary")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Tab")
+    page.keyboard.type("that was a decision for Israel to make")
+    page.focus("input[name=speaker_query]")
+    page.keyboard.type("Price")
+    page.wait_for_selector("#speaker-results .speaker-option")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    assert page.locator("input[name=speaker_query]").input_value() == "Ned Price"
+    page.check("input[name=kind][value=indirect]")
+    page.focus("select[name='stances-0-target']")
+    page.select_option("select[name='stances-0-target']", label="Israel's low public profile on the Russia–Ukraine war")
+    page.focus("#stance-rows .stance-row input[type=radio]")
+    page.keyboard.press("n")  # the "neutral" label's shortcut
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+    quote = Quote.objects.get(annotator=analyst)
+    assert (quote.start, quote.end) == (2055, 2093)
+    assert quote.stances.get().label.slug == "neutral"
+
+    # j opens the quote, Delete asks, Enter confirms.
+    page.focus("#article-text")
+    page.keyboard.press("j")
+    page.wait_for_selector("#delete-quote")
+    page.focus("#article-text")
+    page.keyboard.press("Delete")
+    page.wait_for_selector("#quote-panel button.danger:focus")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Quote deleted')")
+    assert not Quote.objects.filter(annotator=analyst).exists()
+
+    # Shift+S asks to submit; Enter submits and the article leaves the queue.
+    page.focus("#article-text")
+    page.keyboard.press("Shift+S")
+    page.wait_for_selector("#quote-panel button.primary:focus")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/")
+    assert Assignment.objects.get(article=article, annotator=analyst).status == "submitted"
+
+
+@pytest.mark.parametrize(
+    ("text", "exact"),
+    [
+        ("👍🏽 Le ministre 😀 a dit: «\u00a0nous ne céderons pas 🇮🇱\u00a0» hier.", "nous ne céderons pas 🇮🇱"),
+        ("השר אמר: “אנחנו לא נאפשר לאיראן 😀” והוסיף.\n\nقال الوزير إن 𝔄 الاتفاق مات.", "قال الوزير إن 𝔄 الاتفاق"),
+        (
+            "Cafe\u0301 talks \U0001f600 resumed.\n\nHe said the talks were “dead\u0301” today.",
+            "the talks were “dead\u0301”",
+        ),
+    ],
+)
+def test_a_selection_in_any_script_is_stored_with_code_point_offsets(page, log_in, text, exact):
+    analyst = UserFactory(role="analyst")
+    article = ArticleFactory(text=text, language="und")
+    AssignmentFactory(article=article, annotator=analyst)
+    stored = Article.objects.get(pk=article.pk).text
+    start = stored.index(exact if exact in stored else exact.replace("e\u0301", "é"))
+    end = start + len(exact if exact in stored else exact.replace("e\u0301", "é"))
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    drag_select(page, start, end)
+    page.wait_for_selector(f"#quote-form #selection-offsets:has-text('{start}–{end}')")
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+    quote = Quote.objects.get()
+    assert (quote.start, quote.end) == (start, end)
+    assert quote.text == stored[start:end]
+
+
+def test_a_selection_across_paragraphs_round_trips(page, log_in, seeded):
+    analyst, article = seeded
+    start = article.text.index("US officials")
+    end = article.text.index("State Department") + len("State Department")
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    drag_select(page, start, end)
+    page.wait_for_selector(f"#quote-form #selection-offsets:has-text('{start}–{end}')")
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+    quote = Quote.objects.get(annotator=analyst)
+    assert "\n" in quote.text and quote.text == article.text[start:end]
