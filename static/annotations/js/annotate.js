@@ -61,6 +61,12 @@
     if (!canAnnotate) return false;
     const sel = currentSelection();
     if (!sel) return false;
+    // With a quote open for editing, a new selection moves that quote's span.
+    const form = document.getElementById("quote-form");
+    if (form && /^\/quotes\/\d+\//.test(form.getAttribute("action"))) {
+      setSpan(form, sel.start, sel.end, sel.text);
+      return true;
+    }
     const params = new URLSearchParams({ start: sel.start, end: sel.end, text: sel.text });
     openPanel(workspace.dataset.newUrl + "?" + params.toString());
     return true;
