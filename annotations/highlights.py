@@ -12,6 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
 
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString, mark_safe
+
 from .models import Quote
 
 
@@ -58,7 +62,64 @@ def segments(text: str, quotes: Iterable[Quote]) -> list[Segment]:
     return result
 
 
-def lead_label_slug(quote: Quote) -> str:
-    """The label that colours a quote: its first stance in label order (prefetched)."""
-    stances = sorted(quote.stances.all(), key=lambda stance: (stance.label.order, stance.label_id))
-    return stances[0].label.slug if stances else "none"
+def render_segments(parts: list[Segment]) -> SafeString:
+    """The article text as one HTML string of segment spans.
+
+    Built in Python rather than in a template loop: a long article has a
+    thousand segments and the template engine spends most of the page's time
+    on them. Every piece of text goes through ``format_html``, which escapes it.
+    """
+    rendered = []
+    for part in parts:
+        if part.quotes:
+            depth = min(part.depth, 3)
+            rendered.append(
+                format_html(
+                    '<span class="seg hl lbl-{} depth-{}" data-s="{}" data-q="{}">{}</span>',
+                    getattr(part.innermost, "lead_label", "none"),
+                    depth,
+                    part.start,
+                    part.quote_ids,
+                    part.text,
+                )
+            )
+        else:
+            rendered.append(format_html('<span class="seg" data-s="{}">{}</span>', part.start, part.text))
+    return mark_safe("".join(rendered))  # noqa: S308 - every piece above was escaped by format_html
+
+
+def render_quote_items(quotes: list[Quote], user: object) -> SafeString:
+    """The side list's items, one per quote in text order (escaped like the text)."""
+    edit_url = reverse("annotations:quote-edit", args=[0]).replace("/0/", "/{}/")
+    items = []
+    for quote in quotes:
+        text = quote.text if len(quote.text) <= 120 else quote.text[:119] + "…"
+        if quote.is_curated:
+            whose = " · curated"
+        elif quote.annotator_id and quote.annotator_id != getattr(user, "pk", None):
+            whose = f" · {quote.annotator_name}"
+        else:
+            whose = ""
+        chips = format_html_join(
+            "",
+            '<span class="chip lbl-{}">{}: {}</span>',
+            ((slug, label, target) for slug, label, target in quote.chips),
+        )
+        items.append(
+            format_html(
+                '<li id="quote-{pk}" class="lbl-{lead}"><a href="{url}" class="quote-link" data-quote="{pk}">'
+                '<span class="qtext">{text}</span></a><span class="qmeta">{speaker} · '
+                '<span class="chip kind-{kind}">{kind_label}</span>{whose}</span>'
+                '<span class="chips">{chips}</span></li>',
+                pk=quote.pk,
+                lead=quote.lead_label,
+                url=edit_url.format(quote.pk),
+                text=text,
+                speaker=quote.speaker_name or "unattributed",
+                kind=quote.kind,
+                kind_label=quote.get_kind_display(),
+                whose=whose,
+                chips=chips,
+            )
+        )
+    return mark_safe("".join(items))  # noqa: S308 - every piece above was escaped by format_html
