@@ -582,7 +582,7 @@ class Quote(models.Model):
     history = HistoricalRecords(excluded_fields=["updated_at"])
 
     class Meta:
-        ordering = ["article", "start", "-end", "id"]
+        ordering = ["article_id", "start", "-end", "id"]
         indexes = [
             models.Index(fields=["article", "start"], name="quote_article_start_idx"),
             models.Index(fields=["is_curated", "id"], name="quote_curated_id_idx"),
@@ -774,7 +774,7 @@ class Stance(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        ordering = ["quote", "target__name", "id"]
+        ordering = ["quote_id", "id"]
         constraints = [
             models.UniqueConstraint(fields=["quote", "target"], name="stance_one_per_quote_target"),
             models.CheckConstraint(
