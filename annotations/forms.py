@@ -15,19 +15,27 @@ MAX_ARTICLE_CHARS = 500_000
 class ArticleForm(forms.ModelForm):
     """An article as an analyst pastes it or an import line carries it."""
 
+    # The importer checks duplicates for a whole file in one query instead.
+    check_duplicates = True
+
+    published_on = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": "Write the date as YYYY-MM-DD, such as 2023-01-05."},
+    )
+
     class Meta:
         model = Article
         fields = ["title", "outlet", "url", "published_on", "language", "text"]
-        widgets = {
-            "published_on": forms.DateInput(attrs={"type": "date"}),
-            "text": forms.Textarea(attrs={"rows": 20}),
+        widgets = {"text": forms.Textarea(attrs={"rows": 20})}
+        error_messages = {
+            "title": {"required": "Give the article a title."},
+            "text": {"required": "The article text is empty."},
         }
 
     def clean_title(self) -> str:
-        title = " ".join(self.cleaned_data["title"].split())
-        if not title:
-            raise forms.ValidationError("Give the article a title.")
-        return title
+        return " ".join(self.cleaned_data["title"].split())
 
     def clean_text(self) -> str:
         text = normalise_text(self.cleaned_data["text"])
@@ -37,11 +45,19 @@ class ArticleForm(forms.ModelForm):
             raise forms.ValidationError(
                 f"The article is {len(text):,} characters long; the limit is {MAX_ARTICLE_CHARS:,}."
             )
-        duplicate = Article.objects.filter(text_sha256=Article.hash_text(text))
-        if self.instance.pk:
-            duplicate = duplicate.exclude(pk=self.instance.pk)
-        if duplicate.exists():
-            raise forms.ValidationError("An article with exactly this text already exists.", code="duplicate_text")
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise forms.ValidationError(
+                f"The text holds half of a character (U+{ord(text[error.start]):04X}) at position "
+                f"{error.start}: it was cut from a longer text wrongly. Paste it again from the source."
+            ) from None
+        if self.check_duplicates:
+            duplicate = Article.objects.filter(text_sha256=Article.hash_text(text))
+            if self.instance.pk:
+                duplicate = duplicate.exclude(pk=self.instance.pk)
+            if duplicate.exists():
+                raise forms.ValidationError("An article with exactly this text already exists.", code="duplicate_text")
         return text
 
 

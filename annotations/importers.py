@@ -30,7 +30,6 @@ from django.db import IntegrityError, connection, transaction
 
 from .forms import MAX_ARTICLE_CHARS, ArticleForm
 from .models import Article
-from .offsets import normalise_text
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -102,23 +101,14 @@ class ImportArticleForm(ArticleForm):
     """``ArticleForm`` without its per-article database queries.
 
     The importer looks up duplicate texts for the whole file in bulk, so the
-    form's one-query-per-article duplicate check is left out; the other rules
-    of ``clean_text`` are kept word for word (tests compare the two forms).
-    Model constraint validation is skipped too: it costs a query per article,
-    the only constraints on the form's fields are "text not empty" (already
-    refused by ``clean_text``) and the text hash being unique (checked in bulk),
-    and the database enforces both when the batch is written.
+    form's one-query-per-article duplicate check is off. Model constraint
+    validation is skipped too: it costs a query per article, the only
+    constraints on the form's fields are "text not empty" (already refused by
+    ``clean_text``) and the text hash being unique (checked in bulk), and the
+    database enforces both when the batch is written.
     """
 
-    def clean_text(self) -> str:
-        text = normalise_text(self.cleaned_data["text"])
-        if not text.strip():
-            raise forms.ValidationError("The article text is empty.")
-        if len(text) > MAX_ARTICLE_CHARS:
-            raise forms.ValidationError(
-                f"The article is {len(text):,} characters long; the limit is {MAX_ARTICLE_CHARS:,}."
-            )
-        return text
+    check_duplicates = False
 
     def validate_constraints(self) -> None:
         return

@@ -161,6 +161,9 @@ class Article(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # Imports look duplicates up by URL. (An AddIndex, not db_index: altering
+        # a field makes SQLite rebuild the table, which drops its triggers.)
+        indexes = [models.Index(fields=["url"], name="article_url_idx")]
         constraints = [
             models.UniqueConstraint(fields=["text_sha256"], name="article_text_sha256_unique"),
             models.CheckConstraint(condition=~Q(text=""), name="article_text_not_empty"),

@@ -609,7 +609,7 @@ def test_adding_an_article_with_blank_text_is_refused_on_the_form(admin_client):
     response = admin_client.post(url, data)
 
     assert response.status_code == 200
-    assert response.context["adminform"].form.errors["text"] == ["This field is required."]
+    assert response.context["adminform"].form.errors["text"] == ["The article text is empty."]
     assert not Article.objects.exists()
 
 

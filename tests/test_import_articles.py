@@ -89,7 +89,7 @@ def test_imported_text_is_normalised_to_nfc_with_lf_line_ends():
 def test_blank_lines_in_a_jsonl_file_are_ignored_and_line_numbers_still_count_them():
     report = import_articles(jsonl(numbered(1)[0], "", "   ", article_line(title="")), "jsonl")
 
-    assert messages(report) == ["line 4: title: This field is required."]
+    assert messages(report) == ["line 4: title: Give the article a title."]
 
 
 def test_a_csv_file_imports_every_row_with_json_metadata():
@@ -201,16 +201,16 @@ REFUSED_LINES = [
         "line 2: not valid JSON (Expecting ',' delimiter at column 28)",
         id="invalid-json",
     ),
-    pytest.param(article_line(title=None), "line 2: title: This field is required.", id="missing-title"),
-    pytest.param(article_line(title="   "), "line 2: title: This field is required.", id="blank-title"),
-    pytest.param(article_line(text=" \n "), "line 2: text: This field is required.", id="blank-text"),
+    pytest.param(article_line(title=None), "line 2: title: Give the article a title.", id="missing-title"),
+    pytest.param(article_line(title="   "), "line 2: title: Give the article a title.", id="blank-title"),
+    pytest.param(article_line(text=" \n "), "line 2: text: The article text is empty.", id="blank-text"),
     pytest.param(
         article_line(published_on="05/01/2023"),
         "line 2: published_on: write the date as YYYY-MM-DD, such as 2023-01-05, not '05/01/2023'",
         id="date-not-iso",
     ),
     pytest.param(
-        article_line(published_on="2023-02-30"), "line 2: published_on: Enter a valid date.", id="impossible-date"
+        article_line(published_on="2023-02-30"), "line 2: published_on: Write the date as YYYY-MM-DD, such as 2023-01-05.", id="impossible-date"
     ),
     pytest.param(article_line(url="not a url"), "line 2: url: Enter a valid URL.", id="bad-url"),
     pytest.param(
@@ -276,10 +276,10 @@ def test_every_bad_line_is_named_in_file_order():
     )
 
     assert messages(report) == [
-        "line 1: title: This field is required.",
+        "line 1: title: Give the article a title.",
         "line 3: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
         "line 4: url: Enter a valid URL.",
-        "line 4: text: This field is required.",
+        "line 4: text: The article text is empty.",
     ]
 
 
@@ -328,7 +328,7 @@ def test_csv_problems_name_the_physical_line_counting_the_header_as_line_1():
 
     assert messages(report) == [
         "line 4: published_on: write the date as YYYY-MM-DD, such as 2023-01-05, not '05/01/2023'",
-        "line 5: title: This field is required.",
+        "line 5: title: Give the article a title.",
         'line 6: metadata: must be a JSON object such as {"section": "world"}, not an array',
         "line 7: metadata: not valid JSON (Expecting property name enclosed in double quotes at column 2)",
         "line 8: has 1 cells but the header names 4 columns; check for a missing comma or an unclosed quote",
@@ -503,7 +503,7 @@ def test_the_command_refuses_a_bad_file_with_a_non_zero_exit_and_names_its_lines
         call_command("import_articles", str(good), str(bad), "--no-progress", stdout=out, stderr=err)
 
     assert f"{bad}: refused, nothing imported (1 problem):" in err.getvalue()
-    assert "  line 2: title: This field is required." in err.getvalue()
+    assert "  line 2: title: Give the article a title." in err.getvalue()
     assert list(Article.objects.values_list("title", flat=True)) == ["Kept"]
 
 
