@@ -22,7 +22,7 @@ class ArticleForm(forms.ModelForm):
         required=False,
         input_formats=["%Y-%m-%d"],
         widget=forms.DateInput(attrs={"type": "date"}),
-        error_messages={"invalid": "Write the date as YYYY-MM-DD, such as 2023-01-05."},
+        error_messages={"invalid": "Enter a real date written YYYY-MM-DD, such as 2023-01-05."},
     )
 
     class Meta:

@@ -210,7 +210,9 @@ REFUSED_LINES = [
         id="date-not-iso",
     ),
     pytest.param(
-        article_line(published_on="2023-02-30"), "line 2: published_on: Write the date as YYYY-MM-DD, such as 2023-01-05.", id="impossible-date"
+        article_line(published_on="2023-02-30"),
+        "line 2: published_on: Enter a real date written YYYY-MM-DD, such as 2023-01-05.",
+        id="impossible-date",
     ),
     pytest.param(article_line(url="not a url"), "line 2: url: Enter a valid URL.", id="bad-url"),
     pytest.param(
