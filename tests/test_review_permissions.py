@@ -14,6 +14,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
 from annotations.models import Article, Assignment, Comment, Quote
+from annotations.offsets import find_occurrence
 
 from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, StanceFactory, StanceLabelFactory, TargetFactory
 
@@ -32,6 +33,10 @@ def scene(analyst, second_analyst, reviewer, researcher, outsider):
     theirs = QuoteFactory(article=article, annotator=second_analyst, speaker=mine.speaker)
     for quote in (mine, theirs):
         StanceFactory(quote=quote, target=target, label=label)
+    # A second statement both marked alike, not curated yet.
+    added = find_occurrence(article.text, "The spokesman added")
+    for user in (analyst, second_analyst):
+        QuoteFactory(article=article, annotator=user, start=added.start, end=added.end, speaker=mine.speaker)
     assignment = AssignmentFactory(article=article, annotator=analyst, status=Assignment.Status.SUBMITTED)
     AssignmentFactory(article=article, annotator=second_analyst, status=Assignment.Status.SUBMITTED)
     curated = mine.copy_as_curated(curator=reviewer, sources=[mine, theirs])
@@ -56,8 +61,7 @@ def client_as(role: str, request, client):
 def state(scene) -> tuple:
     """What a refused request must leave untouched."""
     return (
-        Quote.objects.count(),
-        tuple(Quote.objects.order_by("pk").values_list("version", flat=True)),
+        tuple(Quote.objects.order_by("pk").values_list("pk", "version")),
         Comment.objects.count(),
         tuple(Assignment.objects.order_by("pk").values_list("status", "comment")),
         tuple(Article.objects.order_by("pk").values_list("status", "annotators_needed")),

@@ -138,7 +138,9 @@ def test_two_analysts_a_reviewer_and_the_figures_worked_out_by_hand(demo, client
     assert Quote.objects.curated().count() == 4
     rows = client.get(article.review_url).context["curation"].rows
     for number, column in [(3, 0), (4, 0), (5, 1), (7, 0)]:
-        client.post(reverse("annotations:review-accept", args=[article.pk]), {"quote": rows[number - 1].cells[column].pk})
+        client.post(
+            reverse("annotations:review-accept", args=[article.pk]), {"quote": rows[number - 1].cells[column].pk}
+        )
     assert Quote.objects.curated().count() == 8
 
     # Row 5 took analyst2's version; the reviewer corrects its JCPOA stance to neutral.

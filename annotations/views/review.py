@@ -22,7 +22,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
@@ -110,7 +110,7 @@ class AssignForm(forms.Form):
 @reviewer_required
 @require_http_methods(["GET", "POST"])
 def review_assign(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()
+    query = request.GET.get("q", "").strip()[:200]
     candidates = (
         Article.objects.filter(status=Article.Status.OPEN)
         .annotate(assignment_count=Count("assignments"))
@@ -540,6 +540,16 @@ class CuratedQuoteForm(forms.ModelForm):
             self.instance.speaker_role = None
         super()._post_clean()
 
+    def _update_errors(self, errors: ValidationError) -> None:
+        # Quote.clean() names fields this form doesn't show (text, cue_text, ...):
+        # their messages belong at the top of the form.
+        if hasattr(errors, "error_dict"):
+            remapped: dict[str, list] = {}
+            for name, messages_ in errors.error_dict.items():
+                remapped.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(messages_)
+            errors = ValidationError(remapped)
+        super()._update_errors(errors)
+
     def stance_labels(self) -> dict[int, int]:
         return {
             int(name.removeprefix("stance_")): self.cleaned_data[name]
@@ -654,6 +664,10 @@ class Chart:
     label_width: int
     axis: list[tuple[str, str]]  # (x, tick label)
 
+    @property
+    def has_missing(self) -> bool:
+        return any(bar.value is None for bar in self.bars)
+
 
 def bar_chart(items: list[tuple[str, float | None]], *, low: float = 0.0, high: float = 1.0) -> Chart:
     """Geometry of a horizontal bar chart, drawn by the template as inline SVG.
@@ -661,7 +675,7 @@ def bar_chart(items: list[tuple[str, float | None]], *, low: float = 0.0, high: 
     Values run from ``low`` to ``high``; a bar starts at 0 and goes left for a
     negative value (alpha can be below 0). A missing value gets no bar and "—".
     """
-    label_width, plot_width, row_height, top = 290, 320, 30, 24
+    label_width, plot_width, row_height, top = 330, 320, 30, 24
     width = label_width + plot_width + 60
 
     def x_of(value: float) -> float:
@@ -672,7 +686,7 @@ def bar_chart(items: list[tuple[str, float | None]], *, low: float = 0.0, high: 
     bars = []
     for index, (label, value) in enumerate(items):
         y = top + index * row_height
-        short = label if len(label) <= 42 else label[:41] + "…"
+        short = label if len(label) <= 44 else label[:43] + "…"
         bar = Bar(label=short, title=label, value=value, y=f"{y + 5:.0f}", text_y=f"{y + 19:.0f}")
         if value is not None:
             end = x_of(value)
@@ -875,6 +889,7 @@ def _history_names(records: list[Any], stance_records: list[Any]) -> dict[str, d
         "annotator": users,
         "target": targets,
         "label": labels,
+        "kind": dict(Quote.Kind.choices),
         "parent": {},
     }
 

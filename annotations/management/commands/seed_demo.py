@@ -139,7 +139,9 @@ class Command(BaseCommand):
             user.is_staff = user.is_superuser = role is None
             user.save()
             if role is not None:
-                user.groups.set([Group.objects.get(name=role)])
+                # The data migration makes the groups (with their permissions); a
+                # flushed database (live-server tests) may have lost them.
+                user.groups.set([Group.objects.get_or_create(name=role)[0]])
             users[username] = user
         return users
 

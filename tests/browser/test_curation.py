@@ -1,0 +1,137 @@
+"""The curation page in a real browser, as a reviewer works: htmx swaps, the confirm
+dialog, the edit form loaded in place — and the same page without JavaScript."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
+from playwright.sync_api import expect
+
+from annotations.models import Article, Assignment, Comment, Quote
+from tests.test_review_walkthrough import second_analysts_quotes
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+@pytest.fixture
+def double_coded(settings):
+    """The demo article annotated by both demo analysts (see test_review_walkthrough), both submitted."""
+    settings.DEBUG = True
+    call_command("seed_demo", no_curation=True, stdout=io.StringIO())
+    settings.DEBUG = False
+    article = Article.objects.get()
+    User = get_user_model()
+    analyst2 = User.objects.get(username="analyst2")
+    Assignment.objects.get(annotator__username="analyst").move_to(Assignment.Status.SUBMITTED)
+    Assignment.objects.create(article=article, annotator=analyst2, status=Assignment.Status.SUBMITTED)
+    second_analysts_quotes(article, analyst2)
+    return article
+
+
+def curated_count(page):
+    return page.locator("#curated-title .count")
+
+
+def test_a_reviewer_curates_the_demo_article(page, log_in, double_coded, screenshot_dir):
+    article = double_coded
+    log_in(get_user_model().objects.get(username="reviewer"))
+
+    page.goto("/review/")
+    queue_row = page.get_by_role("row", name=re.compile(article.title[:20]))
+    expect(queue_row).to_contain_text("2 / 2")
+    expect(queue_row).to_contain_text("0.93")
+    queue_row.get_by_role("link").click()
+
+    expect(page.locator('[data-figure="exact-f1"]')).to_have_text("0.80")
+    expect(page.locator('[data-figure="overlap-f1"]')).to_have_text("0.93")
+    expect(page.locator('[data-figure="speaker"]')).to_have_text("0.86")
+    expect(page.locator('[data-figure="alpha"]')).to_have_text("0.87")
+    expect(page.locator("tbody.aligned")).to_have_count(8)
+    expect(page.locator("#row-4")).to_contain_text("Speaker differs")
+    expect(page.locator("#row-7")).to_contain_text("Not marked")
+
+    # One click accepts the four rows both analysts marked alike; htmx swaps the area in place.
+    page.get_by_role("button", name="Accept all where annotators agree (4)").click()
+    expect(page.locator("#curation .messages")).to_contain_text("Accepted 4 rows where annotators agree.")
+    expect(curated_count(page)).to_have_text("(4 quotes)")
+    expect(page.get_by_role("button", name="Accept all where annotators agree (0)")).to_be_disabled()
+
+    # Row 4: the first analyst's version (Ned Price) wins.
+    page.locator("#row-4 td.version").first.get_by_role("button", name="Accept this version").click()
+    expect(curated_count(page)).to_have_text("(5 quotes)")
+    expect(page.locator("#row-4 .curated-cell")).to_have_text("Curated ✓")
+
+    # The edit form opens inside the curated quote; saving refreshes the area.
+    first = page.locator(".curated-list > li").first
+    first.get_by_role("link", name="Edit").click()
+    first.get_by_label("Kind").select_option("indirect")
+    first.get_by_role("button", name="Save").click()
+    expect(page.locator("#curation .messages")).to_contain_text("Saved the curated quote.")
+    expect(page.locator(".curated-list > li").first).to_contain_text("Indirect")
+    expect(page.locator(".curated-list > li").first).to_contain_text("version 2")
+
+    # Dropping asks first; history keeps the dropped quote.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.locator(".curated-list > li").last.get_by_role("button", name="Drop").click()
+    expect(curated_count(page)).to_have_text("(4 quotes)")
+    expect(page.get_by_text("Dropped curated quotes (1)")).to_be_visible()
+
+    # A quote everyone missed, by its exact text.
+    page.get_by_label("Exact text").fill("that was a decision for Israel to make")
+    page.get_by_role("button", name="Add to the curated version").click()
+    expect(curated_count(page)).to_have_text("(5 quotes)")
+
+    # A comment on one analyst's version, in place.
+    cell = page.locator("#row-3 td.version").nth(1)
+    cell.get_by_role("link", name="Comment").click()
+    cell.get_by_label("Add a comment").fill("Why only the partial quote?")
+    cell.get_by_role("button", name="Post").click()
+    expect(cell.locator(".comments")).to_contain_text("reviewer")
+    expect(cell.locator(".comments")).to_contain_text("Why only the partial quote?")
+    assert Comment.objects.get().quote.annotator.username == "analyst2"
+
+    page.screenshot(path=str(screenshot_dir / "curation.png"), full_page=True)
+
+    # Not every row is decided, but that is the reviewer's call: mark it curated.
+    page.get_by_role("button", name="Mark curated").click()
+    expect(page.locator("#curation .messages")).to_contain_text("2 assignments marked reviewed")
+    expect(page.locator("#summary-title .status")).to_have_text("Curated")
+    assert Article.objects.get().status == Article.Status.CURATED
+    assert Quote.objects.curated().count() == 5
+
+
+def test_the_curation_page_works_without_javascript(browser, live_server, double_coded):
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="reviewer"))
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page = context.new_page()
+    try:
+        page.goto(double_coded.review_url)
+        page.get_by_role("button", name="Accept all where annotators agree (4)").click()
+        # A full round trip: POST, redirect, the page again with the message at the top.
+        expect(page.locator("ul.messages").first).to_contain_text("Accepted 4 rows where annotators agree.")
+        expect(page.locator("#curated-title .count")).to_have_text("(4 quotes)")
+        page.locator("#send-back-" + str(Assignment.objects.get(annotator__username="analyst2").pk)).fill(
+            "Look at row 4 again"
+        )
+        page.locator(".send-back").last.get_by_role("button", name="Send back").click()
+        expect(page.locator("ul.messages").first).to_contain_text("Sent back to analyst2")
+        assert Assignment.objects.get(annotator__username="analyst2").status == Assignment.Status.IN_PROGRESS
+    finally:
+        context.close()
