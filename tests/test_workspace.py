@@ -504,3 +504,18 @@ def test_a_stance_chip_shows_on_the_list(login, analyst, assigned_article):
     stance = StanceFactory(quote=QuoteFactory(article=assigned_article, annotator=analyst))
     body = login(analyst).get(assigned_article.annotate_url).content.decode()
     assert f"{stance.label.name}: {stance.target.name}" in body
+
+
+def test_an_open_quote_shows_its_comment_thread(login, analyst, assigned_article):
+    from annotations.models import Comment
+
+    quote = QuoteFactory(article=assigned_article, annotator=analyst)
+    Comment.objects.create(quote=quote, author=analyst, body="Is this <b>direct</b>?")
+    body = login(analyst).get(reverse("annotations:quote-edit", args=[quote.pk]), **HX).content.decode()
+    assert f'id="thread-{quote.pk}"' in body
+    assert "Is this &lt;b&gt;direct&lt;/b&gt;?" in body
+
+
+def test_the_navigation_offers_review_only_to_reviewers(login, analyst, reviewer):
+    assert reverse("annotations:review-queue") not in login(analyst).get(reverse("annotations:home")).content.decode()
+    assert reverse("annotations:review-queue") in login(reviewer).get(reverse("annotations:home")).content.decode()

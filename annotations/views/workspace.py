@@ -348,6 +348,8 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = QuoteForm(data, instance=quote, article=article)
     stances = StanceFormSet(data, instance=quote, target_choices=targets, label_choices=labels)
     forms = {"form": form, "stances": stances, "editing": quote, "editable": editable}
+    if Quote.objects.discussable_by(request.user).filter(pk=quote.pk).exists():
+        forms["editing_comments"] = quote.comments.select_related("author")
     if request.method == "GET":
         return _panel_response(request, article, forms)
     if not (form.is_valid() and stances.is_valid()):
