@@ -4,18 +4,17 @@ from django.db import migrations
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotations', '0004_history_comments_release_files'),
+        ("annotations", "0004_history_comments_release_files"),
     ]
 
     operations = [
         migrations.AlterModelOptions(
-            name='quote',
-            options={'ordering': ['article_id', 'start', '-end', 'id']},
+            name="quote",
+            options={"ordering": ["article_id", "start", "-end", "id"]},
         ),
         migrations.AlterModelOptions(
-            name='stance',
-            options={'ordering': ['quote_id', 'id']},
+            name="stance",
+            options={"ordering": ["quote_id", "id"]},
         ),
     ]

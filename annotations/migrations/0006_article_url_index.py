@@ -5,15 +5,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('annotations', '0005_quote_stance_ordering_without_joins'),
+        ("annotations", "0005_quote_stance_ordering_without_joins"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='article',
-            index=models.Index(fields=['url'], name='article_url_idx'),
+            model_name="article",
+            index=models.Index(fields=["url"], name="article_url_idx"),
         ),
     ]
