@@ -47,11 +47,8 @@ ARTICLE_ORDERINGS: dict[str, Keys] = {
 
 def ordering_exprs(keys: Keys, *, reverse: bool = False) -> list[OrderBy]:
     """ORDER BY for keyset keys. NULLs sort last going forward (first going back)."""
-    exprs = []
-    for column, descending in keys:
-        descending = descending != reverse
-        exprs.append(F(column).desc(nulls_last=not reverse) if descending else F(column).asc(nulls_last=not reverse))
-    return exprs
+    nulls = {"nulls_first": True} if reverse else {"nulls_last": True}
+    return [F(column).desc(**nulls) if descending != reverse else F(column).asc(**nulls) for column, descending in keys]
 
 
 # PostgreSQL's 'simple' configuration: no stemming and no stop words, so a
@@ -110,7 +107,9 @@ class QuoteFilterForm(forms.Form):
             return None
         target = Target.objects.filter(slug=slug).first()
         if target is None:
-            raise forms.ValidationError(f"unknown target '{slug}'", code="unknown_target")
+            # The slug goes in params, never into the message: django-filter
+            # formats messages with %, and a slug may contain "%s".
+            raise forms.ValidationError("unknown target '%(slug)s'", code="unknown_target", params={"slug": slug})
         return target
 
     def clean_label(self) -> StanceLabel | None:
@@ -119,7 +118,7 @@ class QuoteFilterForm(forms.Form):
             return None
         label = StanceLabel.objects.filter(slug=slug).first()
         if label is None:
-            raise forms.ValidationError(f"unknown label '{slug}'", code="unknown_label")
+            raise forms.ValidationError("unknown label '%(slug)s'", code="unknown_label", params={"slug": slug})
         return label
 
     def clean(self) -> dict[str, Any]:

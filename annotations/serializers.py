@@ -98,6 +98,9 @@ class SpeakerRefSerializer(serializers.ModelSerializer):
 
 
 class ArticleRefSerializer(serializers.ModelSerializer):
+    # A string, not format "uri": an article without a URL has "" (as stored).
+    url = serializers.CharField(read_only=True, help_text="The article's URL, or an empty string.")
+
     class Meta:
         model = Article
         fields = ["id", "title", "outlet", "published_on", "url"]
@@ -354,10 +357,11 @@ class QuoteWriteSerializer(serializers.Serializer):
     def _build_stances(self, quote: Quote, rows: list[dict[str, Any]]) -> list[Stance]:
         targets = Target.objects.in_bulk([row["target"] for row in rows], field_name="slug")
         labels = StanceLabel.objects.in_bulk([row["label"] for row in rows], field_name="slug")
-        errors: list[dict[str, list[str]]] = []
+        # Keyed by position, as DRF reports field errors of a list.
+        errors: dict[int, dict[str, list[str]]] = {}
         stances: list[Stance] = []
         seen: set[str] = set()
-        for row in rows:
+        for index, row in enumerate(rows):
             problems: dict[str, list[str]] = {}
             target, label = targets.get(row["target"]), labels.get(row["label"])
             if target is None:
@@ -380,8 +384,9 @@ class QuoteWriteSerializer(serializers.Serializer):
                 except DjangoValidationError as error:
                     problems.update(drf_errors(error))
                 stances.append(stance)
-            errors.append(problems)
-        if any(errors):
+            if problems:
+                errors[index] = problems
+        if errors:
             raise serializers.ValidationError({"stances": errors})
         return stances
 
@@ -395,6 +400,7 @@ class QuoteWriteSerializer(serializers.Serializer):
 class ArticleSerializer(serializers.ModelSerializer):
     """An article. ``text`` and ``quotes`` are null unless asked for (``include=text,quotes``)."""
 
+    url = serializers.CharField(read_only=True, help_text="The article's URL, or an empty string.")
     text = serializers.SerializerMethodField()
     quotes = serializers.SerializerMethodField()
 
@@ -431,14 +437,14 @@ class ArticleSerializer(serializers.ModelSerializer):
 
 
 class ArticleCreateSerializer(serializers.Serializer):
-    """Documents the body of POST /articles/; ``annotations.forms.ArticleForm`` validates it."""
+    """The body of POST /articles/: JSON types here, then ``annotations.forms.ArticleForm``'s rules."""
 
-    title = serializers.CharField(max_length=500)
-    outlet = serializers.CharField(max_length=200, required=False, allow_blank=True)
+    title = TextField(max_length=500)
+    outlet = TextField(max_length=200, required=False, allow_blank=True)
     url = serializers.URLField(max_length=1000, required=False, allow_blank=True)
     published_on = serializers.DateField(required=False, allow_null=True)
-    language = serializers.CharField(max_length=35, required=False, help_text="BCP 47, default en.")
-    text = serializers.CharField(help_text="Normalised on the way in (NFC, LF line ends).")
+    language = TextField(max_length=35, required=False, allow_blank=True, help_text="BCP 47, default en.")
+    text = TextField(help_text="Normalised on the way in (NFC, LF line ends).")
 
 
 # --- Speakers and taxonomy -----------------------------------------------------

@@ -35,7 +35,7 @@ FORMATS = ("doccano", "labelstudio")
 KINDS = {kind.upper(): kind for kind in Quote.Kind.values}
 ARTICLE_FIELDS = ("title", "outlet", "url", "published_on", "language")
 TITLE_CHARS = 120
-# Hashes looked up per query (SQLite builds before 3.32 allow 999 parameters).
+# Values per IN (...) lookup (SQLite builds before 3.32 allow 999 parameters).
 LOOKUP_CHUNK = 900
 
 Track = Callable[[Iterable[Any], int, str], Iterable[Any]]
@@ -118,6 +118,8 @@ def import_spans(
     parse = _parse_doccano if fmt == "doccano" else _parse_labelstudio
     records = parse(content, report)
     records = [record for record in records if record is not None]
+    if not records and not report.errors:
+        report.errors.append(Note(None, "the file holds no records"))
     if not report.errors:
         _match_articles(records, user, report, unit)
     if report.errors:
@@ -392,12 +394,11 @@ def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: st
             if record.article.pk is None:  # two records with one new text share one article
                 record.article.save()
                 report.articles_created += 1
-        article_ids = {record.article.pk for record in records}
-        existing = set(
-            Quote.objects.filter(article_id__in=article_ids, annotator=user, is_curated=False).values_list(
-                "article_id", "start", "end"
-            )
-        )
+        article_ids = sorted({record.article.pk for record in records})
+        existing: set[tuple[int, int, int]] = set()
+        for index in range(0, len(article_ids), LOOKUP_CHUNK):
+            mine = Quote.objects.raw().filter(article_id__in=article_ids[index : index + LOOKUP_CHUNK], annotator=user)
+            existing.update(mine.values_list("article_id", "start", "end"))
         created: list[int] = []
         total = sum(len(record.spans) for record in records)
         for record, span in track(((r, s) for r in records for s in r.spans), total, "writing"):

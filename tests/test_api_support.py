@@ -21,6 +21,12 @@ from .factories import ArticleFactory, QuoteFactory, StanceFactory
 
 
 @pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    """Release files go to a temporary MEDIA_ROOT, not the project's media/ folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+@pytest.fixture(autouse=True)
 def fresh_throttles():
     """Throttle counters live in the cache, which outlives a test; start each at zero."""
     cache.clear()

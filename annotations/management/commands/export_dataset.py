@@ -73,9 +73,9 @@ class Command(BaseCommand):
         fmt, output = options["format"], options["output"]
         queryset = self._queryset(options)
         total = queryset.count()
-        with tqdm(
-            total=total, unit="quote", file=sys.stderr, disable=options["no_progress"], desc=f"export {fmt}"
-        ) as bar:
+        # On a terminal only, as import_articles does: a cron job's log gets the summary line, not bars.
+        show_progress = not options["no_progress"] and sys.stderr.isatty()
+        with tqdm(total=total, unit="quote", file=sys.stderr, disable=not show_progress, desc=f"export {fmt}") as bar:
             chunks = exporters.export(queryset, fmt, progress=bar.update)
             if output == "-":
                 for chunk in chunks:

@@ -1,0 +1,481 @@
+"""Exports (JSONL, CSV, W3C, doccano, Label Studio) and span imports (doccano,
+Label Studio): their shapes, offsets that round-trip, inert strings, bounded
+queries, the export_dataset and import_spans commands and the API endpoints."""
+
+# Shared fixtures are imported from test_api_support by name, which pyflakes
+# reads as unused imports shadowed by the test arguments.
+# ruff: noqa: F401, F811
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from annotations import exporters
+from annotations.models import Article, Assignment, Quote
+from annotations.offsets import codepoint_to_utf16
+from annotations.span_importers import import_spans
+
+from .factories import ArticleFactory, AssignmentFactory, SpeakerFactory, StanceFactory, TargetFactory
+from .test_api_support import api, curated_article, curated_quote, fresh_throttles, isolated_media, raw_quote, seeded
+
+pytestmark = pytest.mark.django_db
+
+MIXED_TEXT = "Intro 😀 then “Shalom שלום to all” 🇮🇱 he said.\r\nNext line with café."
+
+
+def export_text(queryset, fmt: str, **kwargs) -> str:
+    return "".join(exporters.export(queryset, fmt, **kwargs))
+
+
+def streamed(response) -> str:
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+def span(article: Article, words: str) -> dict[str, int]:
+    start = article.text.index(words)
+    return {"start": start, "end": start + len(words)}
+
+
+@pytest.fixture
+def mixed_article():
+    """A curated article with emoji (astral), a flag (two astral code points) and Hebrew."""
+    article = curated_article(text=MIXED_TEXT, title="Shalom")
+    for words, kind in (("then", "direct"), ("Shalom שלום to all", "indirect"), ("🇮🇱 he", "mixed"), ("café", "direct")):
+        curated_quote(article=article, kind=kind, **span(article, words))
+    return article
+
+
+# --- JSONL ------------------------------------------------------------------------
+
+
+def test_jsonl_has_one_quote_per_line_as_the_api_returns_it(seeded, researcher, api):
+    client = api(researcher)
+    lines = streamed(client.get("/api/v1/quotes/export?format=jsonl")).splitlines()
+    assert len(lines) == Quote.objects.curated().count() == 8
+    first = json.loads(lines[0])
+    assert first == client.get(f"/api/v1/quotes/{first['id']}/").json()
+    assert first["offsets_convention"] == "unicode-code-points, end-exclusive"
+
+
+def test_strings_stay_inert_data_in_json_exports(researcher, api):
+    article = curated_article(title="<script>alert(1)</script>", url="https://example.org/a?x=1&y=2")
+    Article.objects.filter(pk=article.pk).update(url="javascript:alert(1)")
+    curated_quote(article=article, speaker=SpeakerFactory(name="</script><img src=x onerror=alert(1)>"))
+    client = api(researcher)
+    for fmt in ("jsonl", "w3c", "doccano", "labelstudio"):
+        body = streamed(client.get(f"/api/v1/quotes/export?format={fmt}"))
+        assert "<script>" not in body and "<img" not in body, fmt
+        assert "\\u003cscript\\u003e" in body, fmt
+    row = json.loads(streamed(client.get("/api/v1/quotes/export?format=jsonl")))
+    assert row["article"]["title"] == "<script>alert(1)</script>"  # the same value, once parsed
+    assert row["article"]["url"] == "javascript:alert(1)"
+    assert row["speaker"]["name"] == "</script><img src=x onerror=alert(1)>"
+
+
+def test_exports_are_attachments_that_are_never_sniffed(researcher, api):
+    curated_quote()
+    for fmt, media_type in [
+        ("jsonl", "application/x-ndjson"),
+        ("csv", "text/csv; charset=utf-8"),
+        ("w3c", 'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"'),
+        ("doccano", "application/x-ndjson"),
+        ("labelstudio", "application/json"),
+    ]:
+        response = api(researcher).get(f"/api/v1/quotes/export?format={fmt}")
+        assert response.status_code == 200
+        assert response.streaming
+        assert response["Content-Type"] == media_type
+        assert response["Content-Disposition"].startswith('attachment; filename="demarche-quotes-curated-')
+        assert response["X-Content-Type-Options"] == "nosniff"
+
+
+def test_the_export_needs_a_known_format(researcher, api):
+    response = api(researcher).get("/api/v1/quotes/export?format=xlsx")
+    assert response.status_code == 400
+    assert "format" in response.json()
+    assert api(researcher).get("/api/v1/quotes/export").status_code == 400
+
+
+def test_the_export_honours_the_filters_and_the_layer(researcher, reviewer, analyst, api):
+    target = TargetFactory(slug="iran-nuclear")
+    wanted = curated_quote()
+    StanceFactory(quote=wanted, target=target)
+    curated_quote()
+    raw_quote(analyst)
+    lines = streamed(api(researcher).get("/api/v1/quotes/export?format=jsonl&target=iran-nuclear")).splitlines()
+    assert [json.loads(line)["id"] for line in lines] == [wanted.pk]
+    raw = streamed(api(reviewer).get("/api/v1/quotes/export?format=jsonl&layer=raw")).splitlines()
+    assert [json.loads(line)["layer"] for line in raw] == ["raw"]
+    assert api(researcher).get("/api/v1/quotes/export?format=jsonl&speakr=1").status_code == 400
+
+
+def test_the_slashless_export_url_works(researcher, api):
+    curated_quote()
+    response = api(researcher).get("/api/v1/quotes/export?format=jsonl")
+    assert response.status_code == 200
+    assert api(researcher).get("/api/v1/quotes/export/?format=jsonl").status_code == 200
+
+
+# --- CSV ----------------------------------------------------------------------------
+
+
+def test_csv_has_one_row_per_quote_and_target_and_one_for_a_quote_without_stances(researcher, api):
+    two = curated_quote()
+    StanceFactory(quote=two, target=TargetFactory(slug="a"))
+    StanceFactory(quote=two, target=TargetFactory(slug="b"))
+    none = curated_quote()
+    rows = list(csv.DictReader(io.StringIO(streamed(api(researcher).get("/api/v1/quotes/export?format=csv")))))
+    assert [(int(row["quote_id"]), row["target_slug"]) for row in rows] == [(two.pk, "a"), (two.pk, "b"), (none.pk, "")]
+    assert rows[2]["label"] == rows[2]["intensity"] == ""
+    assert rows[0]["text"] == two.text
+    assert (int(rows[0]["start"]), int(rows[0]["end"])) == (two.start, two.end)
+    assert list(rows[0]) == exporters.CSV_COLUMNS
+
+
+@pytest.mark.parametrize("formula", ["=1+1", "+SUM(A1)", "-2+3", "@cmd", '=HYPERLINK("http://x")'])
+def test_csv_cells_that_look_like_formulas_are_made_text(researcher, api, formula):
+    article = curated_article(text=f"{formula} is what he said.", outlet=formula)
+    curated_quote(article=article, start=0, end=len(formula), speaker=SpeakerFactory(name=formula))
+    row = next(csv.DictReader(io.StringIO(streamed(api(researcher).get("/api/v1/quotes/export?format=csv")))))
+    assert row["text"] == row["outlet"] == row["speaker_name"] == "'" + formula
+    assert row["start"] == "0"  # numbers are numbers
+
+
+# --- W3C Web Annotation ---------------------------------------------------------------
+
+
+def test_w3c_export_is_an_annotation_collection_with_both_selectors(seeded, researcher, api):
+    document = json.loads(streamed(api(researcher).get("/api/v1/quotes/export?format=w3c")))
+    assert document["@context"][0] == "http://www.w3.org/ns/anno.jsonld"
+    assert document["type"] == "AnnotationCollection"
+    assert document["dm:offsetsConvention"] == "unicode-code-points, end-exclusive"
+    items = document["first"]["items"]
+    assert document["total"] == len(items) == 8
+    gallant = next(item for item in items if item["target"]["selector"][1]["start"] == 177)
+    assert gallant["type"] == "Annotation"
+    quote_selector, position = gallant["target"]["selector"]
+    assert quote_selector["type"] == "TextQuoteSelector"
+    assert quote_selector["exact"] == seeded.text[177:362]
+    assert quote_selector["prefix"] == seeded.text[177 - 32 : 177]
+    assert quote_selector["suffix"] == seeded.text[362 : 362 + 32]
+    assert position == {"type": "TextPositionSelector", "start": 177, "end": 362}
+    assert gallant["target"]["source"]["id"] == f"urn:x-demarche:article:{seeded.pk}"
+    stances = [body for body in gallant["body"] if body["purpose"] == "tagging"]
+    assert {(body["value"], body["dm:target"]["slug"]) for body in stances} == {
+        ("oppose", "iran-nuclear-weapons"),
+        ("support", "international-action-iran"),
+    }
+    speaker = next(body for body in gallant["body"] if body["purpose"] == "identifying")
+    assert speaker["value"] == "Yoav Gallant"
+
+
+def test_w3c_positions_count_code_points_like_the_spec(mixed_article, researcher, api):
+    document = json.loads(streamed(api(researcher).get("/api/v1/quotes/export?format=w3c")))
+    for item in document["first"]["items"]:
+        exact, position = item["target"]["selector"]
+        assert MIXED_TEXT.replace("\r\n", "\n")[position["start"] : position["end"]] == exact["exact"]
+
+
+def test_an_empty_w3c_export_is_still_valid_json(researcher, api):
+    document = json.loads(streamed(api(researcher).get("/api/v1/quotes/export?format=w3c")))
+    assert document["total"] == 0
+    assert document["first"]["items"] == []
+
+
+# --- doccano and Label Studio ------------------------------------------------------------
+
+
+def test_doccano_has_one_line_per_article_with_code_point_labels(mixed_article, researcher, api):
+    lines = streamed(api(researcher).get("/api/v1/quotes/export?format=doccano")).splitlines()
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["text"] == mixed_article.text
+    labels = record["label"]
+    assert [record["text"][start:end] for start, end, _ in labels] == ["then", "Shalom שלום to all", "🇮🇱 he", "café"]
+    assert [label for _, _, label in labels] == ["DIRECT", "INDIRECT", "MIXED", "DIRECT"]
+
+
+def test_label_studio_offsets_count_utf16_code_units(mixed_article, researcher, api):
+    tasks = json.loads(streamed(api(researcher).get("/api/v1/quotes/export?format=labelstudio")))
+    assert len(tasks) == 1
+    text = tasks[0]["data"]["text"]
+    units = text.encode("utf-16-le")
+    results = tasks[0]["annotations"][0]["result"]
+    for result in results:
+        value = result["value"]
+        assert result["type"] == "labels"
+        assert units[2 * value["start"] : 2 * value["end"]].decode("utf-16-le") == value["text"]
+    shalom = next(result["value"] for result in results if result["value"]["text"].startswith("Shalom"))
+    assert shalom["start"] == codepoint_to_utf16(text, text.index("Shalom")) == text.index("Shalom") + 1
+
+
+def test_label_studio_groups_raw_quotes_by_annotator(reviewer, analyst, second_analyst, api):
+    article = ArticleFactory()
+    raw_quote(analyst, article=article)
+    raw_quote(second_analyst, article=article)
+    tasks = json.loads(streamed(api(reviewer).get("/api/v1/quotes/export?format=labelstudio&layer=raw")))
+    assert [annotation["meta"]["annotator"] for annotation in tasks[0]["annotations"]] == ["analyst", "analyst2"]
+
+
+# --- Streaming and queries -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fmt", list(exporters.FORMATS))
+def test_export_queries_grow_with_chunks_not_quotes(fmt):
+    target = TargetFactory()
+    article = curated_article()
+    for _ in range(5):
+        StanceFactory(quote=curated_quote(article=article), target=target)
+    queryset = Quote.objects.curated()
+    with CaptureQueriesContext(connection) as few:
+        export_text(queryset, fmt, chunk_size=2000)
+    for _ in range(45):
+        StanceFactory(quote=curated_quote(article=article), target=target)
+    with CaptureQueriesContext(connection) as many:
+        export_text(queryset, fmt, chunk_size=2000)
+    assert len(many) == len(few)
+    with CaptureQueriesContext(connection) as chunked:
+        export_text(queryset, fmt, chunk_size=10)
+    # Five chunks of ten: the per-chunk queries five times over, never one per quote.
+    per_chunk = len(few) - (1 if fmt == "w3c" else 0)
+    assert len(chunked) <= 5 * per_chunk + 1
+    assert len(chunked) < 50
+
+
+def test_an_export_is_a_stream_of_chunks_not_one_string():
+    for _ in range(3):
+        curated_quote()
+    chunks = exporters.export(Quote.objects.curated(), "jsonl")
+    assert iter(chunks) is chunks  # a generator: nothing is built until it is read
+    assert len("".join(chunks).splitlines()) == 3
+
+
+# --- Span imports: round trips ------------------------------------------------------------
+
+
+def _offsets(article: Article, user) -> list[tuple[int, int, str]]:
+    return sorted(Quote.objects.raw().filter(article=article, annotator=user).values_list("start", "end", "kind"))
+
+
+def _curated_offsets(article: Article) -> list[tuple[int, int, str]]:
+    return sorted(Quote.objects.curated().filter(article=article).values_list("start", "end", "kind"))
+
+
+@pytest.mark.parametrize("fmt", ["doccano", "labelstudio"])
+def test_the_seed_article_round_trips_with_identical_offsets(seeded, reviewer, fmt):
+    exported = export_text(Quote.objects.curated().filter(article=seeded), fmt)
+    report = import_spans(exported.encode(), fmt, user=reviewer)
+    assert report.ok, [str(note) for note in report.errors]
+    assert (report.articles_matched, report.articles_created, report.quotes_created) == (1, 0, 8)
+    assert _offsets(seeded, reviewer) == _curated_offsets(seeded)
+    again = import_spans(exported.encode(), fmt, user=reviewer)
+    assert again.quotes_created == 0 and len(again.skipped) == 8  # importing twice changes nothing
+
+
+@pytest.mark.parametrize("fmt", ["doccano", "labelstudio"])
+def test_emoji_and_hebrew_round_trip_with_identical_offsets(mixed_article, reviewer, fmt):
+    exported = export_text(Quote.objects.curated(), fmt)
+    report = import_spans(exported, fmt, user=reviewer)
+    assert report.ok, [str(note) for note in report.errors]
+    assert _offsets(mixed_article, reviewer) == _curated_offsets(mixed_article)
+    for quote in Quote.objects.raw().filter(annotator=reviewer):
+        assert quote.text == mixed_article.text[quote.start : quote.end]
+
+
+def test_an_import_creates_the_article_and_makes_the_spans_the_importers_raw_quotes(analyst):
+    text = "Ambassador 😀 said: “שלום, peace.”"
+    start = text.index("שלום")
+    line = json.dumps({"text": text, "label": [[start, start + 4, "direct"]], "title": "Imported", "outlet": "X"})
+    report = import_spans(line, "doccano", user=analyst)
+    assert report.ok, report.errors
+    quote = Quote.objects.get()
+    assert (quote.text, quote.kind, quote.annotator, quote.is_curated, quote.speaker) == (
+        "שלום",
+        "direct",
+        analyst,
+        False,
+        None,
+    )
+    assert (quote.article.title, quote.article.outlet, quote.article.created_by) == ("Imported", "X", analyst)
+    assert report.articles_created == 1
+
+
+def test_label_studio_offsets_are_converted_and_checked_against_the_text(analyst):
+    text = "😀😀 Peace now."
+    task = {
+        "data": {"text": text},
+        "annotations": [
+            {"result": [{"type": "labels", "value": {"start": 5, "end": 10, "text": "Peace", "labels": ["Direct"]}}]}
+        ],
+    }
+    report = import_spans(json.dumps([task]), "labelstudio", user=analyst)
+    assert report.ok, report.errors
+    assert Quote.objects.get().text == "Peace"
+    assert (Quote.objects.get().start, Quote.objects.get().end) == (3, 8)
+
+
+def test_a_label_studio_text_mismatch_refuses_the_whole_file_naming_the_task(analyst):
+    good = {
+        "data": {"text": "First text here."},
+        "annotations": [{"result": [{"type": "labels", "value": {"start": 0, "end": 5, "labels": ["DIRECT"]}}]}],
+    }
+    # Code points given where UTF-16 units are expected: the text no longer matches.
+    bad = {
+        "data": {"text": "😀 Peace now."},
+        "annotations": [
+            {"result": [{"type": "labels", "value": {"start": 2, "end": 7, "text": "Peace", "labels": ["DIRECT"]}}]}
+        ],
+    }
+    report = import_spans(json.dumps([good, bad]), "labelstudio", user=analyst)
+    assert not report.ok
+    assert [str(note) for note in report.errors] == [
+        "task 2: span 1: the text at 1–6 is ' Peac', but the span says 'Peace'"
+    ]
+    assert not Quote.objects.exists() and not Article.objects.exists()
+
+
+def test_every_bad_line_is_named_and_nothing_is_written(analyst):
+    lines = [
+        json.dumps({"text": "Good text.", "label": [[0, 4, "DIRECT"]]}),
+        "{not json",
+        json.dumps({"text": "Short.", "label": [[0, 40, "DIRECT"]]}),
+        json.dumps({"text": "Label.", "label": [[0, 5, "SHOUTED"]]}),
+        json.dumps({"label": [[0, 5, "DIRECT"]]}),
+    ]
+    report = import_spans("\n".join(lines), "doccano", user=analyst)
+    assert [note.number for note in report.errors] == [2, 3, 4, 5]
+    assert "unknown label 'SHOUTED'" in report.errors[2].message
+    assert not Quote.objects.exists() and not Article.objects.exists()
+
+
+def test_offsets_into_a_text_that_is_not_yet_normalised_are_mapped(analyst):
+    original = "Cafe\u0301 talks.\r\nHe said “yes”."
+    start = original.index("yes")
+    report = import_spans(
+        json.dumps({"text": original, "label": [[start, start + 3, "DIRECT"]]}), "doccano", user=analyst
+    )
+    assert report.ok, report.errors
+    quote = Quote.objects.get()
+    assert quote.text == "yes"
+    assert quote.article.text == "Café talks.\nHe said “yes”."
+
+
+def test_an_analyst_can_not_import_into_an_article_they_submitted(analyst):
+    article = AssignmentFactory(annotator=analyst, article=ArticleFactory(pool=False)).article
+    Assignment.objects.filter(article=article).update(status=Assignment.Status.SUBMITTED)
+    report = import_spans(json.dumps({"text": article.text, "label": [[1, 5, "DIRECT"]]}), "doccano", user=analyst)
+    assert not report.ok
+    assert "can't add quotes" in report.errors[0].message
+    assert not Quote.objects.exists()
+
+
+def test_an_analyst_can_not_import_into_an_article_they_can_not_see(analyst, second_analyst):
+    article = AssignmentFactory(annotator=second_analyst, article=ArticleFactory(pool=False)).article
+    report = import_spans(json.dumps({"text": article.text, "label": [[1, 5, "DIRECT"]]}), "doccano", user=analyst)
+    assert not report.ok
+    assert not Quote.objects.exists()
+
+
+def test_doccano_entities_are_read_too(analyst):
+    line = {"text": "Peace now.", "entities": [{"start_offset": 0, "end_offset": 5, "label": "INDIRECT"}]}
+    assert import_spans(json.dumps(line), "doccano", user=analyst).ok
+    assert Quote.objects.get().kind == "indirect"
+
+
+# --- The import endpoint and the commands ----------------------------------------------------
+
+
+def test_the_import_endpoint_reports_what_it_did(analyst, api):
+    upload = SimpleUploadedFile("spans.jsonl", json.dumps({"text": "Peace now.", "label": [[0, 5, "DIRECT"]]}).encode())
+    response = api(analyst).post("/api/v1/quotes/import", {"file": upload, "format": "doccano"}, format="multipart")
+    assert response.status_code == 201, response.content
+    assert response.json()["quotes_created"] == 1
+    assert response.json()["articles_created"] == 1
+
+
+def test_the_import_endpoint_refuses_a_bad_file_with_the_report(analyst, api):
+    upload = SimpleUploadedFile("spans.jsonl", b'{"text": "x", "label": [[0, 9, "DIRECT"]]}')
+    response = api(analyst).post("/api/v1/quotes/import/", {"file": upload, "format": "doccano"}, format="multipart")
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["line"] == 1
+    assert not Quote.objects.exists()
+
+
+def test_researchers_can_not_import(researcher, api):
+    upload = SimpleUploadedFile("spans.jsonl", b'{"text": "Peace now.", "label": [[0, 5, "DIRECT"]]}')
+    response = api(researcher).post("/api/v1/quotes/import", {"file": upload, "format": "doccano"}, format="multipart")
+    assert response.status_code == 403
+
+
+def test_export_dataset_writes_the_same_bytes_as_the_api(seeded, researcher, api, tmp_path, capsys):
+    for fmt in exporters.FORMATS:
+        output = tmp_path / f"out.{fmt}"
+        call_command("export_dataset", "--format", fmt, "--output", str(output))
+        from_api = streamed(api(researcher).get(f"/api/v1/quotes/export?format={fmt}"))
+        assert output.read_bytes().decode("utf-8") == from_api, fmt
+    assert "Exported 8 quotes" in capsys.readouterr().err
+
+
+def test_export_dataset_filters_and_refuses_bad_values(seeded, tmp_path):
+    output = tmp_path / "price.jsonl"
+    call_command(
+        "export_dataset", "--format", "jsonl", "--output", str(output), "--target", "iran-nuclear", "--label", "oppose"
+    )
+    rows = [json.loads(line) for line in output.read_text().splitlines()]
+    assert rows and all(any(stance["label"] == "oppose" for stance in row["stances"]) for row in rows)
+    with pytest.raises(CommandError, match="unknown target 'atlantis'"):
+        call_command("export_dataset", "--format", "jsonl", "--output", str(output), "--target", "atlantis")
+
+
+def test_export_dataset_raw_layer_and_as_user(seeded, tmp_path, analyst, researcher):
+    output = tmp_path / "raw.csv"
+    call_command("export_dataset", "--format", "csv", "--output", str(output), "--layer", "raw")
+    assert len({row["quote_id"] for row in csv.DictReader(output.open())}) == 8
+    call_command(
+        "export_dataset", "--format", "csv", "--output", str(output), "--layer", "raw", "--as-user", "researcher"
+    )
+    assert list(csv.DictReader(output.open())) == []
+
+
+def test_export_dataset_leaves_no_partial_file_when_it_fails(seeded, tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        yield "partial"
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(
+        exporters.FORMATS, "jsonl", exporters.FORMATS["jsonl"].__class__("jsonl", "", "jsonl", broken, "")
+    )
+    output = tmp_path / "out.jsonl"
+    with pytest.raises(RuntimeError):
+        call_command("export_dataset", "--format", "jsonl", "--output", str(output))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_import_spans_command(reviewer, tmp_path, capsys):
+    path = tmp_path / "spans.jsonl"
+    path.write_text(json.dumps({"text": "Peace now.", "label": [[0, 5, "DIRECT"]]}), encoding="utf-8")
+    call_command("import_spans", str(path), "--user", "reviewer")
+    assert "1 quote(s) imported" in capsys.readouterr().out
+    bad = tmp_path / "bad.json"
+    bad.write_text("[{}]", encoding="utf-8")
+    with pytest.raises(CommandError, match="refused"):
+        call_command("import_spans", str(bad), "--user", "reviewer")
+    assert Quote.objects.count() == 1
+
+
+def test_the_import_endpoint_refuses_a_file_over_the_limit(analyst, api, settings):
+    settings.IMPORT_MAX_BYTES = 100
+    line = json.dumps({"text": "Peace now. " * 20, "label": [[0, 5, "DIRECT"]]}).encode()
+    upload = SimpleUploadedFile("spans.jsonl", line)
+    response = api(analyst).post("/api/v1/quotes/import", {"file": upload, "format": "doccano"}, format="multipart")
+    assert response.status_code == 413
+    assert "limit" in response.json()["detail"]
+    assert not Quote.objects.exists()
