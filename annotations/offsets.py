@@ -4,14 +4,29 @@ Demarche stores offsets as Unicode code points of the stored article text, end
 exclusive, so that ``text[start:end]`` in Python (and ``substr`` in PostgreSQL
 and SQLite) gives the span. Browsers and some tools (Label Studio) count UTF-16
 code units instead; everything that crosses that border goes through here.
+
+A span also never splits a user-perceived character. Code points are not what
+a reader sees: "👍🏽" (a thumb and a skin tone), "🇮🇱" (two regional
+indicators), "👩‍💻" (woman, zero-width joiner, laptop) and "q́" (a letter
+and a combining accent) are one character on screen but several code points.
+The one rule: a span whose start or end falls inside such an extended grapheme
+cluster (Unicode UAX #29, as the ``regex`` module's ``\\X`` finds them) is
+refused by ``check_span``, with a message naming the cluster and the nearest
+offsets that don't split it. Nothing is snapped silently: an offset that
+splits a cluster means the client measured wrongly, as with a surrogate pair.
 """
 
 from __future__ import annotations
 
+import bisect
 import unicodedata
 from dataclasses import dataclass
 
+import regex
 from django.core.exceptions import ValidationError
+
+# One extended grapheme cluster: what a reader sees as one character.
+_GRAPHEME = regex.compile(r"\X")
 
 
 def normalise_text(text: str) -> str:
@@ -81,6 +96,40 @@ def check_span(text: str, start: int | None, end: int | None, expected: str | No
             f"the article has {_preview(found)!s}, the {name} says {_preview(expected)!s}. "
             "Offsets count Unicode code points of the stored text, end exclusive.",
             code="span_mismatch",
+        )
+    check_grapheme_boundaries(text, start, end, name=name)
+
+
+def grapheme_boundaries(text: str, start: int, end: int) -> list[int]:
+    """The code-point offsets between grapheme clusters, from the line holding
+    ``start`` to the line holding ``end`` (both ends of that stretch included).
+
+    Segmentation starts just after a line feed, where a cluster always begins
+    (UAX #29 GB4), so a save looks at the lines around the span, not the whole text.
+    """
+    left = text.rfind("\n", 0, start) + 1
+    right = text.find("\n", end)
+    right = len(text) if right == -1 else right + 1
+    boundaries = [left]
+    boundaries.extend(match.end() for match in _GRAPHEME.finditer(text, left, right))
+    return boundaries
+
+
+def check_grapheme_boundaries(text: str, start: int, end: int, *, name: str = "span") -> None:
+    """Refuse a span whose start or end falls inside a user-perceived character."""
+    boundaries = grapheme_boundaries(text, start, end)
+    for edge, offset in (("starts", start), ("ends", end)):
+        index = bisect.bisect_left(boundaries, offset)
+        if index < len(boundaries) and boundaries[index] == offset:
+            continue
+        before, after = boundaries[index - 1], boundaries[index]
+        cluster = text[before:after]
+        points = " ".join(f"U+{ord(char):04X}" for char in cluster)
+        raise ValidationError(
+            f"The {name} {edge} at {offset}, inside the character {cluster!r} ({points}) at {before}–{after}: "
+            f"a span can't split one character as a reader sees it (an emoji with its skin tone or joiners, "
+            f"a flag, a letter with its accents). {edge.capitalize()} at {before} or {after} instead.",
+            code="span_splits_grapheme",
         )
 
 

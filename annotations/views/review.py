@@ -53,6 +53,7 @@ from ..models import (
     is_reviewer,
 )
 from ..offsets import find_occurrence
+from .workspace import search_term
 
 User = get_user_model()
 
@@ -110,7 +111,7 @@ class AssignForm(forms.Form):
 @reviewer_required
 @require_http_methods(["GET", "POST"])
 def review_assign(request: HttpRequest) -> HttpResponse:
-    query = request.GET.get("q", "").strip()[:200]
+    query = search_term(request.GET.get("q", ""))
     candidates = (
         Article.objects.filter(status=Article.Status.OPEN)
         .annotate(assignment_count=Count("assignments"))

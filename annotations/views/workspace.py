@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -51,6 +52,11 @@ from ..suggestions import suggest
 ANNOTATE = "annotations/article_annotate.html"
 
 
+def search_term(raw: str) -> str:
+    """A search box's text, safe to filter on: PostgreSQL can't take a NUL byte."""
+    return raw.replace("\x00", "").strip()[:200]
+
+
 # --- The queue ------------------------------------------------------------------
 
 
@@ -66,7 +72,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .prefetch_related(Prefetch("assignments", queryset=Assignment.objects.filter(annotator=user), to_attr="mine"))
         .order_by("-created_at", "-id")
     )
-    query = request.GET.get("q", "").strip()[:200]
+    query = search_term(request.GET.get("q", ""))
     if query:
         articles = articles.filter(Q(title__icontains=query) | Q(outlet__icontains=query))
     page = Paginator(articles, 25).get_page(request.GET.get("page"))
@@ -128,10 +134,19 @@ def article_upload(request: HttpRequest) -> HttpResponse:
         raise Http404
     report = None
     error = ""
+    status = 200
     if request.method == "POST":
         upload = request.FILES.get("file")
+        limit = settings.IMPORT_MAX_BYTES
         if upload is None:
             error = "Choose a file to import."
+        elif upload.size > limit:
+            # Checked before reading: Django has only streamed it to a temporary file.
+            error = (
+                f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes ({limit / 2**20:g} MiB). "
+                "Split it into smaller files and import them one by one: nothing was imported."
+            )
+            status = 413
         else:
             fmt = request.POST.get("format") or format_from_filename(upload.name)
             if fmt is None:
@@ -141,7 +156,8 @@ def article_upload(request: HttpRequest) -> HttpResponse:
                     report = import_articles(upload.read(), fmt, user=request.user)
                 except ValueError as problem:
                     error = str(problem)
-    status = 422 if error or (report is not None and not report.ok) else 200
+    if status == 200 and (error or (report is not None and not report.ok)):
+        status = 422
     return TemplateResponse(
         request, "annotations/article_upload.html", {"report": report, "error": error}, status=status
     )
@@ -427,7 +443,7 @@ def speaker_search(request: HttpRequest) -> HttpResponse:
     """Active search over names and aliases, with the role held on the article's date."""
     if not is_analyst(request.user):
         raise Http404
-    query = request.GET.get("speaker_query", request.GET.get("q", "")).strip()[:200]
+    query = search_term(request.GET.get("speaker_query", request.GET.get("q", "")))
     article = None
     if request.GET.get("article", "").isdigit():
         article = Article.objects.visible_to(request.user).filter(pk=request.GET["article"]).first()
@@ -478,7 +494,7 @@ def target_new(request: HttpRequest) -> HttpResponse:
 def target_search(request: HttpRequest) -> HttpResponse:
     if not is_analyst(request.user):
         raise Http404
-    query = request.GET.get("q", "").strip()[:200]
+    query = search_term(request.GET.get("q", ""))
     targets = (
         list(Target.objects.filter(Q(name__icontains=query) | Q(slug__icontains=query)).select_related("parent")[:15])
         if query

@@ -1,0 +1,97 @@
+"""Logging in: the demo-password rule and the client address lockouts record.
+
+The demo accounts' passwords are published (README, ``seed_demo.DEMO_USERS``).
+``seed_demo`` never creates those accounts with DEBUG off, but a database
+copied from a demo, or an administrator who reuses a password from the README,
+could still carry one. So with DEBUG off a published demo password never logs
+anyone in: the login forms say why and what to do, and a backend refuses it on
+every other path that calls ``authenticate()`` (the admin's login, a future
+API login), whoever the account.
+
+Repeated failures lock an account out for a while (django-axes, configured in
+settings: per username, so a client can't get round it by changing the address
+it claims). The address axes records comes from ``REMOTE_ADDR`` alone:
+``X-Forwarded-For`` is whatever the client wants it to be.
+"""
+
+from __future__ import annotations
+
+import math
+
+from axes.helpers import get_client_username, get_cool_off, get_failure_limit
+from django.conf import settings
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from .management.commands.seed_demo import DEMO_USERS
+
+DEMO_PASSWORDS = frozenset(password for _username, _role, password in DEMO_USERS)
+
+DEMO_LOGIN_REFUSED = (
+    "That is one of the demo passwords published with Demarche, and they can't be used on a real "
+    "deployment. Ask an administrator to set a real password for your account "
+    "(python manage.py changepassword USERNAME), then log in with it."
+)
+
+
+def is_refused_demo_password(password: str | None) -> bool:
+    """Whether ``password`` is a published demo password that this deployment refuses."""
+    return not settings.DEBUG and password in DEMO_PASSWORDS
+
+
+class RefuseDemoPasswordsMixin:
+    """Checked before authenticating, so the person reads why, not "wrong password"."""
+
+    def clean(self) -> dict:
+        if is_refused_demo_password(self.cleaned_data.get("password")):
+            raise ValidationError(DEMO_LOGIN_REFUSED, code="demo_password")
+        return super().clean()
+
+
+class LoginForm(RefuseDemoPasswordsMixin, AuthenticationForm):
+    """The login page's form."""
+
+
+class AdminLoginForm(RefuseDemoPasswordsMixin, AdminAuthenticationForm):
+    """The admin site's login form."""
+
+
+class RefuseDemoPasswordsBackend:
+    """Stops ``authenticate()`` for a published demo password when DEBUG is off.
+
+    Listed before ModelBackend: raising PermissionDenied ends authentication
+    (Django tries no further backend) and counts as a failed login. It has no
+    ``get_user``, so it is never the backend a session is bound to.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+    ) -> None:
+        if is_refused_demo_password(password):
+            raise PermissionDenied(DEMO_LOGIN_REFUSED)
+        return None
+
+
+def client_ip(request: HttpRequest) -> str | None:
+    """The address a login attempt came from, for django-axes: the socket's peer.
+
+    Never a header the client can set. Behind a reverse proxy this is the
+    proxy's address; lockouts are per username, so that doesn't weaken them.
+    """
+    return request.META.get("REMOTE_ADDR")
+
+
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: dict | None = None
+) -> HttpResponse:
+    """The page a locked-out login gets: what happened, for how long, what to do (429, not an error page)."""
+    cool_off = get_cool_off(request)
+    context = {
+        "username": get_client_username(request, credentials) or "",
+        "failure_limit": get_failure_limit(request, credentials),
+        "minutes": math.ceil(cool_off.total_seconds() / 60) if cool_off else None,
+    }
+    return render(request, "registration/locked_out.html", context, status=429)
