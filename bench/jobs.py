@@ -1,0 +1,601 @@
+"""The timed jobs. Each returns a Row: its figure, the floor measured beside it in the
+same run, their ratio, and whether the target holds.
+
+Latency jobs send requests one at a time and report the median, min, max and
+p95 of all of them; throughput jobs alternate short runs of the job and of its
+floor and report the median requests/s of the runs with their min and max.
+"""
+
+# ruff: noqa: S311  (random spans and orders for the workload, not secrets)
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import corpus
+from .client import Client, Outcome, Reply, api_token, login_session, run_load, summary
+from .generate import copy_rows
+from .server import ROOT, Server
+
+HX = {"HX-Request": "true"}
+
+
+@dataclass
+class Row:
+    job: str
+    figure: str
+    floor: str
+    ratio: str
+    target: str
+    passed: bool
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Sizes:
+    annotate_requests: int
+    create_requests: int
+    api_runs: int
+    api_seconds: float
+    api_clients: int
+    export_runs: int
+    export_budget: float  # seconds one export may take before it is stopped and its rate so far reported
+    import_runs: int
+    import_articles: int
+
+
+QUICK = Sizes(
+    annotate_requests=15,
+    create_requests=20,
+    api_runs=3,
+    api_seconds=2,
+    api_clients=6,
+    export_runs=2,
+    export_budget=15,
+    import_runs=2,
+    import_articles=1_000,
+)
+FULL = Sizes(
+    annotate_requests=60,
+    create_requests=200,
+    api_runs=5,
+    api_seconds=8,
+    api_clients=6,
+    export_runs=3,
+    export_budget=600,
+    import_runs=3,
+    import_articles=10_000,
+)
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f} ms"
+
+
+def spread_ms(stats: dict[str, float]) -> str:
+    return f"median {ms(stats['median'])}, min {ms(stats['min'])}, max {ms(stats['max'])}, n={stats['n']}"
+
+
+def _require(reply: Reply, status: int, what: str) -> Reply:
+    if reply.status != status:
+        raise RuntimeError(f"{what}: expected HTTP {status}, got {reply.status} {reply.error}\n{reply.text()[:2000]}")
+    return reply
+
+
+def _users() -> dict[str, Any]:
+    from django.contrib.auth import get_user_model
+
+    User = get_user_model()
+    return {user.username: user for user in User.objects.filter(username__startswith="bench-")}
+
+
+def _sequential(client: Client, method: str, path: str, count: int, make_form: Any = None) -> list[Reply]:
+    replies = []
+    for _ in range(count):
+        form = make_form() if make_form else None
+        replies.append(client.request(method, path, form=form, headers=HX if method == "POST" else None))
+    return replies
+
+
+# --- 1. The annotate page -----------------------------------------------------------------
+
+
+def annotate_page(server: Server, sizes: Sizes) -> Row:
+    from annotations.models import Article, Quote
+
+    users = _users()
+    analyst = users["bench-analyst-1"]
+    article = Article.objects.get(metadata__bench="annotate")
+    quotes = Quote.objects.filter(article=article, annotator=analyst).count()
+    small = (
+        Article.objects.filter(assignments__annotator=analyst, status="open", quotes__isnull=False)
+        .exclude(pk=article.pk)
+        .distinct()
+        .first()
+    )
+    client = Client(server.host, server.port, login_session(analyst))
+    path = f"/articles/{article.pk}/annotate/"
+    _require(client.get(path), 200, "annotate page")
+    counted = _require(client.get(path, headers={"X-Bench-Count-Queries": "1"}), 200, "annotate page")
+    small_counted = _require(
+        client.get(f"/articles/{small.pk}/annotate/", headers={"X-Bench-Count-Queries": "1"}), 200, "annotate page"
+    )
+    queries, small_queries = int(counted.headers["X-Bench-Queries"]), int(small_counted.headers["X-Bench-Queries"])
+    small_quotes = Quote.objects.filter(article=small, annotator=analyst).count()
+    for _ in range(3):
+        client.get(path)
+        client.get("/bench/bare/")
+    page, bare = [], []
+    for _ in range(sizes.annotate_requests):  # interleaved, so drift hits both alike
+        page.append(_require(client.get(path), 200, "annotate page").seconds)
+        bare.append(_require(client.get("/bench/bare/"), 200, "bare view").seconds)
+    stats, floor = summary(page), summary(bare)
+    passed = stats["p95"] <= 0.150 and queries == small_queries
+    return Row(
+        job=f"annotate page, {len(article.text):,}-char article, {quotes} quotes",
+        figure=f"p95 {ms(stats['p95'])} ({spread_ms(stats)}); {queries} queries "
+        f"({small_queries} for {small_quotes} quotes); {len(counted.body) / 1024:,.0f} KiB",
+        floor=f"bare view p95 {ms(floor['p95'])} ({spread_ms(floor)})",
+        ratio=f"{stats['p95'] / floor['p95']:.0f}×",
+        target="p95 ≤ 150 ms, queries bounded",
+        passed=passed,
+        data={
+            "latency": stats,
+            "floor_latency": floor,
+            "queries": queries,
+            "queries_small_article": small_queries,
+            "small_article_quotes": small_quotes,
+            "article_chars": len(article.text),
+            "quotes": quotes,
+            "bytes": len(counted.body),
+        },
+    )
+
+
+# --- 2. Creating a quote through the htmx endpoint ------------------------------------------
+
+
+def _span(rng: random.Random, text: str) -> tuple[int, int]:
+    """A span of 30–160 characters inside one paragraph, not starting or ending with a space."""
+    for _ in range(100):
+        start = rng.randrange(0, max(1, len(text) - 40))
+        while start < len(text) and text[start].isspace():
+            start += 1
+        end = min(len(text), start + rng.randint(30, 160))
+        if "\n" in text[start:end]:
+            end = text.index("\n", start)
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        if end - start >= 10:
+            return start, end
+    raise RuntimeError("no span found")
+
+
+def create_quote(server: Server, sizes: Sizes, seed: int) -> Row:
+    from annotations.models import Article, Quote, Speaker, StanceLabel, Target
+
+    rng = random.Random(f"{seed}-create")
+    users = _users()
+    analyst = users.get("bench-analyst-2") or users["bench-analyst-1"]
+    articles = list(
+        Article.objects.annotatable_by(analyst)
+        .filter(assignments__annotator=analyst)
+        .exclude(metadata__contains={"bench": "annotate"})
+    )[:50]
+    if not articles:
+        raise RuntimeError("the bench analyst has no open articles")
+    speakers = list(Speaker.objects.order_by("id").values_list("id", "name")[:50])
+    targets = list(Target.objects.filter(parent__isnull=False).values_list("id", flat=True))
+    labels = list(StanceLabel.objects.values_list("id", flat=True))
+    total_quotes = Quote.objects.count()
+    client = Client(server.host, server.port, login_session(analyst))
+    counter = [0]
+
+    def form() -> tuple[str, dict[str, Any]]:
+        article = articles[counter[0] % len(articles)]
+        counter[0] += 1
+        start, end = _span(rng, article.text)
+        speaker_id, speaker_name = rng.choice(speakers)
+        data = {
+            "start": start,
+            "end": end,
+            "text": article.text[start:end],
+            "kind": rng.choice(["direct", "indirect", "mixed"]),
+            "speaker": speaker_id,
+            "speaker_query": speaker_name,
+            "cue": "said",
+            "stances-TOTAL_FORMS": "1",
+            "stances-INITIAL_FORMS": "0",
+            "stances-MIN_NUM_FORMS": "0",
+            "stances-MAX_NUM_FORMS": "30",
+            "stances-0-target": rng.choice(targets),
+            "stances-0-label": rng.choice(labels),
+            "stances-0-intensity": rng.choice(["", "1", "2", "3"]),
+        }
+        return f"/articles/{article.pk}/quotes/new/", data
+
+    def post() -> Reply:
+        path, data = form()
+        reply = client.post(path, data, headers=HX)
+        if reply.status != 200 or b"Saved quote" not in reply.body:
+            raise RuntimeError(f"create: HTTP {reply.status} {reply.error}\n{reply.text()[:2000]}")
+        return reply
+
+    bare_form = {"note": "x" * 200}
+    for _ in range(3):
+        post()
+        _require(client.post("/bench/bare/", bare_form, headers=HX), 200, "bare POST")
+    created, bare = [], []
+    for _ in range(sizes.create_requests):
+        created.append(post().seconds)
+        bare.append(_require(client.post("/bench/bare/", bare_form, headers=HX), 200, "bare POST").seconds)
+    stats, floor = summary(created), summary(bare)
+    return Row(
+        job=f"create a quote (htmx), {total_quotes:,} quotes in the database",
+        figure=f"p95 {ms(stats['p95'])} ({spread_ms(stats)})",
+        floor=f"bare POST p95 {ms(floor['p95'])} ({spread_ms(floor)})",
+        ratio=f"{stats['p95'] / floor['p95']:.0f}×",
+        target="p95 ≤ 50 ms",
+        passed=stats["p95"] <= 0.050,
+        data={"latency": stats, "floor_latency": floor, "quotes_in_database": total_quotes},
+    )
+
+
+# --- 3. The API list ----------------------------------------------------------------------
+
+
+def _throughput(client: Client, paths: list[str], clients: int, seconds: float) -> tuple[float, list[Outcome]]:
+    def worker(offset: int) -> Any:
+        index = [offset]
+
+        def call() -> Outcome:
+            path = paths[index[0] % len(paths)]
+            index[0] += 1
+            reply = client.get(path)
+            return Outcome("get", reply.status, reply.seconds, 0.0, reply.error)
+
+        return call
+
+    started = time.perf_counter()
+    outcomes = run_load([worker(n) for n in range(clients)], seconds=seconds)
+    elapsed = time.perf_counter() - started
+    bad = [outcome for outcome in outcomes if outcome.status != 200]
+    if bad:
+        raise RuntimeError(f"{len(bad)} of {len(outcomes)} requests failed, e.g. {bad[0]}")
+    return len(outcomes) / elapsed, outcomes
+
+
+def api_list(server: Server, sizes: Sizes) -> Row:
+    from django.db.models import Count
+
+    from annotations.models import Quote, Target
+
+    users = _users()
+    api = Client(server.host, server.port, api_token(users["bench-researcher"]))
+    bare = Client(server.host, server.port)
+    speakers = list(
+        Quote.objects.curated()
+        .values("speaker_id")
+        .annotate(n=Count("id"))
+        .order_by("-n")
+        .values_list("speaker_id", flat=True)[:5]
+    )
+    topics = list(Target.objects.filter(parent__isnull=True).order_by("id").values_list("slug", flat=True))
+    combos = [(speaker, topics[index % len(topics)]) for index, speaker in enumerate(speakers)]
+    api_paths = [f"/api/v1/quotes/?speaker={speaker}&target={slug}&page_size=100" for speaker, slug in combos]
+    bare_paths = [f"/bench/bare/quotes/?speaker={speaker}&target={slug}" for speaker, slug in combos]
+    page_sizes = []
+    for api_path, bare_path in zip(api_paths, bare_paths, strict=True):
+        from_api = json.loads(_require(api.get(api_path), 200, "API list").body)["results"]
+        from_bare = json.loads(_require(bare.get(bare_path), 200, "bare quotes").body)["results"]
+        if from_api != from_bare:
+            raise RuntimeError(f"the bare view and the API disagree on {api_path}: the floor must serve the same data")
+        page_sizes.append(len(from_api))
+    counted = _require(api.get(api_paths[0], headers={"X-Bench-Count-Queries": "1"}), 200, "API list")
+    queries = int(counted.headers["X-Bench-Queries"])
+    api_rates, bare_rates, hello_rates, latencies, floor_latencies = [], [], [], [], []
+    _throughput(api, api_paths, sizes.api_clients, 1)
+    _throughput(bare, bare_paths, sizes.api_clients, 1)
+    for _ in range(sizes.api_runs):
+        rate, outcomes = _throughput(api, api_paths, sizes.api_clients, sizes.api_seconds)
+        api_rates.append(rate)
+        latencies += [outcome.seconds for outcome in outcomes]
+        rate, outcomes = _throughput(bare, bare_paths, sizes.api_clients, sizes.api_seconds)
+        bare_rates.append(rate)
+        floor_latencies += [outcome.seconds for outcome in outcomes]
+        hello_rates.append(_throughput(bare, ["/bench/bare/"], sizes.api_clients, sizes.api_seconds / 2)[0])
+    rates, floor, hello = summary(api_rates), summary(bare_rates), summary(hello_rates)
+    ratio = rates["median"] / floor["median"]
+    lat, floor_lat = summary(latencies), summary(floor_latencies)
+    return Row(
+        job=f"API list, curated, {page_sizes[0]} a page, speaker + target filter",
+        figure=f"{rates['median']:,.0f} req/s (min {rates['min']:,.0f}, max {rates['max']:,.0f}, "
+        f"{sizes.api_runs} runs × {sizes.api_seconds:g} s, {sizes.api_clients} clients; p95 {ms(lat['p95'])}); "
+        f"{queries} queries",
+        floor=f"bare view, same page: {floor['median']:,.0f} req/s (min {floor['min']:,.0f}, max {floor['max']:,.0f}; "
+        f"p95 {ms(floor_lat['p95'])}); Django 'ok': {hello['median']:,.0f} req/s",
+        ratio=f"{ratio:.0%}",
+        target="≥ 50 % of floor",
+        passed=ratio >= 0.5,
+        data={
+            "requests_per_second": rates,
+            "floor_requests_per_second": floor,
+            "bare_ok_requests_per_second": hello,
+            "latency": lat,
+            "floor_latency": floor_lat,
+            "queries": queries,
+            "page_sizes": page_sizes,
+            "paths": api_paths,
+        },
+    )
+
+
+# --- 4. The JSONL export ------------------------------------------------------------------
+
+FLOOR_EXPORT_SQL = """
+COPY (
+    SELECT q.id, q.start, q."end", q.text, q.kind, q.cue,
+           q.mention_start, q.mention_end, q.mention_text, q.cue_start, q.cue_end, q.cue_text,
+           q.speaker_id, s.name, s.country, s.wikidata_qid, r.title, r.organisation,
+           q.addressee_id, ad.name, ad.country,
+           (SELECT array_agg(ARRAY[t.slug, t.name, l.slug, st.intensity::text, st.confidence::text, st.note]
+                             ORDER BY st.id)
+              FROM annotations_stance st
+              JOIN annotations_target t ON t.id = st.target_id
+              JOIN annotations_stancelabel l ON l.id = st.label_id
+             WHERE st.quote_id = q.id),
+           q.attribution_group, q.parent_id,
+           a.id, a.title, a.outlet, a.published_on, a.url,
+           q.is_curated, u.username,
+           (SELECT array_agg(cf.to_quote_id ORDER BY cf.to_quote_id)
+              FROM annotations_quote_curated_from cf WHERE cf.from_quote_id = q.id),
+           q.version, q.created_at, q.updated_at
+      FROM annotations_quote q
+      JOIN annotations_article a ON a.id = q.article_id
+      LEFT JOIN annotations_speaker s ON s.id = q.speaker_id
+      LEFT JOIN annotations_speakerrole r ON r.id = q.speaker_role_id
+      LEFT JOIN annotations_speaker ad ON ad.id = q.addressee_id
+      LEFT JOIN auth_user u ON u.id = q.annotator_id
+     WHERE q.is_curated AND a.status = 'curated'
+     ORDER BY q.id
+) TO STDOUT
+"""
+
+
+def floor_export() -> tuple[float, int, int]:
+    """PostgreSQL's own COPY of the rows the export writes: (seconds, rows, bytes)."""
+    from django.db import connection
+
+    rows = size = 0
+    started = time.perf_counter()
+    with connection.cursor() as cursor, cursor.copy(FLOOR_EXPORT_SQL) as copy:
+        for data in copy:
+            rows += bytes(data).count(b"\n")
+            size += len(data)
+    return time.perf_counter() - started, rows, size
+
+
+def _start_child(job: str, path: Path, env: dict[str, str]) -> subprocess.Popen:
+    return subprocess.Popen(  # noqa: S603 (our own module, fixed arguments)
+        [sys.executable, "-m", "bench.child", job, str(path)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+
+
+def _finish_child(process: subprocess.Popen, job: str) -> tuple[dict[str, Any], int]:
+    """Wait for ``bench.child``; return its JSON report and its peak RSS in bytes (from wait4)."""
+    stdout, stderr = process.stdout.read(), process.stderr.read()
+    _pid, status, usage = os.wait4(process.pid, 0)
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"bench.child {job} failed ({process.returncode}):\n{stderr.decode()[-3000:]}")
+    return json.loads(stdout.decode().strip().splitlines()[-1]), usage.ru_maxrss * 1024
+
+
+def _child(job: str, path: Path, env: dict[str, str]) -> tuple[dict[str, Any], int]:
+    return _finish_child(_start_child(job, path, env), job)
+
+
+def _count_lines(path: Path) -> int:
+    lines = 0
+    with path.open("rb") as file:
+        while block := file.read(1 << 22):
+            lines += block.count(b"\n")
+    return lines
+
+
+def _peak_rss(pid: int) -> int:
+    """VmHWM of a running process: its peak resident set so far, in bytes."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def _export_once(folder: Path, env: dict[str, str], budget: float) -> tuple[int, float, int, bool]:
+    """One export: (quotes written, seconds, peak RSS, finished). Stopped after ``budget`` seconds;
+    the quotes counted in its unfinished file then give the rate so far."""
+    output = folder / "quotes.jsonl"
+    started = time.perf_counter()
+    process = _start_child("export", output, env)
+    try:
+        process.wait(timeout=budget)
+    except subprocess.TimeoutExpired:
+        seconds = time.perf_counter() - started
+        peak = _peak_rss(process.pid)
+        process.kill()
+        process.communicate()
+        partial = list(folder.glob(".quotes.jsonl.*"))
+        lines = sum(_count_lines(path) for path in partial)
+        for path in partial:
+            path.unlink()
+        return lines, seconds, peak, False
+    report, peak = _finish_child(process, "export")
+    lines = _count_lines(output)
+    output.unlink()
+    return lines, report["seconds"], peak, True
+
+
+def export_jsonl(sizes: Sizes, env: dict[str, str]) -> Row:
+    from annotations.filters import apply_layer
+    from annotations.models import Quote
+
+    expected = apply_layer(Quote.objects.all(), "curated").count()
+    rates, floor_rates, rss = [], [], []
+    finished = True
+    with tempfile.TemporaryDirectory(prefix="demarche-export-") as name:
+        for _ in range(sizes.export_runs):
+            seconds, rows, _size = floor_export()
+            if rows != expected:
+                raise RuntimeError(f"the floor's COPY wrote {rows} rows, not {expected}")
+            floor_rates.append(rows / seconds)
+            lines, seconds, peak, finished = _export_once(Path(name), env, sizes.export_budget)
+            if finished and lines != expected:
+                raise RuntimeError(f"the export wrote {lines} lines, not {expected}")
+            rates.append(lines / seconds)
+            rss.append(peak)
+            if not finished:
+                break  # one stopped run says enough; don't spend the budget again
+    rate, floor = summary(rates), summary(floor_rates)
+    ratio = rate["median"] / floor["median"]
+    peak = max(rss)
+    duration = (
+        f"{expected / rate['median']:.1f} s"
+        if finished
+        else f"stopped after {sizes.export_budget:.0f} s, {lines:,} written; whole export ≈ "
+        f"{expected / rate['median'] / 60:,.0f} min"
+    )
+    return Row(
+        job=f"JSONL export of {expected:,} curated quotes",
+        figure=f"{rate['median']:,.0f} quotes/s (min {rate['min']:,.0f}, max {rate['max']:,.0f}, {len(rates)} runs; "
+        f"{duration}); peak RSS {peak / 2**20:.0f} MB",
+        floor=f"COPY (SELECT …) TO STDOUT {floor['median']:,.0f} rows/s "
+        f"(min {floor['min']:,.0f}, max {floor['max']:,.0f}; {expected / floor['median']:.1f} s)",
+        ratio=f"{ratio:.0%}",
+        target="≥ 33 % of floor, RSS ≤ 200 MB",
+        passed=finished and ratio >= 0.33 and peak <= 200 * 2**20,
+        data={
+            "quotes": expected,
+            "quotes_per_second": rate,
+            "floor_rows_per_second": floor,
+            "peak_rss_bytes": rss,
+            "finished": finished,
+        },
+    )
+
+
+# --- 5. Importing articles ----------------------------------------------------------------
+
+IMPORT_URL = "https://import.example.org/"
+
+
+def import_lines(seed: int, run: int, count: int) -> list[dict[str, Any]]:
+    """``count`` new articles as an import file would carry them (never stored before)."""
+    from annotations.models import Target
+
+    rng = random.Random(f"{seed}-import-{run}")
+    speakers = corpus.make_speakers(random.Random(f"{seed}-import-speakers"), 200)
+    targets = {slug: index for index, slug in enumerate(Target.objects.values_list("slug", flat=True))}
+    maker = corpus.ArticleMaker(rng, speakers, targets or {"iran-nuclear-weapons": 1})
+    lines = []
+    for number in range(count):
+        spec = maker.article(rng.randint(3, 20), corpus.random_day(rng))
+        lines.append(
+            {
+                "title": spec.title,
+                "outlet": spec.outlet,
+                "url": f"{IMPORT_URL}{seed}/{run}/{number}",
+                "published_on": spec.published_on.isoformat(),
+                "language": "en",
+                "text": spec.text,
+                "metadata": {"source": "bench-import", "run": run},
+            }
+        )
+    return lines
+
+
+def floor_import(lines: list[dict[str, Any]]) -> float:
+    """PostgreSQL's COPY of the same articles into the same table, rolled back: seconds."""
+    import hashlib
+
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    now = timezone.now().isoformat()
+    columns = (
+        "title", "outlet", "url", "published_on", "language", "text", "text_sha256", "metadata", "status", "pool",
+        "annotators_needed", "created_at",
+    )  # fmt: skip
+    started = time.perf_counter()
+    rows = (
+        (
+            line["title"],
+            line["outlet"],
+            line["url"],
+            line["published_on"],
+            line["language"],
+            line["text"],
+            hashlib.sha256(line["text"].encode()).hexdigest(),
+            json.dumps(line["metadata"]),
+            "open",
+            True,
+            1,
+            now,
+        )
+        for line in lines
+    )
+
+    class Rollback(Exception):
+        pass
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            copy_rows(cursor, "annotations_article", columns, rows)
+            seconds = time.perf_counter() - started
+            raise Rollback
+    except Rollback:
+        pass
+    return seconds
+
+
+def import_articles(sizes: Sizes, env: dict[str, str], seed: int) -> Row:
+    from annotations.models import Article
+
+    rates, floor_rates, rss = [], [], []
+    with tempfile.TemporaryDirectory(prefix="demarche-import-") as folder:
+        for run in range(sizes.import_runs):
+            lines = import_lines(seed, run, sizes.import_articles)
+            path = Path(folder) / f"articles-{run}.jsonl"
+            path.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+            floor_rates.append(len(lines) / floor_import(lines))
+            try:
+                report, peak = _child("import", path, env)
+            finally:
+                Article.objects.filter(url__startswith=IMPORT_URL).delete()
+            if report["created"] != len(lines):
+                raise RuntimeError(f"the import created {report['created']} of {len(lines)}: {report['problems']}")
+            rates.append(len(lines) / report["seconds"])
+            rss.append(peak)
+    rate, floor = summary(rates), summary(floor_rates)
+    return Row(
+        job=f"import of {sizes.import_articles:,} articles (JSONL)",
+        figure=f"{rate['median']:,.0f} articles/s (min {rate['min']:,.0f}, max {rate['max']:,.0f}, {len(rates)} runs); "
+        f"peak RSS {max(rss) / 2**20:.0f} MB",
+        floor=f"COPY of the same rows {floor['median']:,.0f} articles/s "
+        f"(min {floor['min']:,.0f}, max {floor['max']:,.0f})",
+        ratio=f"{rate['median'] / floor['median']:.0%}",
+        target="≥ 2,000 articles/s",
+        passed=rate["median"] >= 2000,
+        data={"articles_per_second": rate, "floor_articles_per_second": floor, "peak_rss_bytes": rss},
+    )
