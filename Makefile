@@ -59,3 +59,26 @@ reset-local-db:
 	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
+
+# The OpenAPI schema of /api/ builds without a warning and validates.
+.PHONY: schema-check
+schema-check: install
+	DEBUG=1 $(PY) manage.py spectacular --validate --fail-on-warn --file /dev/null
+
+# --- Benchmarks and resilience (bench/, tests/test_resilience.py) ---------------
+.PHONY: bench resilience
+
+# The benchmark table (bench/__main__.py): 1,000,000 quotes, non-zero on a missed
+# target. QUICK=1: small sizes in under two minutes, never fails on a miss (CI).
+# REUSE=1 keeps a bench database generated earlier with the same spec.
+BENCH_ARGS ?=
+bench: install
+	$(PY) -m bench $(if $(QUICK),--quick) $(if $(REUSE),--reuse) $(BENCH_ARGS)
+
+# Load, concurrent edits, backup round trip and a PostgreSQL restart, against
+# gunicorn on 127.0.0.1. Restarts the PostgreSQL cluster DATABASE_URL points at
+# (RESILIENCE_PG_CLUSTER names it when it is not "<version> main"); its own
+# database is test_<name>_resilience, created and dropped by the tests.
+resilience: install
+	DEMARCHE_RESILIENCE=1 DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/demarche} \
+	  $(PY) -m pytest tests/test_resilience.py -v -s $(PYTEST_ARGS)

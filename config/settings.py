@@ -7,6 +7,7 @@ key and an explicit host list.
 
 from __future__ import annotations
 
+import datetime
 import os
 from pathlib import Path
 
@@ -55,8 +56,9 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
 
 DEBUG = env_bool("DEBUG", default=False)
 
-# Only ever used with DEBUG on; production refuses to start with it.
-_DEV_SECRET_KEY = "dev-only-not-secret-demarche-key-never-used-with-debug-off"  # noqa: S105
+# Only ever used with DEBUG on; production refuses to start with it. Waived for
+# ruff (S105) and bandit (B105): a published placeholder, not a secret.
+_DEV_SECRET_KEY = "dev-only-not-secret-demarche-key-never-used-with-debug-off"  # noqa: S105  # nosec B105
 SECRET_KEY = env_str("SECRET_KEY")
 if not SECRET_KEY:
     if not DEBUG:
@@ -91,6 +93,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "simple_history",
+    "axes",
     "annotations",
 ]
 
@@ -106,6 +109,11 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Answers a locked-out login with the lockout page (annotations.auth.lockout_response).
+    "axes.middleware.AxesMiddleware",
+    # Last, so it sees what views raise: a database that is away (restart,
+    # failover) answers 503 with Retry-After and a clear message, not a bare 500.
+    "config.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -155,6 +163,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Axes first: it refuses a locked-out username before any password is checked.
+# Then the published demo passwords are refused with DEBUG off (annotations/auth.py).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "annotations.auth.RefuseDemoPasswordsBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "annotations:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -185,6 +200,10 @@ MEDIA_URL = "media/"
 # Uploaded import files are read in memory and never stored; keep them small.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE
+# DATA_UPLOAD_MAX_MEMORY_SIZE doesn't count uploaded files (Django streams a
+# large one to a temporary file), so the upload page checks the file's size
+# itself and answers 413 past this many bytes.
+IMPORT_MAX_BYTES = 5 * 1024 * 1024
 
 # Content-Security-Policy: scripts only from this origin or carrying the
 # per-request nonce; no inline handlers, no eval.
@@ -217,10 +236,29 @@ if not DEBUG:
     if env_bool("SECURE_PROXY_SSL_HEADER", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# --- Login lockout (django-axes) --------------------------------------------------
+# Five wrong passwords in a row lock the username for 15 minutes, whatever
+# address the attempts come from: keyed on the username alone, so neither a
+# botnet nor a forged X-Forwarded-For gets more guesses, and colleagues behind
+# one office address don't lock each other out. The address recorded with an
+# attempt is REMOTE_ADDR, never a header the client can set.
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "annotations.auth.client_ip"
+AXES_LOCKOUT_CALLABLE = "annotations.auth.lockout_response"
+
 SILENCED_SYSTEM_CHECKS = [
     # HSTS preload is a one-way commitment for the whole domain; the operator
     # opts in with SECURE_HSTS_PRELOAD=1 once the domain is ready for it.
     "security.W021",
+    # django-axes asks for the client address among the lockout keys. Demarche
+    # locks per username instead (see the lockout block above): behind the
+    # documented TLS proxy every client shares one REMOTE_ADDR, and an
+    # address-keyed lock would let one stranger's five guesses lock everybody
+    # out. Rotating user agents or cookies can't bypass a per-username count.
+    "axes.W006",
 ]
 
 LOGGING = {
@@ -264,7 +302,6 @@ REST_FRAMEWORK = {
         "user": env_str("API_THROTTLE_USER", "2000/hour"),
     },
     "URL_FORMAT_OVERRIDE": None,
-    "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 
 # Tokens are stored as SHA-512 digests (knox's default) and the raw token is
@@ -279,7 +316,7 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": (
         "Who said what, about what, with which stance, in diplomatic news. "
         "Offsets count Unicode code points of the stored article text, end exclusive "
-        "(`text == article.text[start:end]`); send `offset_unit: \"utf16\"` to write "
+        '(`text == article.text[start:end]`); send `offset_unit: "utf16"` to write '
         "offsets measured by a browser. Authenticate with `Authorization: Token <token>` "
         "(create one on the API tokens page) or a logged-in session."
     ),
@@ -289,8 +326,25 @@ SPECTACULAR_SETTINGS = {
     "SERVE_AUTHENTICATION": [],
     "SCHEMA_PATH_PREFIX": r"/api/v1",
     "COMPONENT_SPLIT_REQUEST": True,
+    "PREPROCESSING_HOOKS": ["annotations.api.schema_without_aliases"],
     "ENUM_NAME_OVERRIDES": {
         "QuoteKindEnum": "annotations.models.Quote.Kind",
         "LayerEnum": [("curated", "curated"), ("raw", "raw")],
     },
 }
+
+
+# --- Read replica (config/db_router.py) ---------------------------------------
+# Off unless DATABASE_REPLICA_URL is set. Then the API's GET requests (streamed
+# exports included) read from the replica; writes and the annotators' pages stay
+# on the primary, so an analyst always sees what they just saved. See
+# docs/deployment.md for when a replica starts to pay.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
+    )
+    # Tests run against one database: the replica alias mirrors the default one.
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]
+    MIDDLEWARE = [*MIDDLEWARE, "config.db_router.replica_reads"]
