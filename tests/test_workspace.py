@@ -519,3 +519,14 @@ def test_an_open_quote_shows_its_comment_thread(login, analyst, assigned_article
 def test_the_navigation_offers_review_only_to_reviewers(login, analyst, reviewer):
     assert reverse("annotations:review-queue") not in login(analyst).get(reverse("annotations:home")).content.decode()
     assert reverse("annotations:review-queue") in login(reviewer).get(reverse("annotations:home")).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("back", "expected"),
+    [("/articles/1/annotate/", "/articles/1/annotate/"), ("//evil.example/", "/"), ("https://evil.example/", "/")],
+)
+def test_a_new_target_returns_only_to_our_own_pages(login, reviewer, back, expected):
+    response = login(reviewer).post(
+        reverse("annotations:target-new"), {"name": "Sanctions on Iran", "slug": "sanctions-iran", "next": back}
+    )
+    assert response["Location"] == expected

@@ -21,6 +21,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -50,6 +51,13 @@ from ..models import (
 from ..suggestions import suggest
 
 ANNOTATE = "annotations/article_annotate.html"
+
+
+def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
+    """Return to the page a form came from, if it is one of ours; else the queue."""
+    if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
+        return redirect(back)
+    return redirect("annotations:home")
 
 
 def search_term(raw: str) -> str:
@@ -467,7 +475,7 @@ def speaker_new(request: HttpRequest) -> HttpResponse:
                 request, "annotations/_speaker_created.html", {"speaker": speaker, "form": SpeakerForm()}
             )
         messages.success(request, f"Speaker “{speaker}” added: pick them in the quote form.")
-        return redirect(back if back.startswith("/") and not back.startswith("//") else "annotations:home")
+        return _redirect_back(request, back)
     status = 422 if form.errors else 200
     template = "annotations/speaker_new.html" + ("#speaker-form" if request.htmx else "")
     return TemplateResponse(request, template, {"speaker_form": form, "next": back}, status=status)
@@ -484,7 +492,7 @@ def target_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         target = form.save()
         messages.success(request, f"Target “{target}” added.")
-        return redirect(back if back.startswith("/") and not back.startswith("//") else "annotations:home")
+        return _redirect_back(request, back)
     status = 422 if form.errors else 200
     return TemplateResponse(request, "annotations/target_new.html", {"target_form": form, "next": back}, status=status)
 
