@@ -423,6 +423,11 @@ def quotes_for(user: Any, *, article_text: bool = False) -> QuerySet[Quote]:
 # --- Quotes ----------------------------------------------------------------------
 
 
+# The two answers of optimistic locking, shared by PATCH and DELETE.
+STALE_VERSION = OpenApiResponse(VersionConflictSerializer, description="Changed by someone else since you read it.")
+MISSING_IF_MATCH = OpenApiResponse(ErrorSerializer, description="If-Match is missing.")
+
+
 @extend_schema_view(
     list=extend_schema(
         summary="List quotes (curated by default)",
@@ -501,8 +506,8 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            412: OpenApiResponse(VersionConflictSerializer, description="Changed by someone else since you read it."),
-            428: OpenApiResponse(ErrorSerializer, description="If-Match is missing."),
+            412: STALE_VERSION,
+            428: MISSING_IF_MATCH,
         },
     )
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -533,8 +538,8 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
-            412: OpenApiResponse(VersionConflictSerializer, description="Changed by someone else since you read it."),
-            428: OpenApiResponse(ErrorSerializer, description="If-Match is missing."),
+            412: STALE_VERSION,
+            428: MISSING_IF_MATCH,
         },
     )
     def destroy(self, request: Request, pk: str) -> Response:
