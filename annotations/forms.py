@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q
@@ -167,6 +169,11 @@ class QuoteForm(forms.ModelForm):
             names = ", ".join(str(speaker) for speaker in matches)
             self.add_error("speaker_query", f"{query!r} could be {names}: pick one from the list.")
 
+    def validate_constraints(self) -> None:
+        """Quote.clean() already checks every rule the quote's CHECK constraints
+        state, with messages that name the field; the database keeps them too.
+        Re-asking the database would cost a query per constraint."""
+
     def _post_clean(self) -> None:
         super()._post_clean()
         # Spans other than the quote's: a cleared cue or mention clears its offsets.
@@ -186,20 +193,25 @@ class StanceForm(forms.ModelForm):
             "note": forms.TextInput,
         }
 
-    def __init__(self, *args, target_choices: list | None = None, label_choices: list | None = None, **kwargs):
+    def __init__(self, *args, target_choices=None, label_choices=None, **kwargs):
         super().__init__(*args, **kwargs)
-        # Choices computed once per page, not once per stance row.
+        # Choices shared by every row of the formset, read only when a row is rendered.
         if target_choices is not None:
             self.fields["target"].choices = target_choices
         if label_choices is not None:
             self.fields["label"].choices = label_choices
         self.fields["label"].empty_label = None
 
+    def validate_constraints(self) -> None:
+        """The formset checks one stance per target, and the fields check intensity
+        and confidence; asking the database the same again costs a query each."""
+
 
 class BaseStanceFormSet(forms.BaseInlineFormSet):
-    def __init__(self, *args, target_choices: list | None = None, label_choices: list | None = None, **kwargs):
-        self.target_choices = target_choices
-        self.label_choices = label_choices
+    def __init__(self, *args, **kwargs):
+        # Callables: a saved POST renders no stance row, so it reads neither list.
+        self.target_choices = functools.cache(target_choices)
+        self.label_choices = functools.cache(label_choices)
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index: int | None) -> dict:

@@ -247,6 +247,10 @@ def test_saving_a_quote_over_htmx_swaps_the_text_and_the_list(login, analyst, as
     assert 'id="article-text-wrap" hx-swap-oob="true"' in body
     assert 'id="quote-list-wrap" hx-swap-oob="true"' in body
     assert "Saved quote at 1–51" in body
+    # No blank form in the answer: the next selection asks for one, and a link offers it.
+    assert 'id="quote-form"' not in body
+    new_url = reverse("annotations:quote-new", args=[assigned_article.pk])
+    assert f'id="new-quote" href="{new_url}" hx-get="{new_url}"' in body
     assert Assignment.objects.get(article=assigned_article, annotator=analyst).status == "in_progress"
 
 

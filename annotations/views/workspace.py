@@ -16,7 +16,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connection, transaction
-from django.db.models import Count, F, Prefetch, Q
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -31,10 +31,8 @@ from ..forms import (
     SpeakerForm,
     StanceFormSet,
     TargetForm,
-    label_choices,
-    target_choices,
 )
-from ..highlights import render_quote_items, render_segments, segments
+from ..highlights import ListedQuote, render_quote_items, render_segments, segments
 from ..importers import format_from_filename, import_articles
 from ..models import (
     Article,
@@ -174,12 +172,12 @@ def article_upload(request: HttpRequest) -> HttpResponse:
 # --- The annotate page -----------------------------------------------------------
 
 
-def _page_quotes(request: HttpRequest, article: Article) -> list[Quote]:
-    """The quotes shown on the annotate page, in two queries and few objects.
+def _page_quotes(request: HttpRequest, article: Article) -> list[ListedQuote]:
+    """The quotes shown on the annotate page, in two queries and no model instances.
 
-    A long article has hundreds of quotes, so names and stances arrive as
-    values rather than model instances (building thousands of those was most of
-    the page's time).
+    A long article has hundreds of quotes, so they arrive as value rows
+    (building a model instance per quote and per stance was most of the page's
+    time).
     """
     user = request.user
     quotes = Quote.objects.visible_to(user).filter(article=article)
@@ -188,11 +186,6 @@ def _page_quotes(request: HttpRequest, article: Article) -> list[Quote]:
         quotes = quotes.filter(is_curated=False)
     else:
         quotes = quotes.filter(is_curated=True)
-    shown = list(
-        quotes.annotate(speaker_name=F("speaker__name"), annotator_name=F("annotator__username"))
-        .only("id", "article_id", "start", "end", "text", "kind", "is_curated", "annotator_id", "speaker_id")
-        .order_by("start", "-end", "id")
-    )
     chips: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
     stances = (
         Stance.objects.filter(quote__in=quotes.values("pk"))
@@ -201,10 +194,10 @@ def _page_quotes(request: HttpRequest, article: Article) -> list[Quote]:
     )
     for quote_id, slug, label, target in stances:
         chips[quote_id].append((slug, label, target))
-    for quote in shown:
-        quote.chips = chips.get(quote.pk, [])
-        quote.lead_label = quote.chips[0][0] if quote.chips else "none"
-    return shown
+    rows = quotes.order_by("start", "-end", "id").values_list(
+        "id", "start", "end", "text", "kind", "is_curated", "annotator_id", "annotator__username", "speaker__name"
+    )
+    return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]
 
 
 def _annotate_context(request: HttpRequest, article: Article, **extra) -> dict:
@@ -243,10 +236,9 @@ def article_annotate(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _new_quote_forms(article: Article, data=None, **initial) -> dict:
-    targets, labels = target_choices(), label_choices()
     return {
         "form": QuoteForm(data, article=article, initial=initial or None),
-        "stances": StanceFormSet(data, instance=Quote(article=article), target_choices=targets, label_choices=labels),
+        "stances": StanceFormSet(data, instance=Quote(article=article)),
     }
 
 
@@ -265,10 +257,8 @@ def label_styles(request: HttpRequest) -> HttpResponse:
 
 
 def _require_annotatable(request: HttpRequest, pk: int) -> Article:
-    article = _get_article(request, pk)
-    if not Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists():
-        raise Http404("You can't add quotes to this article.")
-    return article
+    # annotatable_by() is a subset of visible_to(): one query answers both.
+    return get_object_or_404(Article.objects.annotatable_by(request.user), pk=pk)
 
 
 @login_required
@@ -291,7 +281,8 @@ def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
             stances.instance = quote
             stances.save()
             _start_assignment(article, request.user)
-        return _after_save(request, article, quote, f"Saved quote at {quote.start}–{quote.end}.")
+        message = f"Saved quote at {quote.start}–{quote.end}."
+        return _after_save(request, article, quote, message, can_annotate=True)
     return _panel_response(request, article, forms, status=422)
 
 
@@ -343,12 +334,26 @@ def _start_assignment(article: Article, user) -> None:
         assignment.move_to(Assignment.Status.IN_PROGRESS)
 
 
-def _after_save(request: HttpRequest, article: Article, quote: Quote | None, message: str) -> HttpResponse:
+def _after_save(
+    request: HttpRequest, article: Article, quote: Quote | None, message: str, *, can_annotate: bool | None = None
+) -> HttpResponse:
     if not request.htmx:
         messages.success(request, message)
         return redirect(article.annotate_url + (f"#quote-{quote.pk}" if quote else ""))
-    context = _annotate_context(request, article, saved_message=message)
-    context.update(_new_quote_forms(article))
+    # Only what the swapped fragments show: the panel with the message, the
+    # text and the list. No blank form: the next selection asks for one, and
+    # the panel links to it for the keyboard (rendering it was a fifth of a save).
+    quotes = _page_quotes(request, article)
+    if can_annotate is None:
+        can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
+    context = {
+        "article": article,
+        "article_html": render_segments(segments(article.text, quotes)),
+        "quotes": quotes,
+        "quote_items": render_quote_items(quotes, request.user),
+        "saved_message": message,
+        "can_annotate": can_annotate,
+    }
     return TemplateResponse(request, ANNOTATE + "#saved", context)
 
 
@@ -367,10 +372,9 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     editable = Quote.objects.editable_by(request.user).filter(pk=quote.pk).exists()
     if request.method == "POST" and not editable:
         raise Http404("You can't change this quote.")
-    targets, labels = target_choices(), label_choices()
     data = request.POST if request.method == "POST" else None
     form = QuoteForm(data, instance=quote, article=article)
-    stances = StanceFormSet(data, instance=quote, target_choices=targets, label_choices=labels)
+    stances = StanceFormSet(data, instance=quote)
     forms = {"form": form, "stances": stances, "editing": quote, "editable": editable}
     if Quote.objects.discussable_by(request.user).filter(pk=quote.pk).exists():
         forms["editing_comments"] = quote.comments.select_related("author")

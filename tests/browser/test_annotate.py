@@ -173,6 +173,11 @@ def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
     assert (quote.start, quote.end) == (2055, 2093)
     assert quote.stances.get().label.slug == "neutral"
 
+    # The saved panel offers a blank form for the next typed quote.
+    page.focus("#new-quote")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#quote-form details.exact summary")
+
     # j opens the quote, Delete asks, Enter confirms.
     page.focus("#article-text")
     page.keyboard.press("j")
