@@ -74,6 +74,8 @@ from .serializers import (
     StanceLabelSerializer,
     TargetSerializer,
     VersionConflictSerializer,
+    quote_representations,
+    quote_rows,
 )
 
 # --- Pagination ------------------------------------------------------------------
@@ -104,7 +106,9 @@ def keyset_after(keys: Keys, values: list[Any], *, reverse: bool = False) -> Q:
     return condition
 
 
-def _value_of(row: Model, column: str) -> Any:
+def _value_of(row: Model | dict[str, Any], column: str) -> Any:
+    if isinstance(row, dict):  # a page read as values
+        return row[column]
     value: Any = row
     for part in column.split("__"):
         value = getattr(value, part) if value is not None else None
@@ -459,8 +463,8 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
 
     def list(self, request: Request) -> Response:
         refuse_raw_layer_for_readers(request)
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(QuoteSerializer(page, many=True).data)
+        rows = quote_rows(self.filter_queryset(Quote.objects.visible_to(request.user)))
+        return self.get_paginated_response(quote_representations(self.paginate_queryset(rows)))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         quote = self._visible(pk)

@@ -64,7 +64,8 @@ def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> dict[str,
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [args.database]
         ).fetchone()
         if args.reuse and row and row[0] and row[0].startswith(spec + " "):
-            log(f"Reusing {args.database} ({row[0]})")
+            log(f"Reusing {args.database} ({row[0]}); applying new migrations, if any")
+            subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
             return json.loads(row[0][len(spec) + 1 :])
         log(f"Creating {args.database}")
         admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')

@@ -639,14 +639,52 @@ def test_list_endpoints_issue_the_same_queries_for_5_or_50_quotes(reviewer, taxo
 
 
 def test_the_quote_list_query_count(reviewer, taxonomy, api):
-    """Auth (token, the user's other tokens), roles, the page, then one query each for
-    articles, stances with their targets and labels, and provenance."""
+    """Auth (token, the user's other tokens), roles, the page as values (article,
+    speaker, role and annotator joined), then stances and provenance."""
     client = api(reviewer)
     _make_quotes(50, taxonomy)
     client.get("/api/v1/quotes/")
     with CaptureQueriesContext(connection) as queries:
         client.get("/api/v1/quotes/?page_size=50")
-    assert len(queries) == 7, [query["sql"][:100] for query in queries.captured_queries]
+    assert len(queries) == 6, [query["sql"][:100] for query in queries.captured_queries]
+
+
+@pytest.mark.parametrize("layer", ["curated", "raw"])
+def test_the_list_built_from_rows_equals_the_serializer_quote_for_quote(reviewer, analyst, taxonomy, api, layer):
+    """The list reads value rows for speed; each item must be what the detail view's
+    QuoteSerializer returns for the same quote, whatever is set or missing."""
+    speaker = SpeakerFactory(name="יואב גלנט", country="IL", wikidata_qid="Q1")
+    role = SpeakerRoleFactory(speaker=speaker, title="Minister <of> “Defense”")
+    text = EMOJI_TEXT + "\n" + EMOJI_TEXT
+    article = curated_article(text=text, published_on=None, url="", outlet="")
+    said = text.index("said")
+    whole = curated_quote(
+        article=article,
+        speaker=speaker,
+        speaker_role=role,
+        addressee=SpeakerFactory(),
+        cue_start=said,
+        cue_end=said + 4,
+        cue_text="said",
+        mention_start=said - 3,
+        mention_end=said - 1,
+        mention_text="he",
+        attribution_group="g1",
+    )
+    StanceFactory(quote=whole, target=taxonomy["parent"], label=taxonomy["oppose"], intensity=3, confidence=0.25)
+    StanceFactory(quote=whole, target=taxonomy["other"], label=taxonomy["support"], note="hedged\nreally")
+    sources = [raw_quote(analyst, article=article), raw_quote(analyst, article=article)]
+    whole.curated_from.add(*sources)
+    bare = curated_quote(article=article, speaker=None, speaker_role=None, addressee=None)
+    mine = raw_quote(analyst, article=article, speaker=speaker, parent=sources[0])
+    StanceFactory(quote=mine, target=taxonomy["child"], label=taxonomy["neutral"], confidence=1.0)
+    listed = results(api(reviewer).get(f"/api/v1/quotes/?layer={layer}&page_size=500"))
+    expected = [whole, bare] if layer == "curated" else [*sources, mine]
+    assert [item["id"] for item in listed] == [quote.pk for quote in expected]
+    for item in listed:
+        detail = api(reviewer).get(f"/api/v1/quotes/{item['id']}/")
+        assert detail.status_code == 200
+        assert item == detail.json()
 
 
 # --- Layers ------------------------------------------------------------------------
