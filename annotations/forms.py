@@ -174,6 +174,11 @@ class QuoteForm(forms.ModelForm):
         state, with messages that name the field; the database keeps them too.
         Re-asking the database would cost a query per constraint."""
 
+    def _get_validation_exclusions(self) -> set[str]:
+        # The speaker field fetched the speaker already; the model's own foreign
+        # key check would ask the database a second time.
+        return super()._get_validation_exclusions() | {"speaker"}
+
     def _post_clean(self) -> None:
         super()._post_clean()
         # Spans other than the quote's: a cleared cue or mention clears its offsets.
@@ -205,6 +210,10 @@ class StanceForm(forms.ModelForm):
     def validate_constraints(self) -> None:
         """The formset checks one stance per target, and the fields check intensity
         and confidence; asking the database the same again costs a query each."""
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The form's fields fetched the target and the label already.
+        return super()._get_validation_exclusions() | {"target", "label"}
 
 
 class BaseStanceFormSet(forms.BaseInlineFormSet):
