@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 
 from .models import Article, Quote, Speaker, SpeakerRole, Stance, StanceLabel, Target
@@ -66,7 +66,21 @@ class ArticleForm(forms.ModelForm):
 # --- Quotes ---------------------------------------------------------------------
 
 
-class QuoteForm(forms.ModelForm):
+class ModelErrorsOnShownFields:
+    """For model forms over Quote: Quote.clean() may name fields the form doesn't
+    show (speaker_role, parent, …); their messages go to the top of the form
+    instead of raising (Django's add_error refuses an unknown field)."""
+
+    def _update_errors(self, errors: ValidationError) -> None:
+        if hasattr(errors, "error_dict"):
+            remapped: dict[str, list] = {}
+            for name, messages in errors.error_dict.items():
+                remapped.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(messages)
+            errors = ValidationError(remapped)
+        super()._update_errors(errors)
+
+
+class QuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
     """A quote as the annotate page sends it.
 
     Offsets arrive as code points (the page converts the browser's UTF-16
@@ -180,6 +194,9 @@ class QuoteForm(forms.ModelForm):
         return super()._get_validation_exclusions() | {"speaker"}
 
     def _post_clean(self) -> None:
+        if "speaker" in self.changed_data:
+            # The old role belongs to the old speaker; the view looks up the new one's.
+            self.instance.speaker_role = None
         super()._post_clean()
         # Spans other than the quote's: a cleared cue or mention clears its offsets.
         for prefix in ("mention", "cue"):

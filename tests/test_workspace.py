@@ -22,6 +22,7 @@ from .factories import (
     QuoteFactory,
     SpeakerAliasFactory,
     SpeakerFactory,
+    SpeakerRoleFactory,
     StanceFactory,
     StanceLabelFactory,
     TargetFactory,
@@ -360,6 +361,23 @@ def test_editing_bumps_the_version(login, analyst, assigned_article):
     quote.refresh_from_db()
     assert (quote.kind, quote.version) == ("indirect", 2)
     assert quote.history.count() == 2
+
+
+@pytest.mark.parametrize("new_speaker", ["other", "none"])
+def test_reattributing_a_quote_drops_the_old_speakers_role(login, analyst, assigned_article, new_speaker):
+    """The role belonged to the old speaker; the form must not trip over it (it was a 500)."""
+    old = SpeakerRoleFactory(speaker=SpeakerFactory(), title="Minister")
+    quote = QuoteFactory(article=assigned_article, annotator=analyst, speaker=old.speaker, speaker_role=old)
+    other = SpeakerRoleFactory(speaker=SpeakerFactory(), title="Spokesperson")
+    speaker = other.speaker.pk if new_speaker == "other" else ""
+    data = quote_post(assigned_article, quote.start, quote.end, speaker=speaker, version=quote.version)
+    response = login(analyst).post(reverse("annotations:quote-edit", args=[quote.pk]), data, **HX)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    quote.refresh_from_db()
+    if new_speaker == "other":
+        assert (quote.speaker, quote.speaker_role) == (other.speaker, other)
+    else:
+        assert (quote.speaker, quote.speaker_role) == (None, None)
 
 
 def test_a_stale_edit_gets_a_conflict_and_overwrites_nothing(login, analyst, reviewer, assigned_article):

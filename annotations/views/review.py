@@ -22,7 +22,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import NON_FIELD_ERRORS, PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
@@ -36,6 +36,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from ..agreement import Annotation, ArticleAgreement, Verdict, article_agreement, load_agreement, verdict
+from ..forms import ModelErrorsOnShownFields
 from ..models import (
     Article,
     Assignment,
@@ -503,7 +504,7 @@ def review_add_quote(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, template, {"article": article, "missed_form": form}, status=422)
 
 
-class CuratedQuoteForm(forms.ModelForm):
+class CuratedQuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
     """Edit a curated quote: its span, attribution, kind and stances.
 
     The span is given by offsets (code points, end exclusive); the text is read
@@ -540,16 +541,6 @@ class CuratedQuoteForm(forms.ModelForm):
             # The old role belongs to the old speaker; save() looks up the new one's.
             self.instance.speaker_role = None
         super()._post_clean()
-
-    def _update_errors(self, errors: ValidationError) -> None:
-        # Quote.clean() names fields this form doesn't show (text, cue_text, ...):
-        # their messages belong at the top of the form.
-        if hasattr(errors, "error_dict"):
-            remapped: dict[str, list] = {}
-            for name, messages_ in errors.error_dict.items():
-                remapped.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(messages_)
-            errors = ValidationError(remapped)
-        super()._update_errors(errors)
 
     def stance_labels(self) -> dict[int, int]:
         return {
