@@ -58,7 +58,18 @@ from .filters import (
     ordering_exprs,
 )
 from .forms import ArticleForm
-from .models import Article, Quote, Release, Speaker, Stance, StanceLabel, Target, VersionConflict, is_analyst
+from .models import (
+    Article,
+    Assignment,
+    Quote,
+    Release,
+    Speaker,
+    Stance,
+    StanceLabel,
+    Target,
+    VersionConflict,
+    is_analyst,
+)
 from .permissions import ReadOrAnnotate, ReleaseAccess
 from .serializers import (
     ArticleCreateSerializer,
@@ -491,6 +502,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
                 "(its quotes are locked until a reviewer sends it back)."
             )
         with transaction.atomic():
+            Assignment.hold_open(quote.article_id, request.user)
             quote.save()
             for stance in stances or []:
                 stance.quote = quote
@@ -522,6 +534,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         stances = serializer.validated_data["stances"]
         try:
             with transaction.atomic():
+                Assignment.hold_open(quote.article_id, request.user)
                 quote.save_with_version(expected)
                 if stances is not None:
                     quote.stances.all().delete()
@@ -550,7 +563,9 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         quote = self._editable(pk)
         expected = self._expected_version(request, quote)
         try:
-            quote.delete_with_version(expected)
+            with transaction.atomic():
+                Assignment.hold_open(quote.article_id, request.user)
+                quote.delete_with_version(expected)
         except VersionConflict as conflict:
             raise VersionMismatch(conflict.current.version if conflict.current else None) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

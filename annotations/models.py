@@ -11,7 +11,7 @@ import hashlib
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
@@ -971,21 +971,48 @@ class Assignment(models.Model):
         return status in self.TRANSITIONS[self.Status(self.status)]
 
     def move_to(self, status: str, *, comment: str = "") -> None:
-        """Change status along a legal transition, or refuse with a clear message."""
-        status = self.Status(status)
-        if not self.can_move_to(status):
-            raise ValidationError(
-                f"An assignment that is {self.get_status_display().lower()} can't become {status.label.lower()}.",
-                code="illegal_transition",
-            )
+        """Change status along a legal transition, or refuse with a clear message.
+
+        The row is locked and its status read again first: a transition decided
+        on a stale status (two reviewers at once, or a submission racing an
+        edit that holds the row with ``hold_open``) waits or is refused.
+        """
         from django.utils import timezone
 
-        self.status = status
-        if status == self.Status.SUBMITTED:
-            self.submitted_at = timezone.now()
-        if comment:
-            self.comment = comment
-        self.save(update_fields=["status", "submitted_at", "comment", "updated_at"])
+        status = self.Status(status)
+        with transaction.atomic():
+            if self.pk:
+                self.status = type(self).objects.select_for_update().values_list("status", flat=True).get(pk=self.pk)
+            if not self.can_move_to(status):
+                raise ValidationError(
+                    f"An assignment that is {self.get_status_display().lower()} can't become {status.label.lower()}.",
+                    code="illegal_transition",
+                )
+            self.status = status
+            if status == self.Status.SUBMITTED:
+                self.submitted_at = timezone.now()
+            if comment:
+                self.comment = comment
+            self.save(update_fields=["status", "submitted_at", "comment", "updated_at"])
+
+    @classmethod
+    def hold_open(cls, article_id: int, user: AnyUser) -> None:
+        """Inside a transaction about to change ``user``'s quotes on an article: lock
+        their assignment and refuse if it is no longer open for edits.
+
+        Views check editability when a request starts; a submission committed
+        between that check and the write would let the write land on a submitted
+        article, after a reviewer may already have curated the older version.
+        The lock orders the two: the write waits for the submission and is then
+        refused, or the submission waits for the write.
+        """
+        if is_reviewer(user):
+            return
+        assignment = cls.objects.select_for_update().filter(article_id=article_id, annotator=user).first()
+        if assignment is not None and assignment.is_locked:
+            raise PermissionDenied(
+                "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
+            )
 
     @property
     def is_locked(self) -> bool:

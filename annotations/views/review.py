@@ -355,19 +355,35 @@ def review_accept(request: HttpRequest, pk: int) -> HttpResponse:
         quote_id = int(request.POST.get("quote", ""))
     except ValueError:
         quote_id = 0
-    curation = load_curation(article)
-    row = curation.row_of(quote_id)
-    if row is None:
-        messages.error(request, "That quote is not up for review on this article: reload the page.")
-        return _after_action(request, article, status=422)
-    chosen = next(quote for quote in row.quotes if quote.pk == quote_id)
-    with transaction.atomic():
-        for old in row.curated:
-            old.delete()
-        chosen.copy_as_curated(curator=request.user, sources=row.quotes)
+    try:
+        with transaction.atomic():
+            _hold_curation(article)
+            row = load_curation(article).row_of(quote_id)
+            if row is None:
+                messages.error(request, "That quote is not up for review on this article: reload the page.")
+                return _after_action(request, article, status=422)
+            chosen = next(quote for quote in row.quotes if quote.pk == quote_id)
+            for old in row.curated:
+                # Versioned: a curated quote edited meanwhile is a conflict, not a silent loss.
+                old.delete_with_version(old.version)
+            chosen.copy_as_curated(curator=request.user, sources=row.quotes)
+    except VersionConflict:
+        messages.error(request, "Someone changed this row's curated quote meanwhile: nothing was replaced. Look again.")
+        return _after_action(request, article, status=409)
     verb = "Replaced the curated version of" if row.curated else "Accepted"
     messages.success(request, f"{verb} row {row.number} with {chosen.annotator}’s version.")
     return _after_action(request, article)
+
+
+def _hold_curation(article: Article) -> None:
+    """One acceptance at a time per article: two reviewers accepting the same row
+    would otherwise both see it uncurated and both make a curated copy.
+
+    FOR NO KEY UPDATE, not FOR UPDATE: a curated quote's save checks its
+    article's foreign key, which FOR UPDATE would block (a deadlock with an
+    edit in progress); no-key locks still exclude each other.
+    """
+    list(Article.objects.select_for_update(no_key=True).filter(pk=article.pk).values_list("pk", flat=True))
 
 
 @reviewer_required
@@ -375,8 +391,9 @@ def review_accept(request: HttpRequest, pk: int) -> HttpResponse:
 def review_accept_agreed(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept every row that every annotator marked identically and nobody has curated yet."""
     article = get_object_or_404(Article, pk=pk)
-    rows = load_curation(article).unanimous_open_rows
     with transaction.atomic():
+        _hold_curation(article)
+        rows = load_curation(article).unanimous_open_rows
         for row in rows:
             row.quotes[0].copy_as_curated(curator=request.user, sources=row.quotes)
     if rows:

@@ -13,7 +13,7 @@ from collections import defaultdict
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Count, Prefetch, Q
@@ -273,14 +273,18 @@ def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
     forms = _new_quote_forms(article, request.POST)
     form, stances = forms["form"], forms["stances"]
     if form.is_valid() and stances.is_valid():
-        with transaction.atomic():
-            quote = form.save(commit=False)
-            quote.annotator = request.user
-            quote.pick_role()
-            quote.save()
-            stances.instance = quote
-            stances.save()
-            _start_assignment(article, request.user)
+        try:
+            with transaction.atomic():
+                Assignment.hold_open(article.pk, request.user)
+                quote = form.save(commit=False)
+                quote.annotator = request.user
+                quote.pick_role()
+                quote.save()
+                stances.instance = quote
+                stances.save()
+                _start_assignment(article, request.user)
+        except PermissionDenied as refusal:
+            return _refused_panel(request, article, forms, refusal)
         message = f"Saved quote at {quote.start}–{quote.end}."
         return _after_save(request, article, quote, message, can_annotate=True)
     return _panel_response(request, article, forms, status=422)
@@ -385,6 +389,7 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     expected = form.cleaned_data.get("version") or 0
     try:
         with transaction.atomic():
+            Assignment.hold_open(article.pk, request.user)
             edited = form.save(commit=False)
             edited.speaker_role = None
             edited.pick_role()
@@ -392,7 +397,15 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
             stances.save()
     except VersionConflict as conflict:
         return _conflict_response(request, article, forms, conflict.current)
+    except PermissionDenied as refusal:
+        return _refused_panel(request, article, forms, refusal)
     return _after_save(request, article, edited, f"Saved changes to quote at {edited.start}–{edited.end}.")
+
+
+def _refused_panel(request: HttpRequest, article: Article, forms: dict, refusal: PermissionDenied) -> HttpResponse:
+    """The article was submitted while the form was on its way: nothing saved, say why."""
+    forms["form"].add_error(None, str(refusal))
+    return _panel_response(request, article, forms, status=409)
 
 
 def _conflict_response(request: HttpRequest, article: Article, forms: dict, current: Quote | None) -> HttpResponse:
@@ -421,7 +434,9 @@ def quote_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         version = quote.version
     try:
-        quote.delete_with_version(version)
+        with transaction.atomic():
+            Assignment.hold_open(article.pk, request.user)
+            quote.delete_with_version(version)
     except VersionConflict as conflict:
         return _panel_response(request, article, {"deleting": quote, "current": conflict.current}, status=409)
     return _after_save(request, article, None, "Quote deleted.")
