@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.db import InterfaceError, OperationalError
 from django.test import Client, RequestFactory
+from psycopg.errors import DeadlockDetected, SerializationFailure
 
 from config.middleware import DatabaseUnavailableMiddleware
 
@@ -30,6 +31,18 @@ def test_the_api_gets_the_message_as_json():
     response = middleware().process_exception(RequestFactory().get("/api/v1/quotes/"), OperationalError("x"))
     assert response.status_code == 503
     assert "reach its database" in json.loads(response.content)["detail"]
+
+
+@pytest.mark.parametrize("cause", [DeadlockDetected("deadlock detected"), SerializationFailure("could not serialize")])
+@pytest.mark.parametrize("path", ["/review/articles/1/accept/", "/api/v1/quotes/1/"])
+def test_two_writes_that_collide_get_409_try_again_not_database_unavailable(cause, path):
+    error = OperationalError("collided")
+    error.__cause__ = cause
+    response = middleware().process_exception(RequestFactory().post(path), error)
+    assert response.status_code == 409
+    body = response.content.decode()
+    assert "collided" in body and "try again" in body
+    assert "reach its database" not in body
 
 
 def test_other_errors_are_left_to_django():
