@@ -114,7 +114,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
         "api_url": request.build_absolute_uri("/api/v1/"),
         "docs_url": reverse("api:docs"),
     }
-    return TemplateResponse(request, "annotations/token_list.html", context)
+    return TemplateResponse(request, "annotations/token_list.html", context, status=422 if form.errors else 200)
 
 
 @login_required
