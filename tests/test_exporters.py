@@ -9,21 +9,36 @@ queries, the export_dataset and import_spans commands and the API endpoints."""
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
+import random
 
+import factory
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from annotations import exporters
+from annotations.filters import QUOTE_ORDERINGS, ordering_exprs
 from annotations.models import Article, Assignment, Quote
 from annotations.offsets import codepoint_to_utf16
+from annotations.serializers import QuoteSerializer
 from annotations.span_importers import import_spans
 
-from .factories import ArticleFactory, AssignmentFactory, SpeakerFactory, StanceFactory, TargetFactory
+from .factories import (
+    ArticleFactory,
+    AssignmentFactory,
+    SpeakerFactory,
+    SpeakerRoleFactory,
+    StanceFactory,
+    StanceLabelFactory,
+    TargetFactory,
+    UserFactory,
+)
 from .test_api_support import api, curated_article, curated_quote, fresh_throttles, isolated_media, raw_quote, seeded
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +137,157 @@ def test_the_slashless_export_url_works(researcher, api):
     response = api(researcher).get("/api/v1/quotes/export?format=jsonl")
     assert response.status_code == 200
     assert api(researcher).get("/api/v1/quotes/export/?format=jsonl").status_code == 200
+
+
+# --- JSONL: the same bytes whichever way they are written ---------------------------------
+
+# What JSON, COPY's text format and HTML treat specially, right-to-left scripts,
+# a combining mark, and characters beyond U+FFFF.
+AWKWARD = 'שלום مرحبا 😀🇮🇱 e\u0301 "quoted" back\\slash\ttab <script>&amp;</script> \u2028\u2029 \x01\x1f\x7f end'
+# Confidences whose text could come out differently in PostgreSQL and Python:
+# whole numbers, the switch to exponents below 1e-4, full 17-digit mantissas.
+CONFIDENCES = [0.0, -0.0, 1.0, 0.5, 0.1 + 0.2, 1 / 3, 1e-4, 9.999999999999999e-05, 1e-05, 2.5e-07, 5e-324] + [
+    random.Random(7).random() ** power for power in range(1, 24)
+]
+JSON_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def reference_line(quote: Quote) -> str:
+    """A JSONL line as the export first wrote it: QuoteSerializer, compact json.dumps, inert characters escaped."""
+    return json.dumps(QuoteSerializer(quote).data, ensure_ascii=False, separators=(",", ":")).translate(JSON_ESCAPES)
+
+
+def reference_jsonl(queryset) -> str:
+    return "".join(reference_line(quote) + "\n" for quote in exporters.optimise(queryset))
+
+
+def reference_jsonl_of(ids: list[int]) -> str:
+    quotes = {quote.pk: quote for quote in exporters.optimise(Quote.objects.filter(pk__in=ids))}
+    return "".join(reference_line(quotes[pk]) + "\n" for pk in ids)
+
+
+def spans_of(article: Article, words: str, **names: str) -> dict[str, object]:
+    """start/end of ``words`` and, for each prefix named, its ``<prefix>_start/_end/_text``."""
+    values: dict[str, object] = span(article, words)
+    for prefix, part in names.items():
+        start = article.text.index(part)
+        values.update({f"{prefix}_start": start, f"{prefix}_end": start + len(part), f"{prefix}_text": part})
+    return values
+
+
+@pytest.fixture
+def awkward_quotes(analyst):
+    """Quotes in every shape a JSONL line takes, holding every character that needs care."""
+    article = curated_article(
+        text=f"Minister Awkward said: {AWKWARD}\n\nHe added, in a nested aside, that {AWKWARD} stands.",
+        title=AWKWARD,
+        outlet="",
+        url="",
+        published_on=None,
+    )
+    other = curated_article(url="https://example.org/news?id=1&lang=he", published_on=datetime.date(2023, 1, 5))
+    speaker = SpeakerFactory(name=AWKWARD, country="IL", wikidata_qid="Q42")
+    role = SpeakerRoleFactory(speaker=speaker, title=AWKWARD, organisation="")
+    addressee = SpeakerFactory(name="Addressee 👋", country="", wikidata_qid="")
+    normalised = article.text.split(": ", 1)[1].split("\n")[0]
+    sources = [
+        raw_quote(analyst, article=article, **span(article, normalised)),
+        raw_quote(UserFactory(username="אנליסט_3", role="analyst"), article=article, **span(article, normalised)),
+    ]
+    main = curated_quote(
+        article=article,
+        speaker=speaker,
+        speaker_role=role,
+        addressee=addressee,
+        cue="said",
+        attribution_group="awkward-1",
+        **spans_of(article, normalised, mention="Minister Awkward", cue="said"),
+    )
+    main.curated_from.set(reversed(sources))
+    aside = span(article, "a nested aside")
+    nested = curated_quote(article=article, speaker=None, parent=main, kind="indirect", **aside)
+    plain = curated_quote(article=other, speaker=addressee, kind="mixed", **span(other, "We will not allow"))
+    raw_quote(None, article=other, **span(other, "nuclear weapon"))
+
+    labels = [StanceLabelFactory(slug=slug) for slug in ("support", "oppose", "neutral")]
+    targets = TargetFactory.create_batch(len(CONFIDENCES), name=factory.Sequence(lambda n: f"{AWKWARD} {n}"))
+    for index, target in enumerate(reversed(targets[:3])):  # ids of stances and targets in opposite orders
+        StanceFactory(quote=main, target=target, label=labels[index], intensity=[None, 3, 1][index], note=AWKWARD)
+    for index, (target, confidence) in enumerate(zip(targets, CONFIDENCES, strict=True)):
+        StanceFactory(quote=plain, target=target, label=labels[index % 3], confidence=confidence, note="")
+    utc = datetime.UTC
+    Quote.objects.filter(pk=main.pk).update(
+        created_at=datetime.datetime(2023, 1, 5, 12, 0, tzinfo=utc),  # no fraction: isoformat leaves it out
+        updated_at=datetime.datetime(2023, 1, 5, 12, 0, 0, 123, tzinfo=utc),
+    )
+    return {"main": main, "nested": nested, "plain": plain}
+
+
+@pytest.mark.parametrize(
+    "ordering",
+    [None, "-id", "-published_on", "start"],
+)
+def test_jsonl_lines_are_byte_for_byte_what_the_serializer_writes(awkward_quotes, ordering):
+    queryset = Quote.objects.all()  # both layers: annotators, provenance and their absence
+    if ordering:
+        queryset = queryset.order_by(*ordering_exprs(QUOTE_ORDERINGS[ordering]))
+
+    exported = export_text(queryset, "jsonl")
+
+    assert exported == reference_jsonl(queryset)
+    assert len(exported.splitlines()) == 6
+    assert "\\u003cscript\\u003e\\u0026amp;" in exported and "\\u2028\\u2029" in exported
+    assert "\\u0001\\u001f\x7f" in exported and '\\"quoted\\" back\\\\slash\\ttab' in exported
+    assert '"created_at":"2023-01-05T12:00:00Z","updated_at":"2023-01-05T12:00:00.000123Z"' in exported
+
+
+def test_jsonl_through_the_api_is_byte_for_byte_what_the_serializer_writes(awkward_quotes, researcher, reviewer, api):
+    target = awkward_quotes["main"].stances.order_by("id").first().target
+    for user, query in [
+        (researcher, ""),
+        (researcher, f"&target={target.slug}&label=support"),
+        (researcher, "&ordering=-published_on"),
+        (researcher, "&q=nested"),
+        (researcher, "&published_after=2023-01-01&kind=mixed"),
+        (researcher, "&speaker_country=il"),
+        (reviewer, "&layer=raw"),
+    ]:
+        exported = streamed(api(user).get(f"/api/v1/quotes/export?format=jsonl{query}"))
+        listed = [row["id"] for row in api(user).get(f"/api/v1/quotes/?page_size=500{query}").json()["results"]]
+        assert listed, query
+        assert exported == reference_jsonl_of(listed), query
+
+
+def test_postgresql_writes_the_jsonl_lines_in_one_statement(awkward_quotes):
+    if connection.vendor != "postgresql":
+        pytest.skip("the lines are built by the database on PostgreSQL only")
+    with CaptureQueriesContext(connection) as queries:
+        export_text(Quote.objects.all(), "jsonl")
+    assert [query["sql"].split(" ", 1)[0] for query in queries] == ["COPY"]
+
+
+def test_jsonl_timestamps_follow_the_current_time_zone_as_the_api_does(awkward_quotes):
+    with timezone.override("Asia/Jerusalem"):
+        exported = export_text(Quote.objects.all(), "jsonl")
+        assert exported == reference_jsonl(Quote.objects.all())
+    assert '"created_at":"2023-01-05T14:00:00+02:00"' in exported
+
+
+def test_a_queryset_that_can_match_nothing_exports_an_empty_jsonl_file(awkward_quotes):
+    assert export_text(Quote.objects.none(), "jsonl") == ""
+    assert export_text(Quote.objects.filter(pk__in=[]), "jsonl") == ""
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_jsonl_export_abandoned_halfway_leaves_the_connection_usable():
+    article = curated_article(text="He said: " + "peace now, " * 2000)
+    for start in range(9, 9 + 11 * 300, 11):
+        curated_quote(article=article, start=start, end=start + 10)
+    chunks = exporters.export(Quote.objects.all(), "jsonl")
+    first = next(chunks)
+    chunks.close()  # as when a client drops a streamed download
+    assert 0 < first.count("\n") < 300
+    assert Quote.objects.count() == 300
 
 
 # --- CSV ----------------------------------------------------------------------------
