@@ -13,6 +13,7 @@ from django.core.management.base import CommandError
 from django.db import connection
 from django.db.models.functions import Substr
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from annotations.forms import MAX_ARTICLE_CHARS, ArticleForm
 from annotations.importers import ImportArticleForm, LineNote, format_from_filename, import_articles
@@ -372,6 +373,92 @@ def test_a_progress_tracker_sees_every_article_and_every_batch():
     import_articles(jsonl(*numbered(5)), "jsonl", track=track, batch_size=2)
 
     assert seen == [("checking", 5), ("writing", 3)]
+
+
+# --- The form's rules hold for every line of a long file ------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"title": "x" * 501}, "title: Ensure this value has at most 500 characters (it has 501)."),
+        ({"language": "e" * 36}, "language: Ensure this value has at most 35 characters (it has 36)."),
+        ({"language": "en_US"}, "language: Use a BCP 47 language tag, such as en, he or pt-BR."),
+        (
+            {"url": "https://example.org/" + "a" * 1000},
+            "url: Ensure this value has at most 1000 characters (it has 1020).",
+        ),
+        ({"outlet": "a\u0000b"}, "outlet: Null characters are not allowed."),
+        ({"title": "\u0000"}, "title: Null characters are not allowed."),
+    ],
+)
+def test_a_bad_line_among_good_ones_is_refused_in_the_forms_words(changes, message):
+    records = numbered(6)
+    records[3] = article_line(**{"text": "Fourth.", "url": "", **changes})
+
+    report = import_articles(jsonl(*records), "jsonl")
+
+    assert messages(report) == [f"line 4: {message}"]
+    assert Article.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"title": "  Many \t spaces\n here "},
+        {"url": "example.org/news?a=1"},
+        {"url": " https://example.org/x "},
+        {"text": " \r\n body\r\n "},
+        {"language": "pt-BR", "outlet": "  Haaretz  ", "published_on": ""},
+    ],
+)
+def test_an_imported_article_holds_what_the_browser_form_would_store(changes):
+    record = article_line(**changes)
+    form = ImportArticleForm(data={name: record[name] for name in ImportArticleForm.Meta.fields})
+    assert form.is_valid(), form.errors
+
+    assert import_articles(jsonl(record), "jsonl").ok
+
+    stored = Article.objects.get()
+    assert {name: getattr(stored, name) for name in form.Meta.fields} == {
+        name: getattr(form.instance, name) for name in form.Meta.fields
+    }
+
+
+def test_a_non_utf8_jsonl_file_is_refused_before_any_line_is_read_as_json():
+    content = b"{not json\n" + jsonl(numbered(1)[0]) + b'\n{"title": "Caf\xe9", "text": "x"}\n'
+
+    report = import_articles(content, "jsonl")
+
+    assert messages(report) == [
+        "line 3: not valid UTF-8 (byte 0xE9 at byte 15 of the line); save the file as UTF-8 and import it again"
+    ]
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "txt"])
+def test_a_file_of_unicode_spaces_is_empty(fmt):
+    assert messages(import_articles("\u00a0\n\u2003\r\n".encode(), fmt)) == ["the file is empty"]
+
+
+def test_imported_articles_get_their_creation_time():
+    before = timezone.now()
+
+    import_articles(jsonl(*numbered(3)), "jsonl")
+
+    assert all(before <= created <= timezone.now() for created in Article.objects.values_list("created_at", flat=True))
+
+
+def test_on_postgresql_the_articles_are_written_with_copy():
+    if connection.vendor != "postgresql":
+        pytest.skip("COPY is PostgreSQL's; SQLite gets bulk_create")
+    with CaptureQueriesContext(connection) as captured:
+        import_articles(jsonl(*numbered(5)), "jsonl", batch_size=2)
+
+    assert [query["sql"] for query in captured if query["sql"].startswith("COPY")] == [
+        'COPY "annotations_article" ("title", "outlet", "url", "published_on", "language", "text", "text_sha256", '
+        '"metadata", "status", "pool", "annotators_needed", "created_by_id", "created_at") FROM STDIN'
+    ] * 3
+    assert Article.objects.count() == 5
 
 
 # --- Duplicates: skipped and listed, not refused -------------------------------
