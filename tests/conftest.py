@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 from django.test import Client
 
@@ -66,3 +68,51 @@ def login():
 def fast_password_hashing(settings):
     """PBKDF2 is slow by design; tests don't need it to be."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+# --- The offset invariant, after every test -------------------------------------------
+
+
+SETUP_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    try:
+        return (yield)
+    except BaseException:
+        # Skipped or failed before its fixtures ran: it never had the database to check.
+        item.stash[SETUP_FAILED] = True
+        raise
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item, nextitem):
+    """After every test that used the database, before its data is rolled back or
+    flushed: the database's own substr() reads every stored span back as stored.
+
+    Whatever a test did through the models, the pages or the API, no quote may be
+    left pointing at other text. Tests that corrupt a span on purpose (to prove
+    the audit finds it) say so with ``@pytest.mark.corrupts_offsets``.
+    """
+    mismatches = []
+    checked = _used_the_database(item) and not item.stash.get(SETUP_FAILED, False)
+    if checked and not item.get_closest_marker("corrupts_offsets"):
+        from django.db import DatabaseError, connection
+
+        from annotations.management.commands.check_offsets import span_mismatches
+
+        if connection.connection is not None and not connection.needs_rollback:
+            # A test that left its transaction aborted on purpose has nothing readable.
+            with contextlib.suppress(DatabaseError):
+                mismatches = span_mismatches()
+    result = yield
+    assert not mismatches, f"{item.nodeid} left quote spans the database reads differently: {mismatches}"
+    return result
+
+
+def _used_the_database(item) -> bool:
+    names = set(getattr(item, "fixturenames", ()))
+    return bool(names & {"db", "transactional_db", "django_db_reset_sequences", "django_db_serialized_rollback"}) or (
+        item.get_closest_marker("django_db") is not None
+    )

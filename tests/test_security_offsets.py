@@ -282,6 +282,7 @@ def _disable_span_trigger() -> None:
 
 
 @pytest.mark.django_db
+@pytest.mark.corrupts_offsets
 def test_check_offsets_fails_on_a_span_the_database_reads_differently():
     article = ArticleFactory(text=SPLIT_TEXT)
     sound = QuoteFactory(article=article, start=0, end=8)
@@ -297,6 +298,7 @@ def test_check_offsets_fails_on_a_span_the_database_reads_differently():
 
 
 @pytest.mark.django_db
+@pytest.mark.corrupts_offsets
 def test_check_offsets_fails_on_a_cue_span_that_disagrees():
     article = ArticleFactory(text=SPLIT_TEXT)
     said = SPLIT_TEXT.index("said")

@@ -39,16 +39,21 @@ SELECT q.id, q.article_id,
 """
 
 
+def span_mismatches(using: Any = None) -> list[tuple[int, int, bool, bool, bool]]:
+    """(quote id, article id, text wrong, mention wrong, cue wrong) for each quote whose
+    spans the database reads differently from what is stored."""
+    database = using or connection
+    sql = MISMATCH_SQL if database.vendor == "postgresql" else MISMATCH_SQL.replace("IS DISTINCT FROM", "IS NOT")
+    with database.cursor() as cursor:
+        cursor.execute(sql)
+        return cursor.fetchall()
+
+
 class Command(BaseCommand):
     help = "Check every stored quote span against its article text, in SQL; exit non-zero on any mismatch."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        sql = MISMATCH_SQL
-        if connection.vendor == "sqlite":
-            sql = sql.replace("IS DISTINCT FROM", "IS NOT")
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            mismatches = cursor.fetchall()
+        mismatches = span_mismatches()
         for quote_id, article_id, bad_text, bad_mention, bad_cue in mismatches:
             spans = [name for name, bad in (("text", bad_text), ("mention", bad_mention), ("cue", bad_cue)) if bad]
             self.stdout.write(
