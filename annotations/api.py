@@ -815,8 +815,7 @@ class ArticleViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
                 {"non_field_errors" if name == "__all__" else name: errors for name, errors in form.errors.items()}
             )
         article = form.save(commit=False)
-        article.created_by = request.user
-        article.save()
+        article.add_for(request.user)  # as the page does: to the creator's queue, not the pool
         context = {**self.get_serializer_context(), "include": {"text"}}
         response = Response(ArticleSerializer(article, context=context).data, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(reverse("api:article-detail", args=[article.pk]))

@@ -186,6 +186,15 @@ class Article(models.Model):
     def hash_text(text: str) -> str:
         return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
+    def add_for(self, user: AnyUser) -> None:
+        """Save an article someone added by hand (the page or the API): it goes to
+        their own queue, not the shared pool, where every analyst would see it."""
+        self.created_by = user
+        self.pool = False
+        with transaction.atomic():
+            self.save()
+            Assignment.objects.create(article=self, annotator=user, assigned_by=user)
+
     @property
     def annotate_url(self) -> str:
         return reverse("annotations:article-annotate", args=[self.pk])

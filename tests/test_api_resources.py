@@ -96,6 +96,17 @@ def test_an_analyst_adds_an_article_through_the_browsers_form(analyst, api):
     assert response["Location"].endswith(f"/api/v1/articles/{article.pk}/")
 
 
+def test_an_article_added_through_the_api_is_the_adders_not_the_pools(analyst, second_analyst, api):
+    """As on the page: another analyst must not see (or claim) what one analyst added."""
+    response = api(analyst).post("/api/v1/articles/", {"title": "Mine", "text": "My own text."}, format="json")
+    assert response.status_code == 201, response.content
+    article = Article.objects.get()
+    assert article.pool is False
+    assert list(article.assignments.values_list("annotator", "assigned_by")) == [(analyst.pk, analyst.pk)]
+    assert api(second_analyst).get(f"/api/v1/articles/{article.pk}/").status_code == 404
+    assert api(analyst).get(f"/api/v1/articles/{article.pk}/").status_code == 200
+
+
 def test_a_duplicate_article_is_refused_with_the_forms_message(analyst, api):
     ArticleFactory(text="Same text.")
     response = api(analyst).post("/api/v1/articles/", {"title": "Again", "text": "Same text."}, format="json")

@@ -121,11 +121,7 @@ def article_new(request: HttpRequest) -> HttpResponse:
     form = ArticleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         article = form.save(commit=False)
-        article.created_by = request.user
-        article.pool = False
-        with transaction.atomic():
-            article.save()
-            Assignment.objects.create(article=article, annotator=request.user, assigned_by=request.user)
+        article.add_for(request.user)
         messages.success(request, f"Article “{article.title}” added to your queue.")
         return redirect(article.annotate_url)
     status = 422 if form.errors else 200
