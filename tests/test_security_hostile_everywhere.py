@@ -572,22 +572,23 @@ def check(page: Page, url: str, response: HttpResponse, shown: list[str], plante
         assert_inert(region, planted, shown)
 
 
-class TestEveryPage:
-    @pytest.fixture(scope="class")
-    def planted(self, django_db_setup, django_db_blocker):
-        """Planted once for the table (a minute's work otherwise), rolled back after it."""
-        with (
-            django_db_blocker.unblock(),
-            override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
-        ):
-            atomic = transaction.atomic()
-            atomic.__enter__()
-            try:
-                yield plant()
-            finally:
-                transaction.set_rollback(True)
-                atomic.__exit__(None, None, None)
+@pytest.fixture(scope="class")
+def planted(django_db_setup, django_db_blocker):
+    """Planted once for the table (a minute's work otherwise), rolled back after it."""
+    with (
+        django_db_blocker.unblock(),
+        override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"]),
+    ):
+        atomic = transaction.atomic()
+        atomic.__enter__()
+        try:
+            yield plant()
+        finally:
+            transaction.set_rollback(True)
+            atomic.__exit__(None, None, None)
 
+
+class TestEveryPage:
     @pytest.mark.parametrize("page", PAGES, ids=str)
     def test_every_hostile_string_is_inert_data_on_every_page(self, planted, page):
         client = logged_in(getattr(planted.users, page.role))
