@@ -243,14 +243,15 @@ _STANCE_SQL = _sql_object(
     ("note", _sql_string("st.note")),
 )
 
-# In id order, as the serializer's prefetch returns them.
+# In id order, as the serializer's prefetch returns them. (Built from this module's
+# constants, nothing from a request: hence the S608/B608 waivers here and below.)
 _STANCES_SQL = f"""
     SELECT string_agg({_STANCE_SQL}, ',' ORDER BY st.id)
       FROM annotations_stance st
       JOIN annotations_target t ON t.id = st.target_id
       JOIN annotations_stancelabel l ON l.id = st.label_id
      WHERE st.quote_id = q.id
-"""  # noqa: S608 (built from this module's constants; nothing from a request)
+"""  # noqa: S608  # nosec B608
 
 _CURATED_FROM_SQL = """
     SELECT string_agg(cf.to_quote_id::text, ',' ORDER BY cf.to_quote_id)
@@ -348,7 +349,7 @@ def _jsonl_copy_statement(queryset: QuerySet[Quote], connection: BaseDatabaseWra
     sql, params = columns.query.get_compiler(connection=connection, elide_empty=False).as_sql()
     names = ", ".join(f'"{name}"' for name in _LINE_COLUMNS)
     # COPY takes no parameters: they are bound into the statement by psycopg, as literals.
-    statement = f"COPY (SELECT {_QUOTE_LINE_SQL} FROM ({sql}) AS q({names})) TO STDOUT"  # noqa: S608 (constants)
+    statement = f"COPY (SELECT {_QUOTE_LINE_SQL} FROM ({sql}) AS q({names})) TO STDOUT"  # noqa: S608  # nosec B608
     return connection.ops.compose_sql(statement, params)
 
 
