@@ -10,7 +10,9 @@ API token names — and reads them back on every other page: the review pages
 agreement report and its SVG charts, histories, comment threads, tokens), the
 analyst's view of a send-back note, the researcher's pages, the JSON API, the
 exports and the admin. HTML shows each string escaped and no element or
-attribute comes from it; JSON carries it as data; exports are attachments.
+attribute comes from it, and outside the admin shows it as text only inside an
+``hx-disable`` container (which holds no htmx control); JSON carries it as data;
+exports are attachments.
 
 Import files (articles and spans) with hostile strings are stored as data; with
 NUL bytes or over-long values they are refused whole with a per-line report,
@@ -119,6 +121,134 @@ def assert_inert(html: str, planted: list[str], shown: list[str]) -> None:
     for value in shown:
         # Shown as typed, so also never evaluated as a template.
         assert escape(value) in html, f"not shown escaped: {escape(value)}"
+
+
+# Elements that hold no children, so never stay open.
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+# Text that htmx never reads as markup, so it needs no hx-disable: <head> is not
+# swapped (htmx only sets document.title from the text of its <title>, which is RCDATA),
+# script and style hold raw text (the page's own code and json_script data, which
+# escapes <, > and &), and <option> and <textarea> are form controls inside forms that
+# post with hx-post, so they can't sit in an hx-disable container (which would switch
+# the form's htmx off); their text is a value, and they hold no elements.
+NOT_MARKUP = {"head", "script", "style", "option", "textarea"}
+
+BLOCKS = ("address", "blockquote", "details", "div", "dl", "fieldset", "figure", "form", "h1", "h2", "h3")
+BLOCKS += ("h4", "h5", "h6", "header", "hr", "ol", "p", "pre", "section", "table", "ul")
+# An element whose end tag may be left out ends where the browser ends it: at a
+# sibling's start (the first set), looked for no further up than the second set.
+IMPLIED_END: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "li": (("li",), ("ul", "ol")),
+    "dt": (("dt", "dd"), ("dl",)),
+    "dd": (("dt", "dd"), ("dl",)),
+    "tr": (("tr",), ("table", "thead", "tbody", "tfoot")),
+    "td": (("td", "th"), ("tr", "table")),
+    "th": (("td", "th"), ("tr", "table")),
+    "thead": (("thead", "tbody", "tfoot"), ("table",)),
+    "tbody": (("thead", "tbody", "tfoot"), ("table",)),
+    "tfoot": (("thead", "tbody", "tfoot"), ("table",)),
+    "option": (("option",), ("select",)),
+    **{block: (("p",), ("button", "td", "th", "li", "div", "section", "blockquote")) for block in BLOCKS},
+}
+
+
+HTMX_ATTRIBUTES = ("hx-get", "hx-post", "hx-put", "hx-patch", "hx-delete", "hx-trigger", "hx-boost")
+HTMX_ATTRIBUTES += tuple(f"data-{name}" for name in HTMX_ATTRIBUTES)
+
+
+class HxDisabledText(HTMLParser):
+    """The page's text, character by character, with whether an ``hx-disable``
+    element (self or ancestor) holds it."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[tuple[str, bool]] = []  # (tag, hx-disable on it or an ancestor)
+        self.text: list[str] = []
+        self.disabled: list[bool] = []
+        self.switched_off: list[tuple[str, str]] = []  # htmx attributes hx-disable would ignore
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in VOID:
+            return
+        closes, within = IMPLIED_END.get(tag, ((), ()))
+        for depth in range(len(self.open) - 1, -1, -1):
+            if self.open[depth][0] in within:
+                break
+            if self.open[depth][0] in closes:
+                del self.open[depth:]
+                break
+        inherited = bool(self.open) and self.open[-1][1]
+        disabled = inherited or any(name == "hx-disable" for name, _ in attrs)
+        if disabled:
+            self.switched_off += [(tag, name) for name, _ in attrs if name.startswith(HTMX_ATTRIBUTES)]
+        self.open.append((tag, disabled))
+
+    def handle_endtag(self, tag: str) -> None:
+        # Pop to the matching element: an unclosed <p> or <li> closes with its parent.
+        for depth in range(len(self.open) - 1, -1, -1):
+            if self.open[depth][0] == tag:
+                del self.open[depth:]
+                return
+
+    def handle_data(self, data: str) -> None:
+        if any(tag in NOT_MARKUP for tag, _ in self.open):
+            self.text.append("\0" * len(data))  # kept out of the search, keeping positions
+        else:
+            self.text.append(data)
+        self.disabled.extend([bool(self.open) and self.open[-1][1]] * len(data))
+
+
+def assert_text_in_hx_disable(html: str, planted: list[str]) -> None:
+    """Every planted string shown as text sits inside an ``hx-disable`` element,
+    and no htmx control does.
+
+    htmx processes ``hx-*`` attributes on every element it swaps in; if escaping
+    ever failed, a hostile string inside ``hx-disable`` would still do nothing.
+    Attribute values (``value``, ``title``) are not text and are not checked.
+    A string split across elements (a highlight inside the article text) is
+    found in the text joined up.
+    """
+    parser = HxDisabledText()
+    parser.feed(html)
+    parser.close()
+    text = "".join(parser.text)
+    outside = []
+    for value in set(planted):
+        start = text.find(value)
+        while start != -1:
+            if not all(parser.disabled[start : start + len(value)]):
+                outside.append(text[max(0, start - 30) : start + len(value) + 30])
+            start = text.find(value, start + 1)
+    assert outside == [], f"planted text outside hx-disable: {outside}"
+    # hx-disable switches htmx off for the whole subtree: no control of the page's may sit in one.
+    assert parser.switched_off == [], f"htmx controls inside hx-disable: {parser.switched_off}"
+
+
+@pytest.mark.parametrize(
+    ("html", "contained"),
+    [
+        ("<p hx-disable>Q0 &lt;b&gt;</p>", True),
+        ("<div hx-disable><p><span>Q0 &lt;b&gt;</span></p></div>", True),
+        ("<p hx-disable>Q0 <mark>&lt;b&gt;</mark></p>", True),
+        ("<p hx-disable><br><img src=x>Q0 &lt;b&gt;</p>", True),  # void elements never stay open
+        ('<p title="Q0 &lt;b&gt;">Fine</p><input value="Q0 &lt;b&gt;">', True),  # attributes are not text
+        ("<head><title>Q0 &lt;b&gt;</title></head>", True),
+        ("<form hx-post=/x><select><option>Q0 &lt;b&gt;</option></select></form>", True),
+        ("<p>Q0 &lt;b&gt;</p>", False),
+        ("<p hx-disable>Fine</p><p>Q0 &lt;b&gt;</p>", False),
+        ("<ul><li hx-disable>Fine<li>Q0 &lt;b&gt;</ul>", False),  # an unclosed <li> ends at the next
+        ("<p hx-disable>Fine<div>Q0 &lt;b&gt;</div>", False),  # an unclosed <p> ends at a block
+        ("<p hx-disable>Q0 </p>&lt;b&gt;", False),  # split across the container's edge
+        ("<svg><title>Q0 &lt;b&gt;</title></svg>", False),  # an SVG <title> is an element like any other
+        ("<div hx-disable><p>Q0 &lt;b&gt;</p><a href=/x hx-get=/x>Edit</a></div>", False),  # a dead control
+    ],
+)
+def test_the_hx_disable_check_finds_exposed_text_and_dead_controls(html, contained):
+    if contained:
+        assert_text_in_hx_disable(html, ["Q0 <b>"])
+    else:
+        with pytest.raises(AssertionError, match=r"(outside|inside) hx-disable"):
+            assert_text_in_hx_disable(html, ["Q0 <b>"])
 
 
 def json_strings(data: Any) -> Iterator[str]:
@@ -570,6 +700,8 @@ def check(page: Page, url: str, response: HttpResponse, shown: list[str], plante
         assert_inert(html, planted, [])
         region = page.part(html) if page.part else html
         assert_inert(region, planted, shown)
+        if not url.startswith(reverse("admin:index")):  # the admin loads no htmx
+            assert_text_in_hx_disable(html, [*planted, *PLANTED])
 
 
 @pytest.fixture(scope="class")
@@ -670,6 +802,7 @@ def test_an_upload_report_echoes_hostile_field_names_and_values_inert(login, rev
     html = response.content.decode()
     assert_inert(html, HOSTILE, [HOSTILE[1], "line 1"])
     assert escape(repr(HOSTILE[2])) in html  # the refused date, quoted as typed
+    assert_text_in_hx_disable(html, HOSTILE)
     assert not Article.objects.exists()
 
 
