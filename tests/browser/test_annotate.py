@@ -70,6 +70,12 @@ def drag_select(page, start: int, end: int) -> None:
     page.mouse.up()
 
 
+def panel_settled(page) -> None:
+    """Wait until htmx has finished swapping and settling (the script moves the focus
+    into a new panel when it settles), so that the focus a test sets next stays put."""
+    page.wait_for_function("() => !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')")
+
+
 @pytest.fixture
 def seeded(settings):
     settings.DEBUG = True
@@ -177,11 +183,13 @@ def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
     page.focus("#new-quote")
     page.keyboard.press("Enter")
     page.wait_for_selector("#quote-form details.exact summary")
+    panel_settled(page)
 
     # j opens the quote, Delete asks, Enter confirms.
     page.focus("#article-text")
     page.keyboard.press("j")
     page.wait_for_selector("#delete-quote")
+    panel_settled(page)
     page.focus("#article-text")
     page.keyboard.press("Delete")
     page.wait_for_selector("#quote-panel button.danger:focus")
