@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -963,6 +964,7 @@ class Assignment(models.Model):
 
     OPEN = (Status.ASSIGNED, Status.IN_PROGRESS)
     DONE = (Status.SUBMITTED, Status.REVIEWED)
+    LOCKED = frozenset(DONE)  # the annotator's quotes can't change in these
 
     objects = AssignmentQuerySet.as_manager()
     history = HistoricalRecords(excluded_fields=["updated_at"])
@@ -1005,9 +1007,9 @@ class Assignment(models.Model):
             self.save(update_fields=["status", "submitted_at", "comment", "updated_at"])
 
     @classmethod
-    def hold_open(cls, article_id: int, user: AnyUser) -> None:
-        """Inside a transaction about to change ``user``'s quotes on an article: lock
-        their assignment and refuse if it is no longer open for edits.
+    def hold_open(cls, article_ids: int | Iterable[int], user: AnyUser) -> None:
+        """Inside a transaction about to change ``user``'s quotes on an article (or
+        several): lock their assignments and refuse if one is no longer open for edits.
 
         Views check editability when a request starts; a submission committed
         between that check and the write would let the write land on a submitted
@@ -1017,15 +1019,18 @@ class Assignment(models.Model):
         """
         if is_reviewer(user):
             return
-        assignment = cls.objects.select_for_update().filter(article_id=article_id, annotator=user).first()
-        if assignment is not None and assignment.is_locked:
-            raise PermissionDenied(
-                "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
-            )
+        ids = sorted({article_ids} if isinstance(article_ids, int) else set(article_ids))
+        for start in range(0, len(ids), 500):  # in the same order everywhere: no deadlock between two holders
+            held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator=user)
+            statuses = list(held.order_by("article_id").values_list("status", flat=True))
+            if cls.LOCKED.intersection(statuses):
+                raise PermissionDenied(
+                    "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
+                )
 
     @property
     def is_locked(self) -> bool:
-        return self.status in {self.Status.SUBMITTED, self.Status.REVIEWED}
+        return self.status in self.LOCKED
 
 
 class Release(models.Model):

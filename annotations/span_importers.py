@@ -21,11 +21,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
 from .forms import ArticleForm
-from .models import Article, Quote
+from .models import Article, Assignment, Quote
 from .offsets import normalise_text, utf16_to_codepoint
 
 if TYPE_CHECKING:
@@ -127,6 +127,10 @@ def import_spans(
         return report
     try:
         _write(records, user, report, unit, track)
+    except PermissionDenied as refusal:
+        report.articles_created = report.quotes_created = 0
+        report.skipped.clear()
+        report.errors.append(Note(None, f"{refusal} Nothing was written."))
     except IntegrityError as error:
         report.articles_created = report.quotes_created = 0
         report.skipped.clear()
@@ -389,7 +393,10 @@ def _match_articles(records: list[_Record], user: Any, report: SpanImportReport,
 
 def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: str, track: Track) -> None:
     with transaction.atomic():
-        report.articles_matched = len({record.article.pk for record in records if record.article.pk is not None})
+        matched = {record.article.pk for record in records if record.article.pk is not None}
+        # As the pages do: an article submitted since the file was checked takes no new quotes.
+        Assignment.hold_open(matched, user)
+        report.articles_matched = len(matched)
         for record in records:
             if record.article.pk is None:  # two records with one new text share one article
                 record.article.save()

@@ -543,6 +543,26 @@ def test_an_analyst_can_not_import_into_an_article_they_submitted(analyst):
     assert not Quote.objects.exists()
 
 
+def test_a_submission_between_the_check_and_the_write_stops_the_import(analyst, monkeypatch):
+    """The file is checked, then written: an article submitted in between takes no quotes,
+    as on the pages (Assignment.hold_open), and the report says why."""
+    from annotations import span_importers
+
+    article = AssignmentFactory(annotator=analyst, article=ArticleFactory(pool=False)).article
+    checked = span_importers._match_articles
+
+    def check_then_submit(*args, **kwargs):
+        checked(*args, **kwargs)
+        Assignment.objects.get(article=article, annotator=analyst).move_to(Assignment.Status.SUBMITTED)
+
+    monkeypatch.setattr(span_importers, "_match_articles", check_then_submit)
+    report = import_spans(json.dumps({"text": article.text, "label": [[1, 5, "DIRECT"]]}), "doccano", user=analyst)
+    assert not report.ok
+    assert "submitted this article meanwhile" in report.errors[0].message
+    assert "Nothing was written" in report.errors[0].message
+    assert not Quote.objects.exists()
+
+
 def test_an_analyst_can_not_import_into_an_article_they_can_not_see(analyst, second_analyst):
     article = AssignmentFactory(annotator=second_analyst, article=ArticleFactory(pool=False)).article
     report = import_spans(json.dumps({"text": article.text, "label": [[1, 5, "DIRECT"]]}), "doccano", user=analyst)
