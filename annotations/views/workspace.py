@@ -320,7 +320,7 @@ def _new_quote_panel(request: HttpRequest, article: Article) -> HttpResponse:
 
 def _panel_response(request: HttpRequest, article: Article, forms: dict, *, status: int = 200, **extra):
     if request.htmx:
-        context = {"article": article, "labels": list(StanceLabel.objects.all()), **forms, **extra}
+        context = {"article": article, **forms, **extra}
         return TemplateResponse(request, ANNOTATE + "#quote-panel", context, status=status)
     context = _annotate_context(request, article, **forms, **extra)
     return TemplateResponse(request, ANNOTATE, context, status=status)
