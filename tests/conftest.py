@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 
 import pytest
 from django.test import Client
@@ -62,6 +63,19 @@ def client_for(user) -> Client:
 @pytest.fixture
 def login():
     return client_for
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
+    """A PostgreSQL test database of this run's own: two suites on one server
+    (two developers, CI beside a developer) would otherwise both use, and drop,
+    ``test_demarche``."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] != "django.db.backends.sqlite3":
+        test = database.setdefault("TEST", {})
+        test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{os.getpid()}"
 
 
 @pytest.fixture(autouse=True)
