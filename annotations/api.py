@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -46,10 +47,12 @@ from rest_framework.utils.urls import replace_query_param
 from . import exporters, services, span_importers
 from .filters import (
     ARTICLE_ORDERINGS,
+    ASSIGNMENT_ORDERINGS,
     CURATED,
     QUOTE_ORDERINGS,
     RAW,
     ArticleFilter,
+    AssignmentFilter,
     Keys,
     QuoteFilter,
     SpeakerFilter,
@@ -70,10 +73,16 @@ from .models import (
     VersionConflict,
     is_analyst,
 )
-from .permissions import ReadOrAnnotate, ReleaseAccess
+from .permissions import AssignmentAccess, ReadOrAnnotate, ReleaseAccess
 from .serializers import (
     ArticleCreateSerializer,
     ArticleSerializer,
+    AssignmentBulkResultSerializer,
+    AssignmentBulkSerializer,
+    AssignmentCreateSerializer,
+    AssignmentSendBackSerializer,
+    AssignmentSerializer,
+    EmptyBodySerializer,
     ErrorSerializer,
     QuoteSerializer,
     QuoteWriteSerializer,
@@ -85,6 +94,7 @@ from .serializers import (
     StanceLabelSerializer,
     TargetSerializer,
     VersionConflictSerializer,
+    analyst_accounts,
     quote_representations,
     quote_rows,
 )
@@ -934,6 +944,164 @@ class ReleaseViewSet(StrictQueryParamsMixin, mixins.ListModelMixin, mixins.Retri
         return response
 
 
+# --- Assignments -----------------------------------------------------------------
+
+
+class TransitionRefused(exceptions.APIException):
+    """The assignment is not in a status this move starts from (submitted twice, sent back unsubmitted)."""
+
+    status_code = status.HTTP_409_CONFLICT
+    default_code = "illegal_transition"
+
+
+ILLEGAL_TRANSITION = OpenApiResponse(ErrorSerializer, description="The assignment's status doesn't allow this move.")
+
+
+@extend_schema_view(
+    list=extend_schema(
+        summary="List assignments (reviewers: all; an analyst: their own)",
+        responses=list_responses(AssignmentSerializer),
+    ),
+    retrieve=extend_schema(summary="One assignment", responses=detail_responses(AssignmentSerializer)),
+)
+class AssignmentViewSet(
+    StrictQueryParamsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    """Who annotates which article. Reviewers assign, one at a time or in bulk, with
+    the review page's rules (``AssignmentQuerySet.assign``), and send submitted work
+    back; an analyst reads their own assignments and submits them."""
+
+    serializer_class = AssignmentSerializer
+    filterset_class = AssignmentFilter
+    filter_backends = [DjangoFilterBackend]
+    pagination_class = KeysetPagination
+    permission_classes = [AssignmentAccess]
+    orderings = ASSIGNMENT_ORDERINGS
+    lookup_value_regex = r"[0-9]+"
+    annotator_actions = frozenset({"submit"})  # the writes AssignmentAccess lets an analyst make
+    extra_query_params = {"bulk": set(), "send_back": set(), "submit": set()}
+    queryset = Assignment.objects.none()
+
+    def get_queryset(self) -> QuerySet[Assignment]:
+        return (
+            Assignment.objects.visible_to(self.request.user)
+            .select_related("article", "annotator", "assigned_by")
+            .defer("article__text", "article__metadata")
+        )
+
+    def get_object(self) -> Assignment:
+        assignment = self.get_queryset().filter(pk=self.kwargs["pk"]).first()
+        if assignment is None:
+            raise exceptions.NotFound("No such assignment, or not one you may read.")
+        return assignment
+
+    def _answer(self, assignment: Assignment, *, status_code: int = status.HTTP_200_OK) -> Response:
+        assignment = self.get_queryset().get(pk=assignment.pk)  # read again, as the list shows it
+        return Response(AssignmentSerializer(assignment).data, status=status_code)
+
+    @extend_schema(
+        summary="Assign an article to an analyst (reviewers)",
+        request=AssignmentCreateSerializer,
+        responses={201: AssignmentSerializer, 400: BAD_REQUEST, 401: UNAUTHENTICATED, 403: FORBIDDEN},
+    )
+    def create(self, request: Request) -> Response:
+        body = AssignmentCreateSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        created, skipped = Assignment.objects.assign(
+            [body.validated_data["article"]], [body.validated_data["annotator"]], assigned_by=request.user
+        )
+        if not created:  # made or curated by someone else since the checks
+            raise exceptions.ValidationError({"non_field_errors": skipped})
+        response = self._answer(created[0], status_code=status.HTTP_201_CREATED)
+        response["Location"] = request.build_absolute_uri(reverse("api:assignment-detail", args=[created[0].pk]))
+        return response
+
+    @extend_schema(
+        summary="Assign articles in bulk, as the review page does (reviewers)",
+        description="Answers 201 when anything was assigned, 200 when everything was skipped; "
+        "`skipped` says why for each article or analyst left out.",
+        request=AssignmentBulkSerializer,
+        responses={
+            201: AssignmentBulkResultSerializer,
+            200: AssignmentBulkResultSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    @action(detail=False, methods=["post"], url_path="bulk")
+    def bulk(self, request: Request) -> Response:
+        body = AssignmentBulkSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        data = body.validated_data
+        annotators = data.get("annotators") or list(analyst_accounts().order_by("username", "id"))
+        created, skipped = Assignment.objects.assign(
+            data["articles"], annotators, per_article=data.get("per_article"), assigned_by=request.user
+        )
+        rows = self.get_queryset().filter(pk__in=[assignment.pk for assignment in created]).order_by("id")
+        return Response(
+            {"created": AssignmentSerializer(rows, many=True).data, "skipped": skipped},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+    @extend_schema(
+        summary="Send a submitted assignment back to its analyst, with a comment (reviewers)",
+        request=AssignmentSendBackSerializer,
+        responses={
+            200: AssignmentSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: ILLEGAL_TRANSITION,
+        },
+    )
+    @action(detail=True, methods=["post"], url_path="send-back", url_name="send-back")
+    def send_back(self, request: Request, pk: str) -> Response:
+        assignment = self.get_object()
+        body = AssignmentSendBackSerializer(data=request.data)
+        body.is_valid(raise_exception=True)
+        with transaction.atomic():
+            # The model would also move an assignment that was never submitted to
+            # "in progress"; the review page offers only submitted ones, and so does
+            # this, on the status read under the lock that move_to then holds.
+            locked = Assignment.objects.select_for_update().get(pk=assignment.pk)
+            if locked.status != Assignment.Status.SUBMITTED:
+                raise TransitionRefused(
+                    f"Only a submitted assignment is sent back; this one is {locked.get_status_display().lower()}."
+                )
+            locked.move_to(Assignment.Status.IN_PROGRESS, comment=body.validated_data["comment"])
+        return self._answer(locked)
+
+    @extend_schema(
+        summary="Submit your assignment: its quotes go to review and are locked (its analyst)",
+        request=None,
+        responses={
+            200: AssignmentSerializer,
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+            404: NOT_FOUND,
+            409: ILLEGAL_TRANSITION,
+        },
+    )
+    @action(detail=True, methods=["post"])
+    def submit(self, request: Request, pk: str) -> Response:
+        assignment = self.get_object()
+        if assignment.annotator_id != request.user.pk:
+            raise exceptions.PermissionDenied(
+                "Only the assignment's analyst submits it, as on the annotate page; a reviewer sends work back."
+            )
+        EmptyBodySerializer(data=request.data).is_valid(raise_exception=True)
+        try:
+            assignment.move_to(Assignment.Status.SUBMITTED)
+        except DjangoValidationError as error:
+            raise TransitionRefused(
+                f"{' '.join(error.messages)} It was submitted already; a reviewer can send it back."
+            ) from None
+        return self._answer(assignment)
+
+
 # --- Routes ----------------------------------------------------------------------
 
 
@@ -948,6 +1116,7 @@ router.register("speakers", SpeakerViewSet, basename="speaker")
 router.register("targets", TargetViewSet, basename="target")
 router.register("stance-labels", StanceLabelViewSet, basename="stance-label")
 router.register("releases", ReleaseViewSet, basename="release")
+router.register("assignments", AssignmentViewSet, basename="assignment")
 
 
 @require_GET

@@ -20,7 +20,7 @@ from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
 from django.db.models import F, OrderBy, Q, QuerySet
 
-from .models import Article, Quote, Speaker, Stance, StanceLabel, Target
+from .models import Article, Assignment, Quote, Speaker, Stance, StanceLabel, Target
 
 CURATED, RAW = "curated", "raw"
 LAYERS = [(CURATED, "curated: the reviewed dataset (default)"), (RAW, "raw: the annotators' own quotes")]
@@ -43,6 +43,7 @@ ARTICLE_ORDERINGS: dict[str, Keys] = {
     "published_on": [("published_on", False), ("id", False)],
     "-published_on": [("published_on", True), ("id", False)],
 }
+ASSIGNMENT_ORDERINGS: dict[str, Keys] = {"id": [("id", False)], "-id": [("id", True)]}
 
 
 def ordering_exprs(keys: Keys, *, reverse: bool = False) -> list[OrderBy]:
@@ -251,3 +252,25 @@ class TargetFilter(filters.FilterSet):
 
     def filter_parent(self, queryset: QuerySet[Target], name: str, value: str) -> QuerySet[Target]:
         return queryset.filter(parent__slug=value)
+
+
+class AssignmentFilter(filters.FilterSet):
+    """Runs on ``Assignment.objects.visible_to(user)``: an analyst's filters only narrow their own."""
+
+    article = IdFilter(field_name="article_id", help_text="Assignments of this article (id).")
+    annotator = filters.CharFilter(method="filter_annotator", help_text="The analyst's username.")
+    status = filters.ChoiceFilter(
+        choices=Assignment.Status.choices, help_text="assigned, in_progress, submitted or reviewed."
+    )
+    ordering = filters.ChoiceFilter(
+        choices=[(name, name) for name in ASSIGNMENT_ORDERINGS],
+        method=_unfiltered,
+        help_text="Sort order (default id, the order they were made).",
+    )
+
+    class Meta:
+        model = Assignment
+        fields: list[str] = []
+
+    def filter_annotator(self, queryset: QuerySet[Assignment], name: str, value: str) -> QuerySet[Assignment]:
+        return queryset.filter(**{f"annotator__{get_user_model().USERNAME_FIELD}": value})

@@ -819,6 +819,16 @@ class AssignmentQuerySet(models.QuerySet):
             return self.none()
         return self.filter(annotator=user)
 
+    def visible_to(self, user: AnyUser) -> AssignmentQuerySet:
+        """Assignments a user may read: reviewers all, an analyst their own, anyone else none."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if is_reviewer(user):
+            return self.all()
+        if Role.ANALYST in roles_of(user):
+            return self.filter(annotator=user)
+        return self.none()
+
     def open(self) -> AssignmentQuerySet:
         """Work not yet handed in: assigned or in progress."""
         return self.filter(status__in=Assignment.OPEN)

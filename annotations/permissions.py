@@ -69,3 +69,26 @@ class ReleaseAccess(IsDemarcheMember):
             return True
         self.message = "Only reviewers can make a release."
         return False
+
+
+class AssignmentAccess(IsDemarcheMember):
+    """Reviewers manage assignments; an analyst reads and submits their own;
+    researchers have none (the review page's rule: ``reviewer_required``).
+
+    Which assignment an analyst reaches is ``Assignment.objects.visible_to``:
+    another analyst's is a 404, as on the pages.
+    """
+
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        if not super().has_permission(request, view):
+            return False
+        user = request.user
+        if is_reviewer(user):
+            return True
+        if not is_analyst(user):
+            self.message = "Assignments are for analysts and reviewers; researchers read the curated dataset."
+            return False
+        if request.method in SAFE_METHODS or getattr(view, "action", None) in getattr(view, "annotator_actions", ()):
+            return True
+        self.message = "Only reviewers assign articles and send work back."
+        return False

@@ -11,6 +11,7 @@ becomes DRF field errors named after the API's fields.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -25,9 +26,11 @@ from rest_framework import serializers
 from .filters import CURATED, RAW
 from .models import (
     Article,
+    Assignment,
     Quote,
     Release,
     ReleaseFile,
+    Role,
     Speaker,
     SpeakerRole,
     Stance,
@@ -685,3 +688,181 @@ class ErrorSerializer(serializers.Serializer):
 class VersionConflictSerializer(serializers.Serializer):
     detail = serializers.CharField()
     current_version = serializers.IntegerField(allow_null=True, help_text="null when the quote was deleted.")
+
+
+# --- Assignments ---------------------------------------------------------------
+
+
+def analyst_accounts() -> QuerySet:
+    """Whom an article can be assigned to: the active members of the analyst group,
+    the people the review page's assign form lists."""
+    return get_user_model().objects.filter(groups__name=Role.ANALYST, is_active=True)
+
+
+class AssignmentSerializer(serializers.ModelSerializer):
+    article = ArticleRefSerializer(read_only=True)
+    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="The analyst's username.")
+    assigned_by = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="The reviewer who assigned it; null when the analyst took it from the pool.",
+    )
+
+    class Meta:
+        model = Assignment
+        fields = [
+            "id",
+            "article",
+            "annotator",
+            "status",
+            "comment",
+            "assigned_by",
+            "created_at",
+            "updated_at",
+            "submitted_at",
+        ]
+        read_only_fields = fields
+
+
+class KnownFieldsOnly(serializers.Serializer):
+    """A request body whose every field is one the endpoint takes.
+
+    A misspelt field ("annotater") would otherwise be dropped without a word and
+    the request done as if it had not been sent.
+    """
+
+    def to_internal_value(self, data: Any) -> dict[str, Any]:
+        if isinstance(data, Mapping):
+            unknown = sorted(str(name) for name in data if name not in self.fields)
+            if unknown:
+                accepted = ", ".join(self.fields) or "no fields"
+                raise serializers.ValidationError(
+                    {name: [f"Unknown field. This endpoint accepts: {accepted}."] for name in unknown}
+                )
+        return super().to_internal_value(data)
+
+
+def _analyst_named(username: str) -> Any:
+    user = get_user_model().objects.filter(username=username).first()
+    if user is None:
+        raise serializers.ValidationError(f"No user is named '{username}'.")
+    if not analyst_accounts().filter(pk=user.pk).exists():
+        raise serializers.ValidationError(
+            f"'{username}' is not an active analyst: only members of the analyst group are assigned articles."
+        )
+    return user
+
+
+class AssignmentCreateSerializer(KnownFieldsOnly):
+    """The body of POST /assignments/: the review page's assign form for one article and one analyst."""
+
+    article = serializers.IntegerField(min_value=1, max_value=2**63 - 1, help_text="Article id (an open article).")
+    annotator = TextField(max_length=150, help_text="The analyst's username.")
+
+    def validate_article(self, pk: int) -> Article:
+        article = Article.objects.defer("text", "metadata").filter(pk=pk).first()
+        if article is None:
+            raise serializers.ValidationError(f"No article has id {pk}.")
+        if article.status != Article.Status.OPEN:
+            raise serializers.ValidationError(f"Article {pk} is curated: only open articles are assigned.")
+        return article
+
+    def validate_annotator(self, username: str) -> Any:
+        return _analyst_named(username)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        existing = Assignment.objects.filter(article=attrs["article"], annotator=attrs["annotator"]).first()
+        if existing is not None:
+            raise serializers.ValidationError(
+                {
+                    "annotator": [
+                        f"'{attrs['annotator'].get_username()}' already has article {attrs['article'].pk} "
+                        f"(assignment {existing.pk}, {existing.get_status_display().lower()})."
+                    ]
+                }
+            )
+        return attrs
+
+
+class AssignmentBulkSerializer(KnownFieldsOnly):
+    """The body of POST /assignments/bulk/: the review page's assign form, whole."""
+
+    articles = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1),
+        allow_empty=False,
+        max_length=1000,
+        error_messages={"empty": "Name at least one article id."},
+        help_text="Article ids. A curated article is skipped, with the reason.",
+    )
+    annotators = serializers.ListField(
+        child=TextField(max_length=150),
+        required=False,
+        max_length=1000,
+        help_text="Analysts' usernames; left out or empty, every analyst (as on the review page).",
+    )
+    per_article = serializers.IntegerField(
+        min_value=1,
+        max_value=10,
+        required=False,
+        allow_null=True,
+        help_text="Bring each article up to this many analysts in all, choosing those with the fewest open "
+        "assignments, and set its annotators_needed to it. Left out: every article to every analyst named.",
+    )
+
+    def validate_articles(self, ids: list[int]) -> list[Article]:
+        ids = list(dict.fromkeys(ids))
+        found = Article.objects.defer("text", "metadata").in_bulk(ids)
+        missing = [str(pk) for pk in ids if pk not in found]
+        if missing:
+            raise serializers.ValidationError(f"No article has id {', '.join(missing)}; nothing was assigned.")
+        return [found[pk] for pk in ids]
+
+    def validate_annotators(self, usernames: list[str]) -> list[Any]:
+        usernames = list(dict.fromkeys(usernames))
+        users = {user.get_username(): user for user in get_user_model().objects.filter(username__in=usernames)}
+        analysts = set(analyst_accounts().filter(username__in=usernames).values_list("username", flat=True))
+        unknown = [name for name in usernames if name not in users]
+        not_analysts = [name for name in usernames if name in users and name not in analysts]
+        problems = []
+        if unknown:
+            problems.append(f"No user is named {', '.join(repr(name) for name in unknown)}.")
+        if not_analysts:
+            problems.append(
+                f"Not an active analyst: {', '.join(repr(name) for name in not_analysts)} "
+                "(only members of the analyst group are assigned articles)."
+            )
+        if problems:
+            raise serializers.ValidationError(problems)
+        return [users[name] for name in usernames]
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if not attrs.get("annotators") and not attrs.get("per_article"):
+            raise serializers.ValidationError(
+                "Name annotators, or give per_article (how many analysts each article needs), or both."
+            )
+        return attrs
+
+
+class AssignmentBulkResultSerializer(serializers.Serializer):
+    created = AssignmentSerializer(many=True)
+    skipped = serializers.ListField(
+        child=serializers.CharField(), help_text="Why each article or analyst was left out, as the review page says it."
+    )
+
+
+class AssignmentSendBackSerializer(KnownFieldsOnly):
+    comment = TextField(
+        max_length=2000,
+        help_text="What the analyst should look at again; shown to them on the article.",
+        error_messages={"blank": "Say what the analyst should look at again."},
+    )
+
+    def validate_comment(self, comment: str) -> str:
+        if not comment.strip():
+            raise serializers.ValidationError("Say what the analyst should look at again.")
+        return comment
+
+
+class EmptyBodySerializer(KnownFieldsOnly):
+    """An action that takes no fields: anything sent is refused rather than ignored."""

@@ -81,7 +81,7 @@ def test_the_api_root_lists_the_resources(client, researcher):
     from .test_api_support import api_client
 
     body = api_client(researcher).get("/api/v1/").json()
-    assert set(body) == {"articles", "quotes", "speakers", "targets", "stance-labels", "releases"}
+    assert set(body) == {"articles", "quotes", "speakers", "targets", "stance-labels", "releases", "assignments"}
 
 
 def test_the_browsable_api_is_off(researcher):

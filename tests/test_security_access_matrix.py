@@ -360,6 +360,10 @@ API_405 = roles(401, 405, 405, 405, 405, 405)  # IsDemarcheMember
 API_WRITE_405 = roles(401, 405, 405, 405, 403, 405)  # ReadOrAnnotate refuses researchers before the method check
 RELEASE_READ = roles(401, 403, 403, 200, 200, 200)
 RELEASE_405 = roles(401, 403, 403, 405, 403, 405)  # ReleaseAccess: only reviewers write
+ASSIGNMENT_READ = roles(401, 200, 200, 200, 403, 200)  # AssignmentAccess: researchers have none
+ASSIGNMENT_405 = roles(401, 403, 403, 405, 403, 405)  # only reviewers write (before the method check)
+ASSIGNMENT_GET_405 = roles(401, 405, 405, 405, 403, 405)  # analysts may read, then the method check
+ASSIGN = roles(401, 403, 403, 201, 403, 201)
 
 
 def quote_form(w: World, quote: Quote | None = None, **extra: Any) -> dict[str, Any]:
@@ -421,6 +425,16 @@ def curated_quote(w: World) -> dict[str, Any]:
 
 def release_file(w: World) -> dict[str, Any]:
     return {"pk": w.release.pk, "fmt": "jsonl"}
+
+
+def mine_assignment(w: World) -> dict[str, Any]:
+    """The first analyst's open assignment, on their draft."""
+    return {"pk": Assignment.objects.get(article=w.mine_article, annotator=w.users["analyst"]).pk}
+
+
+def review_assignment(w: World) -> dict[str, Any]:
+    """The first analyst's submitted assignment."""
+    return {"pk": w.review_assignment.pk}
 
 
 TABLE: dict[str, Entry] = {
@@ -652,6 +666,35 @@ TABLE: dict[str, Entry] = {
     ),
     "api/v1/releases/<int:pk>/files/<str:fmt>": Entry(
         "api:release-file-alias", allow(RELEASE_405, GET=RELEASE_READ), release_file
+    ),
+    # Assignments: reviewers all, an analyst their own (another's is a 404), researchers none.
+    "api/v1/assignments/$": Entry(
+        "api:assignment-list",
+        allow(ASSIGNMENT_405, GET=ASSIGNMENT_READ, POST=ASSIGN),
+        body=lambda w: {"article": w.pool_article.pk, "annotator": "analyst2"},
+    ),
+    "api/v1/assignments/(?P<pk>[0-9]+)/$": Entry(
+        "api:assignment-detail",
+        allow(ASSIGNMENT_405, GET=roles(401, 200, 404, 200, 403, 200)),
+        mine_assignment,
+    ),
+    "api/v1/assignments/bulk/$": Entry(
+        "api:assignment-bulk",
+        allow(ASSIGNMENT_405, GET=ASSIGNMENT_GET_405, POST=ASSIGN),
+        body=lambda w: {"articles": [w.pool_article.pk], "per_article": 1},
+    ),
+    "api/v1/assignments/(?P<pk>[0-9]+)/send-back/$": Entry(
+        "api:assignment-send-back",
+        allow(ASSIGNMENT_405, GET=ASSIGNMENT_GET_405, POST=roles(401, 403, 403, 200, 403, 200)),
+        review_assignment,
+        body=lambda w: {"comment": "Look at row 2 again."},
+    ),
+    "api/v1/assignments/(?P<pk>[0-9]+)/submit/$": Entry(
+        "api:assignment-submit",
+        # Only the assignment's own analyst submits it: the second analyst can't see it (404), a
+        # reviewer sees it but sends work back instead (403).
+        allow(ASSIGNMENT_405, GET=ASSIGNMENT_GET_405, POST=roles(401, 200, 404, 403, 403, 403)),
+        mine_assignment,
     ),
 }
 

@@ -614,6 +614,19 @@ PAGES = [
     ),
     Page("API targets", lambda p: "/api/v1/targets/?page_size=500", "researcher", ("target", "description")),
     Page("API stance labels", lambda p: "/api/v1/stance-labels/?page_size=500", "researcher", ("label",)),
+    Page("API assignments", lambda p: "/api/v1/assignments/?page_size=500", "reviewer", ("title", "send_back")),
+    Page(
+        "API assignment",
+        each(lambda v: f"/api/v1/assignments/{v.sent_back.pk}/"),
+        "reviewer",
+        ("title", "outlet", "send_back"),
+    ),
+    Page(
+        "API assignments of an analyst",
+        lambda p: "/api/v1/assignments/?annotator=analyst2&page_size=500",
+        "analyst2",
+        ("title", "send_back"),
+    ),
     # --- Exports: attachments
     Page("JSONL export", lambda p: EXPORT.format("jsonl"), "researcher", QUOTE_FIELDS),
     Page("CSV export", lambda p: EXPORT.format("csv"), "researcher", QUOTE_FIELDS),
