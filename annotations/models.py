@@ -75,10 +75,15 @@ qid_validator = RegexValidator(r"^Q[1-9][0-9]*$", "A Wikidata QID looks like Q42
 
 class ArticleQuerySet(models.QuerySet):
     def visible_to(self, user: AnyUser) -> ArticleQuerySet:
-        """Articles a user may open.
+        """Articles a user may open (read; writing is ``annotatable_by``).
 
-        Reviewers see everything; analysts see what is assigned to them and the
-        open pool; researchers see curated articles; anyone else sees nothing.
+        Reviewers see everything; analysts see what is assigned to them, the
+        open pool and the curated articles; researchers see curated articles;
+        anyone else sees nothing. Analysts read curated articles because they
+        already read the curated quotes on them (``QuoteQuerySet.visible_to``):
+        a quote whose article can't be opened was one rule for quotes and
+        another for articles. They still can't annotate them: ``annotatable_by``
+        keeps to open articles.
         """
         if not user.is_authenticated or not user.is_active:
             return self.none()
@@ -91,9 +96,19 @@ class ArticleQuerySet(models.QuerySet):
             # and the DISTINCT that undoes it compares whole 50,000-character texts.
             assigned = Exists(Assignment.objects.filter(article=OuterRef("pk"), annotator=user))
             condition |= Q(assigned) | Q(status=Article.Status.OPEN, pool=True)
-        if Role.RESEARCHER in roles:
+        if roles & {Role.ANALYST, Role.RESEARCHER}:
             condition |= Q(status=Article.Status.CURATED)
         return self.filter(condition)
+
+    def queue_for(self, user: AnyUser) -> ArticleQuerySet:
+        """The articles on a user's home page: what they may open, less the curated
+        articles an analyst may only read. An analyst's queue is their work (their
+        assignments and the open pool); a researcher's is the curated dataset."""
+        articles = self.visible_to(user)
+        if is_reviewer(user) or Role.RESEARCHER in roles_of(user):
+            return articles
+        assigned = Exists(Assignment.objects.filter(article=OuterRef("pk"), annotator=user))
+        return articles.filter(Q(assigned) | ~Q(status=Article.Status.CURATED))
 
     def curated(self) -> ArticleQuerySet:
         return self.filter(status=Article.Status.CURATED)

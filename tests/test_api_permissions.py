@@ -103,8 +103,8 @@ TABLE: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
     ("put", "/api/v1/quotes/{mine}/", {"kind": "indirect"}, {**WRITE, **dict.fromkeys(PERSONAS[3:], 405)}),
     # Articles: each role sees its own set; analysts and reviewers add articles.
     ("get", "/api/v1/articles/", None, READ_ALL),
-    # Analysts read curated quotes but not curated articles: Article.objects.visible_to's rule.
-    ("get", "/api/v1/articles/{curated_article}/", None, {**READ_ALL, "analyst": 404, "second_analyst": 404}),
+    # Analysts read curated articles, as they read the curated quotes on them: Article.objects.visible_to's rule.
+    ("get", "/api/v1/articles/{curated_article}/", None, READ_ALL),
     ("get", "/api/v1/articles/{pooled}/", None, {**READ_ALL, "researcher": 404}),
     (
         "get",

@@ -42,6 +42,26 @@ def test_the_analyst_sees_their_assigned_article_and_not_another_analysts(login,
     assert response.context["page"].object_list[0].quote_count == 1
 
 
+def test_an_analysts_queue_is_their_work_not_the_curated_articles_they_may_read(login, analyst, researcher):
+    """Analysts may open every curated article, but their queue lists only their own
+    (an article they worked on that was curated since) beside their assignments and the pool."""
+    from annotations.models import Article, Assignment
+
+    AssignmentFactory(annotator=analyst, article=ArticleFactory(pool=False, title="Assigned to me"))
+    ArticleFactory(title="In the pool")
+    AssignmentFactory(
+        annotator=analyst,
+        article=ArticleFactory(pool=False, title="Mine, curated", status=Article.Status.CURATED),
+        status=Assignment.Status.REVIEWED,
+    )
+    ArticleFactory(pool=False, title="Someone else's, curated", status=Article.Status.CURATED)
+    titles = {article.title for article in login(analyst).get(reverse("annotations:home")).context["page"]}
+    assert titles == {"Assigned to me", "In the pool", "Mine, curated"}
+    assert Article.objects.visible_to(analyst).filter(title="Someone else's, curated").exists()
+    researchers = {article.title for article in login(researcher).get(reverse("annotations:home")).context["page"]}
+    assert researchers == {"Mine, curated", "Someone else's, curated"}
+
+
 def test_an_outsider_sees_no_articles(login, outsider):
     ArticleFactory(title="Pooled")
     response = login(outsider).get(reverse("annotations:home"))

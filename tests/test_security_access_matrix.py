@@ -1021,6 +1021,88 @@ def test_the_admin_opens_every_registered_models_pages(world):
     assert not failures, "\n".join(failures)
 
 
+# --- A curated article: every role reads it, only reviewers write to it ----------------------------
+#
+# One rule for the curated dataset: whoever reads curated quotes (analysts, reviewers, researchers)
+# reads the curated articles they sit on. Analysts still can't annotate one (annotatable_by keeps to
+# open articles), and it is not work in their queue. The second analyst never worked on it; the
+# first analyst's assignment on it is reviewed, which locks it for them too.
+
+
+def curated_quote_form(w: World) -> dict[str, Any]:
+    text = w.curated_article.text
+    return {**quote_form(w), "start": 0, "end": 12, "text": text[:12]}
+
+
+def curated_api_quote(w: World) -> dict[str, Any]:
+    text = w.curated_article.text
+    return {"article": w.curated_article.pk, "start": 0, "end": 12, "text": text[:12], "kind": "direct"}
+
+
+CURATED_CELLS: list[tuple[str, Callable[[World], str], Callable[[World], dict[str, Any]] | None, dict[str, Expect]]] = [
+    (
+        "GET",
+        lambda w: f"/api/v1/articles/{w.curated_article.pk}/?include=text,quotes",
+        None,
+        roles(401, 200, 200, 200, 200, 200),
+    ),
+    ("GET", lambda w: f"/articles/{w.curated_article.pk}/annotate/", None, roles(LOGIN, 200, 200, 200, 200, 200)),
+    (
+        "GET",
+        lambda w: f"/articles/{w.curated_article.pk}/annotate/?layer=curated",
+        None,
+        roles(LOGIN, 200, 200, 200, 200, 200),
+    ),
+    # Reviewers may add quotes to any article (annotatable_by); nobody else to a curated one.
+    (
+        "POST",
+        lambda w: f"/articles/{w.curated_article.pk}/quotes/new/",
+        curated_quote_form,
+        roles(LOGIN, 404, 404, 302, 404, 302),
+    ),
+    # The API says why: the article can be read, not annotated.
+    ("POST", lambda w: "/api/v1/quotes/", curated_api_quote, roles(401, 403, 403, 201, 403, 201)),
+]
+
+
+@pytest.mark.parametrize("cell", range(len(CURATED_CELLS)), ids=lambda i: f"{CURATED_CELLS[i][0]} {i}")
+def test_a_curated_article_is_read_by_every_role_and_annotated_only_by_reviewers(cell, world):
+    method, path, body, expected = CURATED_CELLS[cell]
+    requester = Requester(world)
+    failures: list[str] = []
+    for role in ROLES:
+        check_cell(
+            requester,
+            failures,
+            path(world),
+            role,
+            method,
+            expected[role],
+            path(world),
+            body=body(world) if body else None,
+        )
+    assert not failures, "\n".join(failures)
+
+
+def test_an_analyst_reads_the_curated_article_with_its_curated_quotes_and_no_form(world):
+    requester = Requester(world)
+    page = requester.send("second_analyst", "GET", f"/articles/{world.curated_article.pk}/annotate/")
+    assert page.status == 200
+    assert f"quote-{world.curated_quote.pk}".encode() in page.content
+    assert b"quote-form" not in page.content and b"can't add quotes" in page.content
+    api = requester.send("second_analyst", "GET", f"/api/v1/articles/{world.curated_article.pk}/?include=quotes")
+    assert [quote["id"] for quote in json_of(api)["quotes"]] == [world.curated_quote.pk]
+    assert world.curated_article.pk in ids_of(requester.send("second_analyst", "GET", "/api/v1/articles/"))
+
+
+def test_a_curated_article_is_not_work_in_an_analysts_queue(world):
+    requester = Requester(world)
+    title = world.curated_article.title.encode()
+    assert title not in requester.send("second_analyst", "GET", "/").content
+    assert title in requester.send("analyst", "GET", "/").content  # theirs: they annotated it
+    assert title in requester.send("researcher", "GET", "/").content
+
+
 # --- IDOR: another analyst's ids in query strings ------------------------------------------------
 
 NOWHERE = 999_999_999  # an id no row has

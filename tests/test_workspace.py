@@ -201,6 +201,38 @@ def test_a_researcher_reads_a_curated_article_without_a_form(login, researcher, 
     assert "can't add quotes" in body
 
 
+def test_an_analyst_reads_a_curated_article_and_its_curated_quotes_without_a_form(login, analyst, reviewer):
+    article = ArticleFactory(status=Article.Status.CURATED, pool=False)
+    curated = QuoteFactory(article=article, annotator=reviewer, is_curated=True)
+    response = login(analyst).get(article.annotate_url)
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert "quote-form" not in body
+    assert "can't add quotes" in body
+    assert [quote.pk for quote in response.context["quotes"]] == [curated.pk]
+
+
+def test_an_analyst_can_not_add_a_quote_to_a_curated_article(login, analyst):
+    article = ArticleFactory(status=Article.Status.CURATED, pool=False)
+    client = login(analyst)
+    url = reverse("annotations:quote-new", args=[article.pk])
+    assert client.get(url, {"start": 1, "end": 20}).status_code == 404
+    response = client.post(url, {"start": 1, "end": 20, "text": article.text[1:20], "kind": "direct"})
+    assert response.status_code == 404
+    assert not article.quotes.exists()
+
+
+def test_on_a_curated_article_they_annotated_an_analyst_still_reads_their_own_quotes(login, analyst, reviewer):
+    article = ArticleFactory(status=Article.Status.CURATED, pool=False)
+    AssignmentFactory(article=article, annotator=analyst, status=Assignment.Status.REVIEWED)
+    own = QuoteFactory(article=article, annotator=analyst)
+    copy = own.copy_as_curated(curator=reviewer)
+    response = login(analyst).get(article.annotate_url)
+    assert [quote.pk for quote in response.context["quotes"]] == [own.pk]
+    curated = login(analyst).get(article.annotate_url, {"layer": "curated"})
+    assert [quote.pk for quote in curated.context["quotes"]] == [copy.pk]
+
+
 def test_the_annotate_page_query_count_does_not_grow_with_quotes(login, analyst, assigned_article):
     client = login(analyst)
     target, label = TargetFactory(), StanceLabelFactory()

@@ -73,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
     user = request.user
     visible_quotes = Quote.objects.visible_to(user).filter(is_curated=False)
     articles = (
-        Article.objects.visible_to(user)
+        Article.objects.queue_for(user)
         .annotate(quote_count=Count("quotes", filter=Q(quotes__in=visible_quotes)))
         .prefetch_related(Prefetch("assignments", queryset=Assignment.objects.filter(annotator=user), to_attr="mine"))
         .order_by("-created_at", "-id")
@@ -178,7 +178,14 @@ def _page_quotes(request: HttpRequest, article: Article) -> list[ListedQuote]:
     user = request.user
     quotes = Quote.objects.visible_to(user).filter(article=article)
     layer = request.GET.get("layer")
-    if is_analyst(user) and layer != "curated":
+    # An analyst reads their own quotes on their work; on a curated article they
+    # did not annotate there are none, and the curated version is what there is to read.
+    own_work = (
+        is_reviewer(user)
+        or article.status == Article.Status.OPEN
+        or Assignment.objects.filter(article=article, annotator=user).exists()
+    )
+    if is_analyst(user) and layer != "curated" and own_work:
         quotes = quotes.filter(is_curated=False)
     else:
         quotes = quotes.filter(is_curated=True)
