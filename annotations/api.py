@@ -1096,9 +1096,9 @@ class AssignmentViewSet(
         try:
             assignment.move_to(Assignment.Status.SUBMITTED)
         except DjangoValidationError as error:
-            raise TransitionRefused(
-                f"{' '.join(error.messages)} It was submitted already; a reviewer can send it back."
-            ) from None
+            # move_to read the status again under its lock: say what it found.
+            hint = " A reviewer can send it back." if assignment.status == Assignment.Status.SUBMITTED else ""
+            raise TransitionRefused(" ".join(error.messages) + hint) from None
         return self._answer(assignment)
 
 

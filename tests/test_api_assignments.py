@@ -361,7 +361,16 @@ def test_an_analyst_submits_their_assignment_and_its_quotes_lock(analyst, work):
 def test_submitting_twice_is_a_conflict(analyst, work):
     response = post(analyst, detail(work["mine_done"]) + "submit/")
     assert response.status_code == 409
-    assert "submitted" in response.json()["detail"]
+    assert response.json()["detail"] == (
+        "An assignment that is submitted can't become submitted. A reviewer can send it back."
+    )
+
+
+def test_a_reviewed_assignment_can_not_be_submitted_again(analyst):
+    reviewed = AssignmentFactory(annotator=analyst, status=Assignment.Status.REVIEWED)
+    response = post(analyst, detail(reviewed) + "submit/")
+    assert response.status_code == 409
+    assert response.json()["detail"] == "An assignment that is reviewed can't become submitted."
 
 
 def test_submitting_takes_no_fields(analyst, work):
