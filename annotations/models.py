@@ -529,6 +529,12 @@ class Quote(models.Model):
         INDIRECT = "indirect", "Indirect"
         MIXED = "mixed", "Mixed"
 
+    class Layer(models.TextChoices):
+        """The two readings of the dataset: what reviewers curated, and what annotators marked."""
+
+        CURATED = "curated", "Curated: the reviewed dataset"
+        RAW = "raw", "Raw: the annotators' own quotes"
+
     article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="quotes")
     start = models.PositiveIntegerField(help_text="Code-point offset of the first character.")
     end = models.PositiveIntegerField(help_text="Code-point offset just past the last character.")
@@ -669,6 +675,10 @@ class Quote(models.Model):
                 errors.setdefault("parent", []).append("A quote can't be nested in itself.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def layer(self) -> Quote.Layer:
+        return Quote.Layer.CURATED if self.is_curated else Quote.Layer.RAW
 
     def save_with_version(self, expected_version: int) -> None:
         """Save only if the row still has ``expected_version``; bump the version.

@@ -330,7 +330,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["annotations.api.schema_without_aliases"],
     "ENUM_NAME_OVERRIDES": {
         "QuoteKindEnum": "annotations.models.Quote.Kind",
-        "LayerEnum": [("curated", "curated"), ("raw", "raw")],
+        "LayerEnum": "annotations.models.Quote.Layer",
     },
 }
 

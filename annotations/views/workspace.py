@@ -178,7 +178,7 @@ def _page_quotes(request: HttpRequest, article: Article) -> list[ListedQuote]:
     user = request.user
     quotes = Quote.objects.visible_to(user).filter(article=article)
     layer = request.GET.get("layer")
-    if is_analyst(user) and layer != "curated":
+    if is_analyst(user) and layer != Quote.Layer.CURATED:
         quotes = quotes.filter(is_curated=False)
     else:
         quotes = quotes.filter(is_curated=True)
