@@ -14,6 +14,23 @@ from .offsets import find_occurrence, normalise_text
 MAX_ARTICLE_CHARS = 500_000
 
 
+class SearchField(forms.CharField):
+    """A search box's text, safe to filter on.
+
+    PostgreSQL can't take a NUL byte, so NULs are dropped (not refused: a search
+    box has no error to show); a term past 200 characters is cut for the same reason.
+    """
+
+    max_chars = 200
+
+    def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: object) -> str:
+        return super().to_python(value).replace("\x00", "").strip()[: self.max_chars]
+
+
 class ArticleForm(forms.ModelForm):
     """An article as an analyst pastes it or an import line carries it."""
 
