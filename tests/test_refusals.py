@@ -173,6 +173,18 @@ def test_the_navigation_offers_a_page_exactly_when_it_opens(role, request, login
         assert (f'href="{url}"' in nav) is (client.get(url).status_code == 200), (role, name)
 
 
+@pytest.mark.parametrize("role", ["analyst", "reviewer", "researcher", "outsider"])
+def test_the_queues_buttons_appear_exactly_for_those_they_open_for(role, request, login):
+    client = login(request.getfixturevalue(role))
+    toolbar = re.search(
+        r'<div class="toolbar">(.*?)</div>', client.get(reverse("annotations:home")).content.decode(), re.S
+    )
+    for name in ["annotations:article-new", "annotations:article-upload", "annotations:next-article"]:
+        url = reverse(name)
+        opens = (client.get(url) if name != "annotations:next-article" else client.post(url)).status_code in {200, 302}
+        assert (f'action="{url}"' in toolbar.group(1) or f'href="{url}"' in toolbar.group(1)) is opens, (role, name)
+
+
 # --- The decorators ---------------------------------------------------------------------------
 
 

@@ -88,7 +88,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         template,
-        {"page": page, "query": query, "awaiting_review": awaiting_review, "can_annotate": is_analyst(user)},
+        {"page": page, "query": query, "awaiting_review": awaiting_review},
     )
 
 
