@@ -48,9 +48,7 @@ from . import exporters, services, span_importers
 from .filters import (
     ARTICLE_ORDERINGS,
     ASSIGNMENT_ORDERINGS,
-    CURATED,
     QUOTE_ORDERINGS,
-    RAW,
     ArticleFilter,
     AssignmentFilter,
     Keys,
@@ -299,7 +297,7 @@ class StrictQueryParamsMixin:
 
 def refuse_raw_layer_for_readers(request: Request) -> None:
     """Researchers read the curated dataset; the annotators' layer is for analysts and reviewers."""
-    if request.query_params.get("layer") == RAW and not is_analyst(request.user):
+    if request.query_params.get("layer") == Quote.Layer.RAW and not is_analyst(request.user):
         raise exceptions.PermissionDenied(
             "The raw layer (annotators' own quotes) is for reviewers; researchers read the curated layer "
             "(leave out layer, or use layer=curated)."
@@ -319,7 +317,7 @@ _IF_MATCH = re.compile(r'^\s*(?:W/)?"?(\d{1,9})"?\s*$')
 
 LAYER_PARAMETER = OpenApiParameter(
     "layer",
-    enum=[CURATED, RAW],
+    enum=Quote.Layer.values,
     description="curated (default) or raw; raw is refused to researchers (403).",
 )
 NOT_FOUND = OpenApiResponse(ErrorSerializer, description="No such object, or not one you may read.")
@@ -607,7 +605,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         queryset = self.filter_queryset(Quote.objects.visible_to(request.user))
         keys = QUOTE_ORDERINGS[request.query_params.get("ordering") or "id"]
         queryset = queryset.order_by(*ordering_exprs(keys))
-        layer = request.query_params.get("layer") or CURATED
+        layer = request.query_params.get("layer") or Quote.Layer.CURATED
         return export_response(queryset, fmt, f"demarche-quotes-{layer}-{timezone.now():%Y%m%d-%H%M%S}")
 
     @extend_schema(
@@ -782,8 +780,8 @@ class ArticleViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             queryset = queryset.defer("text")
         if "quotes" in include:
             refuse_raw_layer_for_readers(request)
-            layer = request.query_params.get("layer") or CURATED
-            if layer not in {CURATED, RAW}:
+            layer = request.query_params.get("layer") or Quote.Layer.CURATED
+            if layer not in Quote.Layer.values:
                 raise exceptions.ValidationError({"layer": ["Use curated or raw."]})
             quotes = apply_layer(Quote.objects.visible_to(request.user), layer)
             quotes = quotes.select_related("speaker", "speaker_role", "addressee", "annotator").prefetch_related(

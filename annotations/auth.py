@@ -1,6 +1,6 @@
 """Logging in: the demo-password rule and the client address lockouts record.
 
-The demo accounts' passwords are published (README, ``seed_demo.DEMO_USERS``).
+The demo accounts' passwords are published (README, ``annotations.demo.DEMO_USERS``).
 ``seed_demo`` never creates those accounts with DEBUG off, but a database
 copied from a demo, or an administrator who reuses a password from the README,
 could still carry one. So with DEBUG off a published demo password never logs
@@ -26,7 +26,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from .management.commands.seed_demo import DEMO_USERS
+from .demo import DEMO_USERS
 
 DEMO_PASSWORDS = frozenset(password for _username, _role, password in DEMO_USERS)
 

@@ -30,7 +30,6 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
 
-from .filters import CURATED, RAW
 from .models import Article, Quote, Stance
 from .offsets import codepoint_to_utf16
 from .serializers import OFFSETS_CONVENTION, QuoteSerializer
@@ -326,7 +325,10 @@ _QUOTE_LINE_SQL = _sql_object(
             ("url", _sql_string("q.article_url")),
         ),
     ),
-    ("layer", f"CASE WHEN q.is_curated THEN '{json.dumps(CURATED)}' ELSE '{json.dumps(RAW)}' END"),
+    (
+        "layer",
+        f"CASE WHEN q.is_curated THEN '{json.dumps(Quote.Layer.CURATED)}' ELSE '{json.dumps(Quote.Layer.RAW)}' END",
+    ),
     ("annotator", f"CASE WHEN q.is_curated OR q.annotator IS NULL THEN 'null' ELSE {_sql_string('q.annotator')} END"),
     ("curated_from", f"CASE WHEN q.is_curated THEN {_sql_list(_CURATED_FROM_SQL)} ELSE '[]' END"),
     ("version", "q.version::text"),

@@ -22,9 +22,6 @@ from django.db.models import F, OrderBy, Q, QuerySet
 
 from .models import Article, Assignment, Quote, Speaker, Stance, StanceLabel, Target
 
-CURATED, RAW = "curated", "raw"
-LAYERS = [(CURATED, "curated: the reviewed dataset (default)"), (RAW, "raw: the annotators' own quotes")]
-
 Keys = list[tuple[str, bool]]
 
 # Orderings a client may ask for, as (column, descending) keys for the keyset
@@ -60,7 +57,7 @@ SEARCH_CONFIG = "simple"
 
 def apply_layer(queryset: QuerySet[Quote], layer: str) -> QuerySet[Quote]:
     """The curated dataset (curated quotes on curated articles) or the annotators' layer."""
-    if layer == RAW:
+    if layer == Quote.Layer.RAW:
         return queryset.raw()
     return queryset.curated().filter(article__status=Article.Status.CURATED)
 
@@ -124,14 +121,14 @@ class QuoteFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if data.get("annotator") and data.get("layer") != RAW:
+        if data.get("annotator") and data.get("layer") != Quote.Layer.RAW:
             self.add_error("annotator", "The annotator filter applies to the raw layer: add layer=raw.")
         return data
 
 
 class QuoteFilter(filters.FilterSet):
     layer = filters.ChoiceFilter(
-        choices=LAYERS,
+        choices=Quote.Layer.choices,
         method=_unfiltered,
         help_text="curated (default): the reviewed dataset. "
         "raw: annotators' quotes (reviewers; analysts see their own).",
@@ -177,7 +174,7 @@ class QuoteFilter(filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet[Quote]) -> QuerySet[Quote]:
         data = self.form.cleaned_data
-        queryset = apply_layer(queryset, data.get("layer") or CURATED)
+        queryset = apply_layer(queryset, data.get("layer") or Quote.Layer.CURATED)
         target, label = data.get("target"), data.get("label")
         if target is not None or label is not None:
             # One stance carries both: "quotes that oppose Iran acquiring nuclear
@@ -209,7 +206,9 @@ class ArticleFilter(filters.FilterSet):
     published_before = filters.DateFilter(field_name="published_on", lookup_expr="lte")
     q = filters.CharFilter(method="filter_q", help_text="Words in the title.")
     layer = filters.ChoiceFilter(
-        choices=LAYERS, method=_unfiltered, help_text="Which quotes include=quotes embeds (default curated)."
+        choices=Quote.Layer.choices,
+        method=_unfiltered,
+        help_text="Which quotes include=quotes embeds (default curated).",
     )
     ordering = filters.ChoiceFilter(
         choices=[(name, name) for name in ARTICLE_ORDERINGS], method=_unfiltered, help_text="Sort order (default id)."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
@@ -12,6 +13,23 @@ from .models import Article, Quote, Speaker, SpeakerRole, Stance, StanceLabel, T
 from .offsets import find_occurrence, normalise_text
 
 MAX_ARTICLE_CHARS = 500_000
+
+
+class SearchField(forms.CharField):
+    """A search box's text, safe to filter on.
+
+    PostgreSQL can't take a NUL byte, so NULs are dropped (not refused: a search
+    box has no error to show); a term past 200 characters is cut for the same reason.
+    """
+
+    max_chars = 200
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        super().__init__(**kwargs)
+
+    def to_python(self, value: object) -> str:
+        return super().to_python(value).replace("\x00", "").strip()[: self.max_chars]
 
 
 class ArticleForm(forms.ModelForm):

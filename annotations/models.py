@@ -23,41 +23,14 @@ from simple_history.models import HistoricalRecords
 
 from .offsets import check_span, normalise_text
 
+# The roles live in roles.py with the decorators that enforce them; importing them
+# from models.py keeps working for the code that always did.
+from .roles import Role, is_analyst, is_researcher, is_reviewer, roles_of  # noqa: F401
+
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 
     AnyUser = AbstractBaseUser | AnonymousUser
-
-
-class Role(models.TextChoices):
-    """The Django groups Demarche knows, created by a data migration."""
-
-    ANALYST = "analyst", "Analyst"
-    REVIEWER = "reviewer", "Reviewer"
-    RESEARCHER = "researcher", "Researcher"
-
-
-def roles_of(user: AnyUser) -> frozenset[str]:
-    """The user's Demarche roles, cached on the user object for the request."""
-    if not user.is_authenticated or not user.is_active:
-        return frozenset()
-    cached = getattr(user, "_demarche_roles", None)
-    if cached is None:
-        cached = frozenset(user.groups.values_list("name", flat=True))
-        user._demarche_roles = cached
-    return cached
-
-
-def is_reviewer(user: AnyUser) -> bool:
-    return user.is_active and (user.is_superuser or Role.REVIEWER in roles_of(user))
-
-
-def is_analyst(user: AnyUser) -> bool:
-    return Role.ANALYST in roles_of(user) or is_reviewer(user)
-
-
-def is_researcher(user: AnyUser) -> bool:
-    return Role.RESEARCHER in roles_of(user)
 
 
 country_code_validator = RegexValidator(
@@ -544,6 +517,12 @@ class Quote(models.Model):
         INDIRECT = "indirect", "Indirect"
         MIXED = "mixed", "Mixed"
 
+    class Layer(models.TextChoices):
+        """The two readings of the dataset: what reviewers curated, and what annotators marked."""
+
+        CURATED = "curated", "Curated: the reviewed dataset"
+        RAW = "raw", "Raw: the annotators' own quotes"
+
     article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="quotes")
     start = models.PositiveIntegerField(help_text="Code-point offset of the first character.")
     end = models.PositiveIntegerField(help_text="Code-point offset just past the last character.")
@@ -684,6 +663,10 @@ class Quote(models.Model):
                 errors.setdefault("parent", []).append("A quote can't be nested in itself.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def layer(self) -> Quote.Layer:
+        return Quote.Layer.CURATED if self.is_curated else Quote.Layer.RAW
 
     def save_with_version(self, expected_version: int) -> None:
         """Save only if the row still has ``expected_version``; bump the version.

@@ -23,7 +23,6 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from .filters import CURATED, RAW
 from .models import (
     Article,
     Assignment,
@@ -210,9 +209,9 @@ class QuoteSerializer(serializers.ModelSerializer):
             "role": {"title": role.title, "organisation": role.organisation} if role else None,
         }
 
-    @extend_schema_field(serializers.ChoiceField(choices=[CURATED, RAW]))
+    @extend_schema_field(serializers.ChoiceField(choices=Quote.Layer.choices))
     def get_layer(self, quote: Quote) -> str:
-        return CURATED if quote.is_curated else RAW
+        return quote.layer
 
     @extend_schema_field(serializers.CharField(allow_null=True))
     def get_annotator(self, quote: Quote) -> str | None:
@@ -320,7 +319,7 @@ def quote_representations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
                 "published_on": row["article__published_on"] and row["article__published_on"].isoformat(),
                 "url": row["article__url"],
             },
-            "layer": CURATED if row["is_curated"] else RAW,
+            "layer": Quote.Layer.CURATED if row["is_curated"] else Quote.Layer.RAW,
             "annotator": None if row["is_curated"] else row["annotator_username"],
             "curated_from": sorted(sources[row["id"]]) if row["is_curated"] else [],
             "version": row["version"],

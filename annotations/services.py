@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from django.http import QueryDict
 
 from . import exporters
-from .filters import CURATED, QuoteFilter
+from .filters import QuoteFilter
 from .models import Quote, Release, ReleaseFile
 
 # Every format a release carries; JSONL is the reference (Release.sha256).
@@ -44,7 +44,7 @@ def release_quotes(filters: Mapping[str, str], user: Any) -> QuerySet[Quote]:
         )
     data = QueryDict(mutable=True)
     data.update({name: str(value) for name, value in filters.items()})
-    data["layer"] = CURATED
+    data["layer"] = Quote.Layer.CURATED
     filterset = QuoteFilter(data, queryset=Quote.objects.visible_to(user))
     if not filterset.is_valid():
         raise ReleaseError({"filters": [f"{name}: {' '.join(errors)}" for name, errors in filterset.errors.items()]})

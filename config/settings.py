@@ -130,6 +130,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "annotations.context_processors.roles",
             ],
         },
     },
@@ -330,7 +331,7 @@ SPECTACULAR_SETTINGS = {
     "PREPROCESSING_HOOKS": ["annotations.api.schema_without_aliases"],
     "ENUM_NAME_OVERRIDES": {
         "QuoteKindEnum": "annotations.models.Quote.Kind",
-        "LayerEnum": [("curated", "curated"), ("raw", "raw")],
+        "LayerEnum": "annotations.models.Quote.Layer",
     },
 }
 

@@ -351,8 +351,10 @@ EVERYONE_IN = roles(LOGIN, 200, 200, 200, 200, 200)
 PAGE_405 = roles(LOGIN, 405, 405, 405, 405, 405)  # @login_required, then the method check
 REVIEW_ACTION = roles(LOGIN, 403, 403, 302, 403, 302)  # @reviewer_required POSTs, back to the page
 REVIEW_405 = roles(LOGIN, 403, 403, 405, 403, 405)  # @reviewer_required comes before the method check
-ANALYSTS = roles(LOGIN, 200, 200, 200, 404, 200)  # is_analyst, else 404
-REVIEWERS_404 = roles(LOGIN, 404, 404, 200, 404, 200)  # is_reviewer, else 404
+ANALYSTS = roles(LOGIN, 200, 200, 200, 403, 200)  # @analyst_required: the wrong role gets 403
+ANALYST_ACTION = roles(LOGIN, 302, 302, 302, 403, 302)  # @analyst_required POSTs
+ANALYST_405 = roles(LOGIN, 405, 405, 405, 403, 405)  # @analyst_required comes before the method check
+REVIEWERS = roles(LOGIN, 403, 403, 200, 403, 200)  # @reviewer_required pages
 DRAFT = roles(LOGIN, 200, 404, 200, 404, 200)  # the first analyst's draft: theirs and the reviewers'
 PUBLIC_405 = roles(405, 405, 405, 405, 405, 405)
 API_READ = roles(401, 200, 200, 200, 200, 200)
@@ -453,15 +455,15 @@ TABLE: dict[str, Entry] = {
     "accounts/logout/": Entry("logout", allow(PUBLIC_405, POST=roles(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN))),
     # --- The workspace.
     "": Entry("annotations:home", allow(PAGE_405, GET=EVERYONE_IN)),
-    "next/": Entry("annotations:next-article", allow(PAGE_405, POST=roles(LOGIN, 302, 302, 302, 404, 302))),
+    "next/": Entry("annotations:next-article", allow(ANALYST_405, POST=ANALYST_ACTION)),
     "articles/new/": Entry(
         "annotations:article-new",
-        allow(PAGE_405, GET=ANALYSTS, POST=roles(LOGIN, 302, 302, 302, 404, 302)),
+        allow(ANALYST_405, GET=ANALYSTS, POST=ANALYST_ACTION),
         body=lambda w: {"title": "A new article", "text": "A new article's text.", "language": "en"},
     ),
     "articles/upload/": Entry(
         "annotations:article-upload",
-        allow(PAGE_405, GET=REVIEWERS_404, POST=REVIEWERS_404),
+        allow(REVIEW_405, GET=REVIEWERS, POST=REVIEWERS),
         body=lambda w: {
             "file": SimpleUploadedFile("articles.jsonl", b'{"title": "Uploaded", "text": "An uploaded text."}\n')
         },
@@ -501,18 +503,18 @@ TABLE: dict[str, Entry] = {
     ),
     "speakers/search/": Entry(
         "annotations:speaker-search",
-        allow(PAGE_405, GET=ANALYSTS),
+        allow(ANALYST_405, GET=ANALYSTS),
         query=lambda w: f"?q=Gallant&article={w.mine_article.pk}",
     ),
     "speakers/new/": Entry(
         "annotations:speaker-new",
-        allow(PAGE_405, GET=ANALYSTS, POST=roles(LOGIN, 302, 302, 302, 404, 302)),
+        allow(ANALYST_405, GET=ANALYSTS, POST=ANALYST_ACTION),
         body=lambda w: {"name": "Ned Price", "kind": "person", "country": "US"},
     ),
-    "targets/search/": Entry("annotations:target-search", allow(PAGE_405, GET=ANALYSTS), query=lambda w: "?q=iran"),
+    "targets/search/": Entry("annotations:target-search", allow(ANALYST_405, GET=ANALYSTS), query=lambda w: "?q=iran"),
     "targets/new/": Entry(
         "annotations:target-new",
-        allow(PAGE_405, GET=REVIEWERS_404, POST=roles(LOGIN, 404, 404, 302, 404, 302)),
+        allow(REVIEW_405, GET=REVIEWERS, POST=REVIEW_ACTION),
         body=lambda w: {"name": "Return to the JCPOA", "slug": "jcpoa-return"},
     ),
     "labels.css": Entry("annotations:label-styles", allow(PAGE_405, GET=EVERYONE_IN)),
@@ -525,8 +527,8 @@ TABLE: dict[str, Entry] = {
     ),
     "review/agreement/": Entry(
         "annotations:review-agreement",
-        # Reviewers and researchers; the check is in the view, so it comes after the method check.
-        allow(PAGE_405, GET=roles(LOGIN, 403, 403, 200, 200, 200)),
+        # Reviewers and researchers (@role_required, before the method check).
+        allow(roles(LOGIN, 403, 403, 405, 405, 405), GET=roles(LOGIN, 403, 403, 200, 200, 200)),
     ),
     "review/articles/<int:pk>/": Entry(
         "annotations:review-article",

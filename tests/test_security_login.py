@@ -15,7 +15,7 @@ from django.test import Client, RequestFactory
 from django.urls import Resolver404, URLPattern, URLResolver, get_resolver, resolve, reverse
 from django.utils import timezone
 
-from annotations.management.commands.seed_demo import DEMO_USERS
+from annotations.demo import DEMO_USERS
 
 from .factories import UserFactory
 

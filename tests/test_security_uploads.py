@@ -70,7 +70,7 @@ def test_a_file_at_the_limit_is_imported(login, reviewer, settings):
 
 def test_only_reviewers_can_upload(login, analyst):
     response = login(analyst).post(UPLOAD, {"file": jsonl_file(line())})
-    assert response.status_code == 404
+    assert response.status_code == 403
     assert not Article.objects.exists()
 
 

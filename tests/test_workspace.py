@@ -93,7 +93,7 @@ def test_next_article_says_so_when_nothing_is_left(login, analyst):
 
 
 def test_a_researcher_has_no_next_article(login, researcher):
-    assert login(researcher).post(reverse("annotations:next-article")).status_code == 404
+    assert login(researcher).post(reverse("annotations:next-article")).status_code == 403
 
 
 # --- Adding articles ------------------------------------------------------------
@@ -152,7 +152,7 @@ def test_an_upload_with_a_bad_line_writes_nothing_and_names_the_line(login, revi
 
 
 def test_analysts_cannot_upload(login, analyst):
-    assert login(analyst).get(reverse("annotations:article-upload")).status_code == 404
+    assert login(analyst).get(reverse("annotations:article-upload")).status_code == 403
 
 
 # --- The annotate page ---------------------------------------------------------------
@@ -539,7 +539,7 @@ def test_a_bad_new_speaker_is_refused_with_messages(login, analyst):
     assert not Speaker.objects.exists()
 
 
-@pytest.mark.parametrize(("persona", "status"), [("reviewer", 302), ("analyst", 404), ("researcher", 404)])
+@pytest.mark.parametrize(("persona", "status"), [("reviewer", 302), ("analyst", 403), ("researcher", 403)])
 def test_only_reviewers_create_targets(request, login, persona, status):
     response = login(request.getfixturevalue(persona)).post(
         reverse("annotations:target-new"), {"name": "Sanctions on Iran", "slug": "sanctions-iran"}

@@ -15,14 +15,13 @@ import datetime
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
 from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
@@ -36,7 +35,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import reswap, retarget
 
 from ..agreement import Annotation, ArticleAgreement, Verdict, article_agreement, load_agreement, verdict
-from ..forms import ModelErrorsOnShownFields
+from ..forms import ModelErrorsOnShownFields, SearchField
 from ..models import (
     Article,
     Assignment,
@@ -49,29 +48,11 @@ from ..models import (
     StanceLabel,
     Target,
     VersionConflict,
-    is_analyst,
-    is_researcher,
-    is_reviewer,
 )
 from ..offsets import find_occurrence
-from .workspace import search_term
+from ..roles import is_analyst, is_researcher, is_reviewer, reviewer_required, role_required
 
 User = get_user_model()
-
-View = Callable[..., HttpResponse]
-
-
-def reviewer_required(view: View) -> View:
-    """Anonymous visitors go to the login page; logged-in non-reviewers get 403."""
-
-    @login_required
-    @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not is_reviewer(request.user):
-            raise PermissionDenied("Only reviewers can do this.")
-        return view(request, *args, **kwargs)
-
-    return wrapped
 
 
 def _safe_next(request: HttpRequest, default: str) -> str:
@@ -112,7 +93,7 @@ class AssignForm(forms.Form):
 @reviewer_required
 @require_http_methods(["GET", "POST"])
 def review_assign(request: HttpRequest) -> HttpResponse:
-    query = search_term(request.GET.get("q", ""))
+    query = SearchField().clean(request.GET.get("q", ""))
     candidates = (
         Article.objects.filter(status=Article.Status.OPEN)
         .annotate(assignment_count=Count("assignments"))
@@ -711,7 +692,7 @@ def bar_chart(items: list[tuple[str, float | None]], *, low: float = 0.0, high: 
     return Chart(bars, width, top + len(items) * row_height + 24, f"{zero:.1f}", label_width, axis)
 
 
-@login_required
+@role_required(is_reviewer, is_researcher, refusal="The agreement report is for reviewers and researchers.")
 @require_GET
 def agreement_report(request: HttpRequest) -> HttpResponse:
     """Agreement over a filtered set of articles: reviewers and researchers.
@@ -719,8 +700,6 @@ def agreement_report(request: HttpRequest) -> HttpResponse:
     The set is the articles the user may see that at least one annotator has
     submitted: for a researcher, the curated ones.
     """
-    if not (is_reviewer(request.user) or is_researcher(request.user)):
-        raise PermissionDenied("The agreement report is for reviewers and researchers.")
     articles = Article.objects.visible_to(request.user).in_review()
     form = AgreementFilterForm(request.GET or None, articles=articles)
     target_ids = None

@@ -28,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from ..forms import (
     ArticleForm,
     QuoteForm,
+    SearchField,
     SpeakerForm,
     StanceFormSet,
     TargetForm,
@@ -43,9 +44,8 @@ from ..models import (
     StanceLabel,
     Target,
     VersionConflict,
-    is_analyst,
-    is_reviewer,
 )
+from ..roles import analyst_required, is_analyst, is_reviewer, reviewer_required
 from ..suggestions import suggest
 
 ANNOTATE = "annotations/article_annotate.html"
@@ -56,11 +56,6 @@ def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(back)
     return redirect("annotations:home")
-
-
-def search_term(raw: str) -> str:
-    """A search box's text, safe to filter on: PostgreSQL can't take a NUL byte."""
-    return raw.replace("\x00", "").strip()[:200]
 
 
 # --- The queue ------------------------------------------------------------------
@@ -78,7 +73,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .prefetch_related(Prefetch("assignments", queryset=Assignment.objects.filter(annotator=user), to_attr="mine"))
         .order_by("-created_at", "-id")
     )
-    query = search_term(request.GET.get("q", ""))
+    query = SearchField().clean(request.GET.get("q", ""))
     if query:
         articles = articles.filter(Q(title__icontains=query) | Q(outlet__icontains=query))
     page = Paginator(articles, 25).get_page(request.GET.get("page"))
@@ -93,16 +88,14 @@ def home(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         template,
-        {"page": page, "query": query, "awaiting_review": awaiting_review, "can_annotate": is_analyst(user)},
+        {"page": page, "query": query, "awaiting_review": awaiting_review},
     )
 
 
-@login_required
+@analyst_required
 @require_POST
 def next_article(request: HttpRequest) -> HttpResponse:
     """Take the next article to do: my oldest open assignment, else one from the pool."""
-    if not is_analyst(request.user):
-        raise Http404
     assignment = Assignment.objects.next_for(request.user)
     if assignment is None:
         messages.info(request, "Nothing left to annotate: your queue and the pool are empty.")
@@ -113,11 +106,9 @@ def next_article(request: HttpRequest) -> HttpResponse:
 # --- Adding articles --------------------------------------------------------------
 
 
-@login_required
+@analyst_required
 @require_http_methods(["GET", "POST"])
 def article_new(request: HttpRequest) -> HttpResponse:
-    if not is_analyst(request.user):
-        raise Http404
     form = ArticleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         article = form.save(commit=False)
@@ -128,12 +119,10 @@ def article_new(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "annotations/article_new.html", {"form": form}, status=status)
 
 
-@login_required
+@reviewer_required
 @require_http_methods(["GET", "POST"])
 def article_upload(request: HttpRequest) -> HttpResponse:
     """Reviewers import JSONL, CSV or TXT files through the same importer as the command."""
-    if not is_reviewer(request.user):
-        raise Http404
     report = None
     error = ""
     status = 200
@@ -185,7 +174,7 @@ def _page_quotes(request: HttpRequest, article: Article) -> list[ListedQuote]:
         or article.status == Article.Status.OPEN
         or Assignment.objects.filter(article=article, annotator=user).exists()
     )
-    if is_analyst(user) and layer != "curated" and own_work:
+    if is_analyst(user) and layer != Quote.Layer.CURATED and own_work:
         quotes = quotes.filter(is_curated=False)
     else:
         quotes = quotes.filter(is_curated=True)
@@ -467,13 +456,11 @@ def article_submit(request: HttpRequest, pk: int) -> HttpResponse:
 # --- Speakers and targets ---------------------------------------------------------------
 
 
-@login_required
+@analyst_required
 @require_GET
 def speaker_search(request: HttpRequest) -> HttpResponse:
     """Active search over names and aliases, with the role held on the article's date."""
-    if not is_analyst(request.user):
-        raise Http404
-    query = search_term(request.GET.get("speaker_query", request.GET.get("q", "")))
+    query = SearchField().clean(request.GET.get("speaker_query", request.GET.get("q", "")))
     article = None
     if request.GET.get("article", "").isdigit():
         article = Article.objects.visible_to(request.user).filter(pk=request.GET["article"]).first()
@@ -483,11 +470,9 @@ def speaker_search(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "annotations/_speaker_results.html", {"speakers": speakers, "query": query})
 
 
-@login_required
+@analyst_required
 @require_http_methods(["GET", "POST"])
 def speaker_new(request: HttpRequest) -> HttpResponse:
-    if not is_analyst(request.user):
-        raise Http404
     form = SpeakerForm(request.POST or None)
     back = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
@@ -503,12 +488,10 @@ def speaker_new(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, template, {"speaker_form": form, "next": back}, status=status)
 
 
-@login_required
+@reviewer_required
 @require_http_methods(["GET", "POST"])
 def target_new(request: HttpRequest) -> HttpResponse:
     """Reviewers extend the taxonomy from the annotate page."""
-    if not is_reviewer(request.user):
-        raise Http404
     form = TargetForm(request.POST or None)
     back = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
@@ -519,12 +502,10 @@ def target_new(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "annotations/target_new.html", {"target_form": form, "next": back}, status=status)
 
 
-@login_required
+@analyst_required
 @require_GET
 def target_search(request: HttpRequest) -> HttpResponse:
-    if not is_analyst(request.user):
-        raise Http404
-    query = search_term(request.GET.get("q", ""))
+    query = SearchField().clean(request.GET.get("q", ""))
     targets = (
         list(Target.objects.filter(Q(name__icontains=query) | Q(slug__icontains=query)).select_related("parent")[:15])
         if query

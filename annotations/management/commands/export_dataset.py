@@ -21,7 +21,7 @@ from django.http import QueryDict
 from tqdm import tqdm
 
 from annotations import exporters
-from annotations.filters import CURATED, LAYERS, QUOTE_ORDERINGS, QuoteFilter, ordering_exprs
+from annotations.filters import QUOTE_ORDERINGS, QuoteFilter, ordering_exprs
 from annotations.models import Quote
 
 # Command-line option → QuoteFilter name.
@@ -49,7 +49,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", required=True, choices=list(exporters.FORMATS))
         parser.add_argument("--output", required=True, metavar="FILE", help='Where to write; "-" for standard output.')
-        parser.add_argument("--layer", choices=[name for name, _ in LAYERS], default=CURATED)
+        parser.add_argument("--layer", choices=Quote.Layer.values, default=Quote.Layer.CURATED)
         parser.add_argument(
             "--as-user",
             metavar="USERNAME",

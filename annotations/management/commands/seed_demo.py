@@ -20,11 +20,11 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from annotations.demo import DEMO_USERS
 from annotations.models import (
     Article,
     Assignment,
     Quote,
-    Role,
     Speaker,
     SpeakerAlias,
     SpeakerRole,
@@ -41,16 +41,6 @@ LABEL_STYLE = {
     "neutral": ("#546e7a", "n", StanceLabel.SemEval.NONE),
     "unclear": ("#8e6c00", "u", StanceLabel.SemEval.NONE),
 }
-
-# Demo accounts: (username, role, password). Documented in the README; only
-# ever created with DEBUG on.
-DEMO_USERS = [
-    ("analyst", Role.ANALYST, "demo-analyst-pass"),
-    ("analyst2", Role.ANALYST, "demo-analyst2-pass"),
-    ("reviewer", Role.REVIEWER, "demo-reviewer-pass"),
-    ("researcher", Role.RESEARCHER, "demo-researcher-pass"),
-    ("admin", None, "demo-admin-pass"),
-]
 
 
 def _date(value: str | None) -> datetime.date | None:

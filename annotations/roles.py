@@ -1,0 +1,89 @@
+"""Who a user is in Demarche, and the one refusal rule that follows from it.
+
+The role predicates below decide what a person may do; the decorators turn them
+into the pages' doors, and the navigation asks the same predicates
+(``annotations.context_processors.roles``), so a link is shown exactly when its
+page opens. The rule, everywhere:
+
+- anonymous → the login page (HTML) or 401/403 as DRF answers (API);
+- logged in without the role a page needs → 403, whatever the object asked for,
+  so the answer reveals nothing about it;
+- with the role, but asking for somebody else's object → 404, decided by the
+  user-scoped QuerySets in models.py (``visible_to``, ``editable_by``…).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+
+    AnyUser = AbstractBaseUser | AnonymousUser
+
+View = Callable[..., HttpResponse]
+Predicate = Callable[["AnyUser"], bool]
+
+
+class Role(models.TextChoices):
+    """The Django groups Demarche knows, created by a data migration."""
+
+    ANALYST = "analyst", "Analyst"
+    REVIEWER = "reviewer", "Reviewer"
+    RESEARCHER = "researcher", "Researcher"
+
+
+def roles_of(user: AnyUser) -> frozenset[str]:
+    """The user's Demarche roles, cached on the user object for the request."""
+    if not user.is_authenticated or not user.is_active:
+        return frozenset()
+    cached = getattr(user, "_demarche_roles", None)
+    if cached is None:
+        cached = frozenset(user.groups.values_list("name", flat=True))
+        user._demarche_roles = cached
+    return cached
+
+
+def is_reviewer(user: AnyUser) -> bool:
+    return user.is_active and (user.is_superuser or Role.REVIEWER in roles_of(user))
+
+
+def is_analyst(user: AnyUser) -> bool:
+    return Role.ANALYST in roles_of(user) or is_reviewer(user)
+
+
+def is_researcher(user: AnyUser) -> bool:
+    return Role.RESEARCHER in roles_of(user)
+
+
+def role_required(*predicates: Predicate, refusal: str) -> Callable[[View], View]:
+    """A page for users of which any of ``predicates`` holds.
+
+    Anonymous visitors go to the login page; anyone else without the role gets
+    403 with ``refusal`` as the reason. It wraps the method check too, so the
+    wrong role hears 403 for every method, never 405.
+    """
+
+    def decorator(view: View) -> View:
+        @login_required
+        @wraps(view)
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not any(predicate(request.user) for predicate in predicates):
+                raise PermissionDenied(refusal)
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+analyst_required = role_required(is_analyst, refusal="Only analysts and reviewers can do this.")
+reviewer_required = role_required(is_reviewer, refusal="Only reviewers can do this.")
+researcher_required = role_required(is_researcher, refusal="Only researchers can do this.")
