@@ -445,10 +445,14 @@ def check_collection(document: dict[str, Any], texts: dict[str, str]) -> list[di
     return items
 
 
-def test_the_w3c_export_meets_every_must_of_the_web_annotation_data_model(hostile, researcher, api):
-    document = json.loads(streamed(api(researcher).get("/api/v1/quotes/export/?format=w3c")))
-    items = check_collection(document, {f"urn:x-demarche:article:{hostile.pk}": hostile.text})
+def test_the_w3c_export_meets_every_must_of_the_web_annotation_data_model(hostile, reviewer, api):
+    texts = {f"urn:x-demarche:article:{hostile.pk}": hostile.text}
+    document = json.loads(streamed(api(reviewer).get("/api/v1/quotes/export/?format=w3c")))
+    items = check_collection(document, texts)
     assert sorted(item["target"]["selector"][0]["exact"] for item in items) == sorted(CURATED_SPANS)
+    raw = json.loads(streamed(api(reviewer).get("/api/v1/quotes/export/?format=w3c&layer=raw")))
+    items = check_collection(raw, texts)
+    assert {item["creator"]["nickname"] for item in items} == {"analyst", "analyst2"}
 
 
 def test_the_w3c_collection_is_named_by_its_export_url_with_its_filters(hostile, researcher, api):
