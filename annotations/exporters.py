@@ -531,6 +531,10 @@ def write_csv(
     yield from _buffered(lines())
 
 
+# Rows in one sheet of Excel, LibreOffice Calc and Google Sheets, the header included.
+XLSX_MAX_ROWS = 1_048_576
+
+
 # XML 1.0, and so an XLSX file, can't hold the C0 control characters other than
 # tab and newline; OOXML writes them as _xHHHH_, which Excel and LibreOffice
 # read back as the character.
@@ -550,6 +554,12 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     return cell
 
 
+def _xlsx_sheet(workbook: Workbook, number: int) -> Any:
+    sheet = workbook.create_sheet("quotes" if number == 1 else f"quotes {number}")
+    sheet.append([_xlsx_cell(sheet, name) for name in CSV_COLUMNS])
+    return sheet
+
+
 def write_xlsx(
     queryset: QuerySet[Quote], *, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None
 ) -> Iterator[bytes]:
@@ -557,13 +567,18 @@ def write_xlsx(
 
     openpyxl's write-only mode writes each row to a temporary file as it comes,
     so memory stays flat; the finished workbook (a zip) is then read out in chunks.
+    Rows past a sheet's limit go on to another sheet ("quotes 2" …), each with
+    the header: a spreadsheet refuses a longer sheet, and cutting it would lose rows.
     """
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("quotes")
-    sheet.append([_xlsx_cell(sheet, name) for name in CSV_COLUMNS])
+    number, sheet, rows = 1, _xlsx_sheet(workbook, 1), 1
     for quote in _iterate(optimise(queryset), chunk_size, progress):
         for row in _csv_rows(quote):
+            if rows == XLSX_MAX_ROWS:
+                number += 1
+                sheet, rows = _xlsx_sheet(workbook, number), 1
             sheet.append([_xlsx_cell(sheet, value) for value in row])
+            rows += 1
     with tempfile.TemporaryFile() as spool:
         workbook.save(spool)
         spool.seek(0)

@@ -173,6 +173,16 @@ def test_control_characters_an_xlsx_cannot_hold_are_written_as_ooxml_escapes():
     assert sheet.cell(row=2, column=header.index("text") + 1).value == "_x000B_vertical_x000B_"
 
 
+def test_rows_past_a_sheets_limit_go_on_to_another_sheet_with_the_header(hostile, monkeypatch):
+    monkeypatch.setattr(exporters, "XLSX_MAX_ROWS", 4)  # the header and three rows a sheet
+    body = b"".join(exporters.export(Quote.objects.curated().order_by("id"), "xlsx"))
+    sheets = pandas.read_excel(io.BytesIO(body), engine="openpyxl", sheet_name=None, dtype=object)
+    assert list(sheets) == ["quotes", "quotes 2", "quotes 3"]
+    assert all(list(frame.columns) == exporters.CSV_COLUMNS for frame in sheets.values())
+    frame = pandas.concat(sheets.values(), ignore_index=True)
+    assert list(frame["text"]) == [quote.text for quote in Quote.objects.curated().order_by("id")]
+
+
 # --- JSONL: pyarrow -------------------------------------------------------------------------
 
 
