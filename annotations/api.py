@@ -606,7 +606,10 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         keys = QUOTE_ORDERINGS[request.query_params.get("ordering") or "id"]
         queryset = queryset.order_by(*ordering_exprs(keys))
         layer = request.query_params.get("layer") or Quote.Layer.CURATED
-        return export_response(queryset, fmt, f"demarche-quotes-{layer}-{timezone.now():%Y%m%d-%H%M%S}")
+        # The export's own URL, its parameters sorted: the W3C collection's stable id.
+        location = request.build_absolute_uri(reverse("api:quote-export"))
+        iri = exporters.export_iri(location, request.query_params.dict())
+        return export_response(queryset, fmt, f"demarche-quotes-{layer}-{timezone.now():%Y%m%d-%H%M%S}", iri=iri)
 
     @extend_schema(
         summary="Import spans from doccano or Label Studio as your raw quotes",
@@ -715,10 +718,9 @@ class VersionMismatch(Exception):
         super().__init__(current_version)
 
 
-def export_response(queryset: QuerySet[Quote], fmt: str, basename: str) -> StreamingHttpResponse:
+def export_response(queryset: QuerySet[Quote], fmt: str, basename: str, *, iri: str) -> StreamingHttpResponse:
     spec = exporters.FORMATS[fmt]
-    chunks: Iterable[str] = exporters.export(queryset, fmt)
-    response = StreamingHttpResponse((chunk.encode("utf-8") for chunk in chunks), content_type=spec.media_type)
+    response = StreamingHttpResponse(exporters.export(queryset, fmt, iri=iri), content_type=spec.media_type)
     response["Content-Disposition"] = f'attachment; filename="{basename}.{spec.extension}"'
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "no-store"

@@ -7,10 +7,15 @@ the number of chunks, not of quotes, and memory stays flat whatever the size.
 JSONL on PostgreSQL is the exception: the database writes the lines itself
 and streams them through one COPY: the same bytes, nearly as fast as COPY alone.
 
-Every format states its offset convention. Demarche's own (JSONL, CSV, W3C,
-doccano) count Unicode code points, end exclusive — W3C's TextPositionSelector
-and doccano (Python ``str`` offsets) count the same way. Label Studio's
-browser counts UTF-16 code units, so its offsets are converted.
+Every format states its offset convention, and every one counts Unicode code
+points, end exclusive: Demarche's own (JSONL, CSV, XLSX), W3C's
+TextPositionSelector ("character positions"), doccano (Python ``str``
+offsets) and Label Studio, whose own exports count code points too (1.23.2
+stored a region after three emoji as ``start 31, end 47``: ``text[31:47]``).
+
+Research data stays exact: no format changes a string. CSV cells are what the
+database holds, formulas included; spreadsheet users get XLSX, whose text
+cells are typed as strings, which a spreadsheet shows and never evaluates.
 """
 
 from __future__ import annotations
@@ -18,10 +23,12 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from typing import Any
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -29,9 +36,11 @@ from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .models import Article, Quote, Stance
-from .offsets import codepoint_to_utf16
 from .serializers import OFFSETS_CONVENTION, QuoteSerializer
 
 CHUNK_SIZE = 2000
@@ -51,8 +60,30 @@ class ExportFormat:
     name: str
     media_type: str
     extension: str
-    writer: Callable[..., Iterator[str]]
+    # Text formats yield ``str`` (written as UTF-8); binary ones yield ``bytes``.
+    writer: Callable[..., Iterator[str]] | Callable[..., Iterator[bytes]]
     description: str
+    binary: bool = False
+    # The format names the export itself (W3C's collection and page ``id``).
+    identified: bool = False
+
+
+def export_iri(location: str, query: Mapping[str, str]) -> str:
+    """A stable IRI for an export: its URL (``location``) with its parameters, sorted.
+
+    The same filters give the same IRI, whoever runs the export and in whatever
+    order they typed the parameters. With no location (a command run with no
+    ``--base-url``) the parameters go into a ``urn:x-demarche:export:`` URN.
+    """
+    parameters = urlencode(sorted((name, value) for name, value in query.items() if value not in (None, "")))
+    if not location:
+        return f"urn:x-demarche:export:quotes:{parameters}"
+    return f"{location}?{parameters}"
+
+
+def release_iri(name: str) -> str:
+    """The IRI of a release's W3C collection: release names are unique and never reused."""
+    return f"urn:x-demarche:release:{name}"
 
 
 def optimise(queryset: QuerySet[Quote], *, article_text: bool = False) -> QuerySet[Quote]:
@@ -384,7 +415,13 @@ def _copied_lines(lines: list[bytes], progress: Progress | None) -> str:
     return _inert(data.replace(b"\\\\", b"\\").decode("utf-8"))
 
 
-# --- CSV: one row per quote × target, for pandas and spreadsheets --------------
+# --- CSV and XLSX: one row per quote × target -----------------------------------
+#
+# The CSV is for pandas, R and the like, and it is exact: every cell is the
+# value in the database, a text starting with "=" included. (A leading
+# apostrophe against spreadsheet formulas would make a quote's text differ
+# from the article between its offsets.) People who open the data in Excel,
+# LibreOffice or Google Sheets take the XLSX, where text is typed as text.
 
 CSV_COLUMNS = [
     "quote_id",
@@ -424,15 +461,6 @@ CSV_COLUMNS = [
     "note",
     "offsets_convention",
 ]
-# A cell starting with one of these is a formula to Excel, LibreOffice and
-# Google Sheets ("=HYPERLINK(…)"); a leading apostrophe makes it text.
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
-        return "'" + value
-    return "" if value is None else value
 
 
 def _csv_rows(quote: Quote) -> Iterator[list[Any]]:
@@ -495,14 +523,69 @@ def write_csv(
         writer = csv.writer(buffer, lineterminator="\r\n")
         writer.writerow(CSV_COLUMNS)
         for quote in _iterate(optimise(queryset), chunk_size, progress):
-            for row in _csv_rows(quote):
-                writer.writerow([csv_cell(value) for value in row])
+            # csv writes None as an empty cell.
+            writer.writerows(_csv_rows(quote))
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate()
         yield buffer.getvalue()
 
     yield from _buffered(lines())
+
+
+# Rows in one sheet of Excel, LibreOffice Calc and Google Sheets, the header included.
+XLSX_MAX_ROWS = 1_048_576
+
+
+# XML 1.0, and so an XLSX file, can't hold the C0 control characters other than
+# tab and newline; OOXML writes them as _xHHHH_, which Excel and LibreOffice
+# read back as the character.
+def _xlsx_text(text: str) -> str:
+    return ILLEGAL_CHARACTERS_RE.sub(lambda match: f"_x{ord(match.group()):04X}_", text)
+
+
+def _xlsx_cell(sheet: Any, value: Any) -> Any:
+    if value == "":
+        return None  # an empty cell, as None is
+    if not isinstance(value, str):
+        return value  # numbers stay numbers
+    cell = WriteOnlyCell(sheet, value=_xlsx_text(value))
+    # openpyxl reads a value starting with "=" as a formula; a string-typed
+    # cell is written as an inline string, which no spreadsheet evaluates.
+    cell.data_type = "s"
+    return cell
+
+
+def _xlsx_sheet(workbook: Workbook, number: int) -> Any:
+    sheet = workbook.create_sheet("quotes" if number == 1 else f"quotes {number}")
+    sheet.append([_xlsx_cell(sheet, name) for name in CSV_COLUMNS])
+    return sheet
+
+
+def write_xlsx(
+    queryset: QuerySet[Quote], *, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None
+) -> Iterator[bytes]:
+    """The CSV's rows and columns as an Excel workbook, text cells typed as strings.
+
+    openpyxl's write-only mode writes each row to a temporary file as it comes,
+    so memory stays flat; the finished workbook (a zip) is then read out in chunks.
+    Rows past a sheet's limit go on to another sheet ("quotes 2" …), each with
+    the header: a spreadsheet refuses a longer sheet, and cutting it would lose rows.
+    """
+    workbook = Workbook(write_only=True)
+    number, sheet, rows = 1, _xlsx_sheet(workbook, 1), 1
+    for quote in _iterate(optimise(queryset), chunk_size, progress):
+        for row in _csv_rows(quote):
+            if rows == XLSX_MAX_ROWS:
+                number += 1
+                sheet, rows = _xlsx_sheet(workbook, number), 1
+            sheet.append([_xlsx_cell(sheet, value) for value in row])
+            rows += 1
+    with tempfile.TemporaryFile() as spool:
+        workbook.save(spool)
+        spool.seek(0)
+        while chunk := spool.read(FLUSH_AT):
+            yield chunk
 
 
 # --- W3C Web Annotation (JSON-LD AnnotationCollection) -------------------------
@@ -578,26 +661,40 @@ def w3c_annotation(quote: Quote) -> dict[str, Any]:
 
 
 def write_w3c(
-    queryset: QuerySet[Quote], *, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None
+    queryset: QuerySet[Quote],
+    *,
+    iri: str,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Progress | None = None,
 ) -> Iterator[str]:
+    """An AnnotationCollection with ``id`` ``iri`` and its quotes in one embedded AnnotationPage.
+
+    The data model requires a page to hold at least one annotation, so an
+    export of nothing is a collection with ``total`` 0 and no ``first`` page.
+    """
+
     def pieces() -> Iterator[str]:
         head = {
             "@context": [W3C_CONTEXT, {"dm": DEMARCHE_VOCAB}],
+            "id": iri,
             "type": "AnnotationCollection",
             "label": "Demarche quotes: who said what, about what, with which stance",
             "dm:offsetsConvention": OFFSETS_CONVENTION,
             "total": queryset.count(),
         }
-        opening = _json(head)[:-1] + ',"first":{"type":"AnnotationPage","startIndex":0,"items":['
-        yield opening
+        page = {"id": f"{iri}#page-1", "type": "AnnotationPage", "partOf": iri, "startIndex": 0}
+        yield _json(head)[:-1]
+        index = -1
         for index, quote in enumerate(_iterate(optimise(queryset, article_text=True), chunk_size, progress)):
+            if index == 0:
+                yield ',"first":' + _json(page)[:-1] + ',"items":['
             yield ("," if index else "") + "\n" + _json(w3c_annotation(quote))
-        yield "\n]}}\n"
+        yield "}\n" if index == -1 else "\n]}}\n"
 
     yield from _buffered(pieces())
 
 
-# --- doccano and Label Studio: one record per article ---------------------------
+# --- doccano and Label Studio: one record per article (and annotator) -----------
 
 
 def _by_article(
@@ -608,6 +705,24 @@ def _by_article(
     for _, group in groupby(quotes, key=lambda quote: quote.article_id):
         items = list(group)
         yield items[0].article, items
+
+
+def _annotator(quote: Quote) -> str | None:
+    """Whose quote this is, as the JSONL's ``annotator``: a username, or null for the curated layer."""
+    if quote.is_curated or quote.annotator is None:
+        return None
+    return quote.annotator.get_username()
+
+
+def _by_annotator(quotes: list[Quote]) -> list[tuple[str, str | None, list[Quote]]]:
+    """(layer, annotator, quotes) per annotator of one article's quotes, in text order; curated first, as one."""
+    groups: dict[tuple[str, str | None], list[Quote]] = {}
+    for quote in quotes:
+        groups.setdefault((Quote.Layer.CURATED if quote.is_curated else Quote.Layer.RAW, _annotator(quote)), []).append(
+            quote
+        )
+    ordered = sorted(groups.items(), key=lambda item: (item[0][0] != Quote.Layer.CURATED, item[0][1] or ""))
+    return [(layer, annotator, own) for (layer, annotator), own in ordered]
 
 
 def _article_meta(article: Article) -> dict[str, Any]:
@@ -628,28 +743,30 @@ def span_label(quote: Quote) -> str:
 def write_doccano(
     queryset: QuerySet[Quote], *, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None
 ) -> Iterator[str]:
-    """doccano sequence labelling JSONL: ``{"text", "label": [[start, end, "DIRECT"], …]}`` per article.
+    """doccano sequence labelling JSONL: ``{"text", "label": [[start, end, "DIRECT"], …]}`` per article and annotator.
 
-    doccano counts offsets in Python ``str`` indices, that is code points: no conversion.
-    Extra keys (``article_id`` …) become the example's metadata on import.
+    doccano counts offsets in Python ``str`` indices, that is code points: no
+    conversion. One record per annotator (the curated layer counts as one):
+    two analysts' quotes over the same words would overlap, and a project
+    without "Allow overlapping spans" drops overlapping spans without a word.
+    Extra keys (``article_id``, ``annotator`` …) become the example's metadata on import.
     """
 
     def lines() -> Iterator[str]:
         for article, quotes in _by_article(queryset, chunk_size, progress):
-            record = {
-                "text": article.text,
-                "label": [[quote.start, quote.end, span_label(quote)] for quote in quotes],
-                **_article_meta(article),
-                "quote_ids": [quote.pk for quote in quotes],
-                "offsets_convention": OFFSETS_CONVENTION,
-            }
-            yield _json(record) + "\n"
+            for layer, annotator, own in _by_annotator(quotes):
+                record = {
+                    "text": article.text,
+                    "label": [[quote.start, quote.end, span_label(quote)] for quote in own],
+                    **_article_meta(article),
+                    "layer": layer,
+                    "annotator": annotator,
+                    "quote_ids": [quote.pk for quote in own],
+                    "offsets_convention": OFFSETS_CONVENTION,
+                }
+                yield _json(record) + "\n"
 
     yield from _buffered(lines())
-
-
-def _utf16(text: str, astral: bool, offset: int) -> int:
-    return codepoint_to_utf16(text, offset) if astral else offset
 
 
 def write_labelstudio(
@@ -657,42 +774,38 @@ def write_labelstudio(
 ) -> Iterator[str]:
     """Label Studio tasks (a JSON array) for a ``<Labels name="label" toName="text">`` config.
 
-    Label Studio measures text in the browser, in UTF-16 code units: offsets are
-    converted, so emoji and other characters beyond U+FFFF count as two. Each
-    annotator's quotes become one annotation (Label Studio's unit of agreement);
-    curated quotes form one annotation of their own.
+    Offsets count code points, as Label Studio's own exports do (1.23.2
+    stored a region after three emoji as ``start 31, end 47``: Python's
+    ``text[31:47]``), so emoji, flags and other characters beyond U+FFFF count
+    as one. Each annotator's quotes become one annotation (Label Studio's unit
+    of agreement); curated quotes form one annotation of their own.
     """
 
     def pieces() -> Iterator[str]:
         yield "["
         for index, (article, quotes) in enumerate(_by_article(queryset, chunk_size, progress)):
-            text = article.text
-            astral = any(ord(char) > 0xFFFF for char in text)
-            annotations: dict[str, list[dict[str, Any]]] = {}
-            for quote in quotes:
-                who = "curated" if quote.is_curated else (quote.annotator.get_username() if quote.annotator else "")
-                annotations.setdefault(who, []).append(
+            annotations = []
+            for layer, annotator, own in _by_annotator(quotes):
+                result = [
                     {
                         "id": f"q{quote.pk}",
                         "from_name": "label",
                         "to_name": "text",
                         "type": "labels",
                         "value": {
-                            "start": _utf16(text, astral, quote.start),
-                            "end": _utf16(text, astral, quote.end),
+                            "start": quote.start,
+                            "end": quote.end,
                             "text": quote.text,
                             "labels": [span_label(quote)],
                         },
-                        "meta": {"quote_id": quote.pk},
                     }
+                    for quote in own
+                ]
+                who = "curated" if layer == Quote.Layer.CURATED else (annotator or "")
+                annotations.append(
+                    {"result": result, "meta": {"annotator": who, "offsets_convention": OFFSETS_CONVENTION}}
                 )
-            task = {
-                "data": {"text": text, **_article_meta(article)},
-                "annotations": [
-                    {"result": result, "meta": {"annotator": who, "offsets_convention": "utf-16-code-units"}}
-                    for who, result in annotations.items()
-                ],
-            }
+            task = {"data": {"text": article.text, **_article_meta(article)}, "annotations": annotations}
             yield ("," if index else "") + "\n" + _json(task)
         yield "\n]\n"
 
@@ -705,28 +818,63 @@ FORMATS: dict[str, ExportFormat] = {
         ExportFormat(
             "jsonl", "application/x-ndjson", "jsonl", write_jsonl, "One quote per line, as the API returns it."
         ),
-        ExportFormat("csv", "text/csv; charset=utf-8", "csv", write_csv, "One row per quote × target."),
+        ExportFormat("csv", "text/csv; charset=utf-8", "csv", write_csv, "One row per quote × target, cells exact."),
+        ExportFormat(
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+            write_xlsx,
+            "The CSV's rows as an Excel workbook for spreadsheets; text cells are strings, never formulas.",
+            binary=True,
+        ),
         ExportFormat(
             "w3c",
             'application/ld+json; profile="http://www.w3.org/ns/anno.jsonld"',
             "jsonld",
             write_w3c,
             "W3C Web Annotation AnnotationCollection (JSON-LD).",
+            identified=True,
         ),
-        ExportFormat("doccano", "application/x-ndjson", "jsonl", write_doccano, "doccano JSONL, one line per article."),
         ExportFormat(
-            "labelstudio", "application/json", "json", write_labelstudio, "Label Studio tasks, UTF-16 offsets."
+            "doccano",
+            "application/x-ndjson",
+            "jsonl",
+            write_doccano,
+            "doccano JSONL, one line per article and annotator.",
+        ),
+        ExportFormat(
+            "labelstudio", "application/json", "json", write_labelstudio, "Label Studio tasks, code-point offsets."
         ),
     ]
 }
 
+# Names an export by when none is given (an export read in a shell, a test).
+DEFAULT_IRI = "urn:x-demarche:export:quotes"
+
 
 def export(
-    queryset: QuerySet[Quote], fmt: str, *, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None
-) -> Iterator[str]:
-    """The quotes of ``queryset`` (already limited to what the reader may see) in format ``fmt``."""
+    queryset: QuerySet[Quote],
+    fmt: str,
+    *,
+    iri: str = DEFAULT_IRI,
+    chunk_size: int = CHUNK_SIZE,
+    progress: Progress | None = None,
+) -> Iterator[bytes]:
+    """The bytes of the quotes of ``queryset`` (already limited to what the reader may see) in format ``fmt``.
+
+    ``iri`` names the export in the formats that carry their own id (W3C):
+    see ``export_iri`` and ``release_iri``. Text formats are UTF-8.
+    """
     try:
-        writer = FORMATS[fmt].writer
+        spec = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"Unknown export format {fmt!r}; use one of {', '.join(FORMATS)}.") from None
-    return writer(queryset, chunk_size=chunk_size, progress=progress)
+    options: dict[str, Any] = {"chunk_size": chunk_size, "progress": progress}
+    if spec.identified:
+        options["iri"] = iri
+    return _as_bytes(spec.writer(queryset, **options))
+
+
+def _as_bytes(chunks: Iterator[str] | Iterator[bytes]) -> Iterator[bytes]:
+    for chunk in chunks:
+        yield chunk.encode("utf-8") if isinstance(chunk, str) else chunk

@@ -21,7 +21,7 @@ from .filters import QuoteFilter
 from .models import Quote, Release, ReleaseFile
 
 # Every format a release carries; JSONL is the reference (Release.sha256).
-RELEASE_FORMATS = ("jsonl", "csv", "w3c", "doccano", "labelstudio")
+RELEASE_FORMATS = ("jsonl", "csv", "xlsx", "w3c", "doccano", "labelstudio")
 # Filters a release may freeze: those of GET /quotes/, less the ones that don't
 # describe a dataset (the layer is always curated; ordering is presentation).
 RELEASE_FILTERS = tuple(name for name in QuoteFilter.base_filters if name not in {"layer", "annotator", "ordering"})
@@ -97,8 +97,7 @@ def _write_file(release: Release, fmt: str, quotes: QuerySet[Quote]) -> ReleaseF
     digest = hashlib.sha256()
     size = 0
     with tempfile.TemporaryFile() as spool:
-        for chunk in exporters.export(quotes, fmt):
-            data = chunk.encode("utf-8")
+        for data in exporters.export(quotes, fmt, iri=exporters.release_iri(release.name)):
             digest.update(data)
             spool.write(data)
             size += len(data)

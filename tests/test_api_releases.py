@@ -34,7 +34,7 @@ def test_a_reviewer_freezes_the_curated_dataset(seeded, reviewer, researcher, ap
     release = response.json()
     assert (release["name"], release["quote_count"], release["article_count"]) == ("v1", 8, 1)
     assert release["created_by"] == "reviewer"
-    assert {file["format"] for file in release["files"]} == {"jsonl", "csv", "w3c", "doccano", "labelstudio"}
+    assert {file["format"] for file in release["files"]} == {"jsonl", "csv", "xlsx", "w3c", "doccano", "labelstudio"}
     client = api(researcher)
     for file in release["files"]:
         body = download(client, file["url"])
@@ -134,7 +134,7 @@ def test_releases_can_not_be_changed_or_deleted(reviewer, admin_user, api, metho
 def test_an_unknown_release_file_is_404(reviewer, api):
     curated_quote()
     release = services.build_release(name="v1", note="", filters={}, user=reviewer)
-    assert api(reviewer).get(f"/api/v1/releases/{release.pk}/files/xlsx").status_code == 404
+    assert api(reviewer).get(f"/api/v1/releases/{release.pk}/files/ods").status_code == 404
     assert api(reviewer).get("/api/v1/releases/999/files/jsonl").status_code == 404
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+import openpyxl
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -630,6 +631,7 @@ PAGES = [
     # --- Exports: attachments
     Page("JSONL export", lambda p: EXPORT.format("jsonl"), "researcher", QUOTE_FIELDS),
     Page("CSV export", lambda p: EXPORT.format("csv"), "researcher", QUOTE_FIELDS),
+    Page("XLSX export", lambda p: EXPORT.format("xlsx"), "researcher", QUOTE_FIELDS),
     Page(
         "W3C export",
         lambda p: EXPORT.format("w3c"),
@@ -683,8 +685,14 @@ def fetch(client: Client, page: Page, url: str) -> HttpResponse:
 
 
 def export_strings(response: HttpResponse) -> list[str]:
-    body = b"".join(response.streaming_content).decode("utf-8")
+    content = b"".join(response.streaming_content)
     media_type = response["Content-Type"].split(";")[0]
+    if media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+        sheet = openpyxl.load_workbook(io.BytesIO(content))["quotes"]
+        cells = [cell for row in sheet.iter_rows() for cell in row]
+        assert not [cell.coordinate for cell in cells if cell.data_type == "f"], "a formula cell in the XLSX"
+        return [cell.value for cell in cells if isinstance(cell.value, str)]
+    body = content.decode("utf-8")
     if media_type == "text/csv":
         return [cell for row in csv.reader(io.StringIO(body, newline="")) for cell in row]
     if media_type == "application/x-ndjson":

@@ -1,4 +1,4 @@
-"""Export quotes to a file: JSONL, CSV, W3C Web Annotation, doccano or Label Studio.
+"""Export quotes to a file: JSONL, CSV, XLSX, W3C Web Annotation, doccano or Label Studio.
 
 The same writers as GET /api/v1/quotes/export and releases
 (``annotations.exporters``), and the same filters as the API
@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.http import QueryDict
+from django.urls import reverse
 from tqdm import tqdm
 
 from annotations import exporters
@@ -42,7 +43,7 @@ FILTER_OPTIONS = {
 
 class Command(BaseCommand):
     help = (
-        "Export quotes (the curated layer unless --layer raw) as jsonl, csv, w3c, doccano or labelstudio. "
+        f"Export quotes (the curated layer unless --layer raw) as {', '.join(exporters.FORMATS)}. "
         "Filters are those of GET /api/v1/quotes/."
     )
 
@@ -67,22 +68,45 @@ class Command(BaseCommand):
         parser.add_argument("--annotator", metavar="USERNAME", help="Raw layer only.")
         parser.add_argument("--article", type=int, metavar="ID")
         parser.add_argument("--q", metavar="WORDS", help="Full-text search in the quote text.")
+        parser.add_argument(
+            "--base-url",
+            metavar="URL",
+            default="",
+            help="The site's address (https://demarche.example.org): the W3C collection's id is then the API's "
+            "export URL with these filters. Without it the id is a urn:x-demarche:export: URN of the filters.",
+        )
         parser.add_argument("--no-progress", action="store_true", help="Don't draw a progress bar.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         fmt, output = options["format"], options["output"]
+        if output == "-" and exporters.FORMATS[fmt].binary:
+            raise CommandError(f"A {fmt} file is binary: write it to a file with --output FILE.")
         queryset = self._queryset(options)
         total = queryset.count()
         # On a terminal only, as import_articles does: a cron job's log gets the summary line, not bars.
         show_progress = not options["no_progress"] and sys.stderr.isatty()
         with tqdm(total=total, unit="quote", file=sys.stderr, disable=not show_progress, desc=f"export {fmt}") as bar:
-            chunks = exporters.export(queryset, fmt, progress=bar.update)
+            chunks = exporters.export(queryset, fmt, iri=self._iri(options), progress=bar.update)
             if output == "-":
                 for chunk in chunks:
-                    self.stdout.write(chunk, ending="")
+                    self.stdout.write(chunk.decode("utf-8"), ending="")
                 return
             self._write_atomically(Path(output), chunks)
         self.stderr.write(self.style.SUCCESS(f"Exported {total} quote{'s' if total != 1 else ''} to {output} ({fmt})."))
+
+    def _iri(self, options: dict[str, Any]) -> str:
+        """The id the API gives the same export: its URL with the same parameters."""
+        query = {"format": options["format"]}
+        # The defaults stay out, as they do from a URL that doesn't name them.
+        if options["layer"] != Quote.Layer.CURATED:
+            query["layer"] = options["layer"]
+        if options["ordering"] != "id":
+            query["ordering"] = options["ordering"]
+        for option, name in FILTER_OPTIONS.items():
+            if options.get(option) not in (None, ""):
+                query[name] = str(options[option])
+        base_url = options["base_url"].rstrip("/")
+        return exporters.export_iri(base_url + reverse("api:quote-export") if base_url else "", query)
 
     def _queryset(self, options: dict[str, Any]) -> Any:
         base = Quote.objects.all()
@@ -112,7 +136,7 @@ class Command(BaseCommand):
             raise CommandError(f"The folder {directory} does not exist.")
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=directory)
         try:
-            with os.fdopen(handle, "w", encoding="utf-8", newline="") as file:
+            with os.fdopen(handle, "wb") as file:
                 for chunk in chunks:
                     file.write(chunk)
             os.replace(temporary, path)
