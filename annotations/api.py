@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import Model, Prefetch, Q, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
@@ -60,7 +60,6 @@ from .filters import (
 from .forms import ArticleForm
 from .models import (
     Article,
-    Assignment,
     Quote,
     Release,
     Speaker,
@@ -85,6 +84,7 @@ from .serializers import (
     StanceLabelSerializer,
     TargetSerializer,
     VersionConflictSerializer,
+    drf_errors,
     quote_representations,
     quote_rows,
 )
@@ -501,12 +501,10 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
                 "You can read this article but not add quotes to it: it is curated, or you have submitted it "
                 "(its quotes are locked until a reviewer sends it back)."
             )
-        with transaction.atomic():
-            Assignment.hold_open(quote.article_id, request.user)
-            quote.save()
-            for stance in stances or []:
-                stance.quote = quote
-                stance.save()
+        try:
+            quote.annotate(by=request.user, stances=stances)
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError(drf_errors(error)) from None
         quote = self._visible(quote.pk)
         response = Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(reverse("api:quote-detail", args=[quote.pk]))
@@ -533,16 +531,11 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         stances = serializer.validated_data["stances"]
         try:
-            with transaction.atomic():
-                Assignment.hold_open(quote.article_id, request.user)
-                quote.save_with_version(expected)
-                if stances is not None:
-                    quote.stances.all().delete()
-                    for stance in stances:
-                        stance.quote = quote
-                        stance.save()
+            quote.annotate(by=request.user, expected_version=expected, stances=stances)
         except VersionConflict as conflict:
             raise VersionMismatch(conflict.current.version if conflict.current else None) from None
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError(drf_errors(error)) from None
         quote = self._visible(quote.pk)
         return with_etag(Response(QuoteSerializer(quote).data), quote)
 
@@ -563,9 +556,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         quote = self._editable(pk)
         expected = self._expected_version(request, quote)
         try:
-            with transaction.atomic():
-                Assignment.hold_open(quote.article_id, request.user)
-                quote.delete_with_version(expected)
+            quote.remove(by=request.user, expected_version=expected)
         except VersionConflict as conflict:
             raise VersionMismatch(conflict.current.version if conflict.current else None) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 
-from .models import Article, Quote, Speaker, SpeakerRole, Stance, StanceLabel, Target
+from .models import Article, Quote, Speaker, SpeakerRole, Stance, StanceLabel, StanceValues, Target
 from .offsets import find_occurrence, normalise_text
 
 MAX_ARTICLE_CHARS = 500_000
@@ -257,6 +257,25 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
                 form.add_error("target", f"{target} has two stances: keep one per target.")
             seen.add(target)
         super().clean()
+
+    def values(self) -> dict[int, StanceValues]:
+        """The stances the valid rows ask for (target id → values), for ``Quote.annotate``;
+        a deleted or empty row asks for none."""
+        wanted: dict[int, StanceValues] = {}
+        for form in self.forms:
+            data = form.cleaned_data
+            if not data or data.get("DELETE") or data.get("target") is None:
+                continue
+            target_id = data["target"].pk
+            # The page doesn't show confidence: a row kept on its target keeps the one it had.
+            kept = form.instance.pk is not None and form.initial.get("target") == target_id
+            wanted[target_id] = StanceValues(
+                label_id=data["label"].pk,
+                intensity=data.get("intensity"),
+                confidence=form.instance.confidence if kept else None,
+                note=data.get("note") or "",
+            )
+        return wanted
 
 
 StanceFormSet = forms.inlineformset_factory(
