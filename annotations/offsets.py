@@ -2,8 +2,9 @@
 
 Demarche stores offsets as Unicode code points of the stored article text, end
 exclusive, so that ``text[start:end]`` in Python (and ``substr`` in PostgreSQL
-and SQLite) gives the span. Browsers and some tools (Label Studio) count UTF-16
-code units instead; everything that crosses that border goes through here.
+and SQLite) gives the span. Browsers count UTF-16 code units instead (Label
+Studio, whose page runs in one, converts to code points itself); everything
+that crosses that border goes through here.
 
 A span also never splits a user-perceived character. Code points are not what
 a reader sees: "👍🏽" (a thumb and a skin tone), "🇮🇱" (two regional

@@ -371,6 +371,9 @@ def review_accept(request: HttpRequest, pk: int) -> HttpResponse:
     except VersionConflict:
         messages.error(request, "Someone changed this row's curated quote meanwhile: nothing was replaced. Look again.")
         return _after_action(request, article, status=409)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return _after_action(request, article, status=409)
     verb = "Replaced the curated version of" if row.curated else "Accepted"
     messages.success(request, f"{verb} row {row.number} with {chosen.annotator}’s version.")
     return _after_action(request, article)
@@ -392,11 +395,15 @@ def _hold_curation(article: Article) -> None:
 def review_accept_agreed(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept every row that every annotator marked identically and nobody has curated yet."""
     article = get_object_or_404(Article, pk=pk)
-    with transaction.atomic():
-        _hold_curation(article)
-        rows = load_curation(article).unanimous_open_rows
-        for row in rows:
-            row.quotes[0].copy_as_curated(curator=request.user, sources=row.quotes)
+    try:
+        with transaction.atomic():
+            _hold_curation(article)
+            rows = load_curation(article).unanimous_open_rows
+            for row in rows:
+                row.quotes[0].copy_as_curated(curator=request.user, sources=row.quotes)
+    except ValidationError as error:
+        messages.error(request, f"Nothing was accepted: {' '.join(error.messages)}")
+        return _after_action(request, article, status=409)
     if rows:
         messages.success(request, f"Accepted {len(rows)} row{'s' if len(rows) != 1 else ''} where annotators agree.")
     else:
