@@ -259,10 +259,20 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
         super().clean()
 
     def values(self) -> dict[int, StanceValues]:
-        """The stances the valid rows ask for (target id → values), for ``Quote.annotate``;
-        a deleted or empty row asks for none."""
+        """The quote's stances after the rows are applied (target id → values), for
+        ``Quote.annotate``, with the formset's own reading of the rows: a deleted or
+        empty row asks for nothing, a stance the form carries no row for stays as
+        it is, and a row whose id is not one of this quote's stances (another
+        analyst's, sent by hand) is dropped, never created or written."""
         wanted: dict[int, StanceValues] = {}
+        carried = {form.instance.pk for form in self.initial_forms if form.instance.pk is not None}
+        for stance in self.get_queryset():  # already read to build the rows: no query
+            if stance.pk not in carried:
+                wanted[stance.target_id] = StanceValues.of(stance)
+        initial = set(self.initial_forms)
         for form in self.forms:
+            if form in initial and form.instance.pk is None:
+                continue
             data = form.cleaned_data
             if not data or data.get("DELETE") or data.get("target") is None:
                 continue

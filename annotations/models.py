@@ -743,7 +743,7 @@ class Quote(models.Model):
         stances = {stance.target_id: StanceValues.of(stance) for stance in self.stances.all()}
         with transaction.atomic():
             copy.full_clean(validate_constraints=False)
-            copy.annotate(by=curator, stances=stances)
+            copy.annotate(by=copy.annotator, stances=stances)
             copy.curated_from.set(sources or [self])
         return copy
 
@@ -1137,7 +1137,7 @@ class Assignment(models.Model):
         read nothing, as for reviewers): with it, the usual case (already in
         progress) costs no query.
         """
-        if held is not None and held and held[0] != cls.Status.ASSIGNED:
+        if held and held[0] != cls.Status.ASSIGNED:
             return
         assignment, created = cls.objects.get_or_create(
             article_id=article_id, annotator=user, defaults={"status": cls.Status.IN_PROGRESS}
