@@ -93,6 +93,7 @@ from .serializers import (
     TargetSerializer,
     VersionConflictSerializer,
     analyst_accounts,
+    drf_errors,
     quote_representations,
     quote_rows,
 )
@@ -509,12 +510,10 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
                 "You can read this article but not add quotes to it: it is curated, or you have submitted it "
                 "(its quotes are locked until a reviewer sends it back)."
             )
-        with transaction.atomic():
-            Assignment.hold_open(quote.article_id, request.user)
-            quote.save()
-            for stance in stances or []:
-                stance.quote = quote
-                stance.save()
+        try:
+            quote.annotate(by=request.user, stances=stances)
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError(drf_errors(error)) from None
         quote = self._visible(quote.pk)
         response = Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(reverse("api:quote-detail", args=[quote.pk]))
@@ -541,16 +540,11 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         serializer.is_valid(raise_exception=True)
         stances = serializer.validated_data["stances"]
         try:
-            with transaction.atomic():
-                Assignment.hold_open(quote.article_id, request.user)
-                quote.save_with_version(expected)
-                if stances is not None:
-                    quote.stances.all().delete()
-                    for stance in stances:
-                        stance.quote = quote
-                        stance.save()
+            quote.annotate(by=request.user, expected_version=expected, stances=stances)
         except VersionConflict as conflict:
             raise VersionMismatch(conflict.current.version if conflict.current else None) from None
+        except DjangoValidationError as error:
+            raise exceptions.ValidationError(drf_errors(error)) from None
         quote = self._visible(quote.pk)
         return with_etag(Response(QuoteSerializer(quote).data), quote)
 
@@ -571,9 +565,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         quote = self._editable(pk)
         expected = self._expected_version(request, quote)
         try:
-            with transaction.atomic():
-                Assignment.hold_open(quote.article_id, request.user)
-                quote.delete_with_version(expected)
+            quote.remove(by=request.user, expected_version=expected)
         except VersionConflict as conflict:
             raise VersionMismatch(conflict.current.version if conflict.current else None) from None
         return Response(status=status.HTTP_204_NO_CONTENT)

@@ -9,7 +9,7 @@ from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 
-from .models import Article, Quote, Speaker, SpeakerRole, Stance, StanceLabel, Target
+from .models import Article, Quote, Speaker, SpeakerRole, Stance, StanceLabel, StanceValues, Target
 from .offsets import find_occurrence, normalise_text
 
 MAX_ARTICLE_CHARS = 500_000
@@ -275,6 +275,35 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
                 form.add_error("target", f"{target} has two stances: keep one per target.")
             seen.add(target)
         super().clean()
+
+    def values(self) -> dict[int, StanceValues]:
+        """The quote's stances after the rows are applied (target id → values), for
+        ``Quote.annotate``, with the formset's own reading of the rows: a deleted or
+        empty row asks for nothing, a stance the form carries no row for stays as
+        it is, and a row whose id is not one of this quote's stances (another
+        analyst's, sent by hand) is dropped, never created or written."""
+        wanted: dict[int, StanceValues] = {}
+        carried = {form.instance.pk for form in self.initial_forms if form.instance.pk is not None}
+        for stance in self.get_queryset():  # already read to build the rows: no query
+            if stance.pk not in carried:
+                wanted[stance.target_id] = StanceValues.of(stance)
+        initial = set(self.initial_forms)
+        for form in self.forms:
+            if form in initial and form.instance.pk is None:
+                continue
+            data = form.cleaned_data
+            if not data or data.get("DELETE") or data.get("target") is None:
+                continue
+            target_id = data["target"].pk
+            # The page doesn't show confidence: a row kept on its target keeps the one it had.
+            kept = form.instance.pk is not None and form.initial.get("target") == target_id
+            wanted[target_id] = StanceValues(
+                label_id=data["label"].pk,
+                intensity=data.get("intensity"),
+                confidence=form.instance.confidence if kept else None,
+                note=data.get("note") or "",
+            )
+        return wanted
 
 
 StanceFormSet = forms.inlineformset_factory(

@@ -20,7 +20,6 @@ import csv
 import datetime
 import difflib
 import io
-import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -30,6 +29,7 @@ from typing import IO, TYPE_CHECKING, Any, NamedTuple
 from django import forms
 from django.db import IntegrityError, connection, models, transaction
 
+from . import jsonreader
 from .forms import MAX_ARTICLE_CHARS, ArticleForm
 from .models import Article
 
@@ -259,8 +259,6 @@ def import_articles(
 
 # --- Reading -------------------------------------------------------------------
 
-_BOM = "\ufeff"
-
 
 def _read_text(content: bytes | str, fmt: str, report: ImportReport, defaults: Mapping[str, str]) -> list[_Row] | None:
     """The rows of a CSV or text file, or None (and why, in the report) if it can't be read."""
@@ -274,52 +272,19 @@ def _read_text(content: bytes | str, fmt: str, report: ImportReport, defaults: M
 
 
 def _decode(content: bytes | str, report: ImportReport) -> str | None:
-    if isinstance(content, str):
-        return content.removeprefix(_BOM)
-    data = content.removeprefix(_BOM.encode())
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line_start = data.rfind(b"\n", 0, error.start) + 1
-        report.error(data.count(b"\n", 0, error.start) + 1, _not_utf8(data[error.start], error.start - line_start))
+        return jsonreader.decode(content)
+    except jsonreader.BadEncoding as error:
+        report.error(error.line, str(error))
         return None
 
 
-def _not_utf8(byte: int, offset: int) -> str:
-    return (
-        f"not valid UTF-8 (byte 0x{byte:02X} at byte {offset + 1} of the line); "
-        "save the file as UTF-8 and import it again"
-    )
-
-
-def _lines(content: bytes | str) -> Iterator[bytes | str]:
-    """The lines of a file, one at a time, without their "\\n" (and without a BOM).
-
-    Split on "\\n" only: str.splitlines() also breaks at U+2028, U+0085 and
-    friends, which JSON allows unescaped inside strings.
-    """
-    newline, bom = ("\n", _BOM) if isinstance(content, str) else (b"\n", _BOM.encode())
-    start = len(bom) if content.startswith(bom) else 0
-    while start <= len(content):
-        end = content.find(newline, start)
-        if end < 0:
-            end = len(content)
-        yield content[start:end]
-        start = end + 1
-
-
 def _read_jsonl(content: bytes | str, report: ImportReport) -> list[_Row] | None:
-    """The rows of a JSONL file, or None (and why, in the report) if it can't be read.
-
-    Lines are decoded one at a time, never the whole file at once: a single
-    emoji makes Python hold a decoded file at four bytes a character, and
-    only the parsed values need to be kept.
-    """
-    if isinstance(content, str):
-        lines: Iterable[str] = _lines(content)
-    elif _valid_utf8(content, report):
-        lines = (line.decode("utf-8") for line in _lines(content))
-    else:
+    """The rows of a JSONL file, or None (and why, in the report) if it can't be read."""
+    try:
+        lines = jsonreader.text_lines(content)
+    except jsonreader.BadEncoding as error:
+        report.error(error.line, str(error))
         return None
     rows = _parse_jsonl(lines, report)
     if not rows and not report.errors:
@@ -328,56 +293,15 @@ def _read_jsonl(content: bytes | str, report: ImportReport) -> list[_Row] | None
     return rows
 
 
-def _valid_utf8(data: bytes, report: ImportReport) -> bool:
-    # Checked before any line is parsed: a file in the wrong encoding gets that
-    # one message, not a JSON complaint about every line before the bad byte.
-    for number, line in enumerate(_lines(data), start=1):
-        try:
-            line.decode("utf-8")
-        except UnicodeDecodeError as error:
-            report.error(number, _not_utf8(line[error.start], error.start))
-            return False
-    return True
-
-
-def _json_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # json.loads keeps the last of two equal keys; a line saying "title" twice
-    # is a mistake to show, not to resolve silently. (dict() first: it is called
-    # for every object of every line, and a repeated key is rare.)
-    result = dict(pairs)
-    if len(result) < len(pairs):
-        seen = set()
-        for key, _ in pairs:
-            if key in seen:
-                raise ValueError(f'the key "{key}" appears twice')
-            seen.add(key)
-    return result
-
-
-def _refuse_constant(name: str) -> None:
-    # Python's json accepts NaN and Infinity; JSON and PostgreSQL's jsonb don't.
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text, object_pairs_hook=_json_object, parse_constant=_refuse_constant)
-
-
-def _json_problem(error: ValueError) -> str:
-    if isinstance(error, json.JSONDecodeError):
-        return f"not valid JSON ({error.msg} at column {error.colno})"
-    return f"not valid JSON ({error})"
-
-
 def _parse_jsonl(lines: Iterable[str], report: ImportReport) -> list[_Row]:
     rows = []
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            values = _loads(line)
+            values = jsonreader.loads(line)
         except ValueError as error:
-            report.error(number, _json_problem(error))
+            report.error(number, jsonreader.problem(error))
             continue
         if not isinstance(values, dict):
             report.error(number, f"each line must be a JSON object ({{...}}), not {_json_type(values)}")
@@ -508,9 +432,9 @@ def _check_metadata(value: Any) -> tuple[dict[str, Any], str | None]:
     if isinstance(value, str):
         # A CSV cell carries metadata as JSON text.
         try:
-            value = _loads(value)
+            value = jsonreader.loads(value)
         except ValueError as error:
-            return {}, _json_problem(error)
+            return {}, jsonreader.problem(error)
     if not isinstance(value, dict):
         return {}, f'must be a JSON object such as {{"section": "world"}}, not {_json_type(value)}'
     problem = _unstorable_json(value)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from django.conf import settings
@@ -729,43 +730,138 @@ class Quote(models.Model):
 
         ``sources`` are all the annotators' quotes the curated one stands for (the
         whole alignment row), recorded in ``curated_from``; by default this quote.
-        Stances are created one by one, not in bulk, so history records each.
+        A nested quote is nested in the curated copy of its parent when that
+        parent has been accepted already, else in nothing (never in a raw quote).
         """
         copy = Quote(is_curated=True, annotator=curator if curator and curator.is_authenticated else None)
         for field in self.CURATED_COPY_FIELDS:
             setattr(copy, field, getattr(self, field))
+        if self.parent_id is not None:
+            copy.parent = Quote.objects.curated().filter(curated_from=self.parent_id).order_by("id").first()
+        stances = {stance.target_id: StanceValues.of(stance) for stance in self.stances.all()}
         with transaction.atomic():
-            copy.full_clean()
-            copy.save()
+            copy.full_clean(validate_constraints=False)
+            copy.annotate(by=copy.annotator, stances=stances)
             copy.curated_from.set(sources or [self])
-            for stance in self.stances.all():
-                Stance.objects.create(
-                    quote=copy,
-                    target_id=stance.target_id,
-                    label_id=stance.label_id,
-                    intensity=stance.intensity,
-                    confidence=stance.confidence,
-                    note=stance.note,
-                )
         return copy
 
-    def set_stances(self, labels: dict[int, int]) -> None:
-        """Make the quote's stances exactly ``labels`` (target id → label id).
+    def annotate(
+        self,
+        *,
+        by: AnyUser | None,
+        expected_version: int | None = None,
+        stances: Mapping[int, StanceValues] | None = None,
+        checked_in_bulk: bool = False,
+    ) -> None:
+        """Store this quote and make its stances exactly ``stances`` (target id → values).
 
-        Stances are changed one at a time, not in bulk, so history records each;
-        a stance whose label is unchanged keeps its intensity and note.
+        The one write path for a quote, whichever door it comes through (the
+        annotate page, the API, curation, span imports): a new quote is
+        created; an existing one is saved only if it still has
+        ``expected_version`` (VersionConflict otherwise). The writer's
+        assignment is held open for the whole write (PermissionDenied
+        "submitted meanwhile") and their first quote on an article starts
+        their assignment. ``stances=None`` leaves the stances as they are.
+        The same span stored twice by one annotator in one layer is refused
+        (ValidationError naming the quote that has it).
+
+        ``checked_in_bulk``: the caller (a span import) has held the
+        assignments of its whole batch and looked up the spans already stored
+        in one query; asking again for every quote would cost two queries each.
+
+        Callers validate first (forms, serializers, importers); the database
+        constraints and triggers are the last guard, so ``full_clean`` is not
+        run again here.
         """
+        creating = self._state.adding
+        # A bulk caller's transaction is all or nothing: a savepoint per quote
+        # would only double its queries.
+        with transaction.atomic(savepoint=not checked_in_bulk):
+            held = None
+            if not checked_in_bulk:
+                held = Assignment.hold_open(self.article_id, by)
+                self.refuse_duplicate_span()
+            if creating:
+                self.save()
+                if not self.is_curated and not checked_in_bulk and by is not None:
+                    Assignment.start(self.article_id, by, held=held)
+            else:
+                if expected_version is None:
+                    raise ValueError("Changing a stored quote needs the version it was read at.")
+                self.save_with_version(expected_version)
+            if stances is not None:
+                self._replace_stances(stances, creating=creating)
+
+    def remove(self, *, by: AnyUser | None, expected_version: int) -> None:
+        """Delete this quote if nobody changed it since ``expected_version``, holding
+        the writer's assignment open as ``annotate`` does."""
         with transaction.atomic():
-            existing = {stance.target_id: stance for stance in self.stances.all()}
-            for target_id, stance in existing.items():
-                if target_id not in labels:
-                    stance.delete()
-                elif stance.label_id != labels[target_id]:
-                    stance.label_id = labels[target_id]
-                    stance.save(update_fields=["label"])
-            for target_id, label_id in labels.items():
-                if target_id not in existing:
-                    Stance.objects.create(quote=self, target_id=target_id, label_id=label_id)
+            Assignment.hold_open(self.article_id, by)
+            self.delete_with_version(expected_version)
+
+    def duplicate(self) -> Quote | None:
+        """Another quote of this annotator in this layer with exactly this span,
+        kind and speaker, if there is one."""
+        same = Quote.objects.filter(
+            article_id=self.article_id,
+            start=self.start,
+            end=self.end,
+            kind=self.kind,
+            speaker_id=self.speaker_id,
+            annotator_id=self.annotator_id,
+            is_curated=self.is_curated,
+        )
+        if self.pk is not None:
+            same = same.exclude(pk=self.pk)
+        return same.order_by("id").only("id", "start", "end").first()
+
+    def refuse_duplicate_span(self) -> None:
+        existing = self.duplicate()
+        if existing is not None:
+            raise ValidationError(
+                f"You already have this quote: quote {existing.pk} marks {existing.start}–{existing.end} "
+                "with the same kind and speaker. Edit that one instead.",
+                code="duplicate_span",
+                params={"quote": existing.pk},
+            )
+
+    def _replace_stances(self, wanted: Mapping[int, StanceValues], *, creating: bool) -> None:
+        """Make the stances exactly ``wanted``: an unchanged stance is left alone (same
+        id, no history row), a changed one updated in place, a missing one deleted,
+        a new one created. One row at a time, not in bulk, so history records each."""
+        existing = {} if creating else {stance.target_id: stance for stance in self.stances.all()}
+        for target_id, stance in existing.items():
+            values = wanted.get(target_id)
+            if values is None:
+                stance.delete()
+            elif StanceValues.of(stance) != values:
+                values.apply_to(stance)
+                stance.save(update_fields=["label", "intensity", "confidence", "note"])
+        for target_id, values in wanted.items():
+            if target_id not in existing:
+                stance = Stance(quote=self, target_id=target_id)
+                values.apply_to(stance)
+                stance.save(force_insert=True)
+
+
+@dataclass(frozen=True)
+class StanceValues:
+    """What a stance says about its target: the values ``Quote.annotate`` writes."""
+
+    label_id: int
+    intensity: int | None = None
+    confidence: float | None = None
+    note: str = ""
+
+    @classmethod
+    def of(cls, stance: Stance) -> StanceValues:
+        return cls(stance.label_id, stance.intensity, stance.confidence, stance.note)
+
+    def apply_to(self, stance: Stance) -> None:
+        stance.label_id = self.label_id
+        stance.intensity = self.intensity
+        stance.confidence = self.confidence
+        stance.note = self.note
 
 
 class Stance(models.Model):
@@ -1015,9 +1111,10 @@ class Assignment(models.Model):
             self.save(update_fields=["status", "submitted_at", "comment", "updated_at"])
 
     @classmethod
-    def hold_open(cls, article_ids: int | Iterable[int], user: AnyUser) -> None:
+    def hold_open(cls, article_ids: int | Iterable[int], user: AnyUser | None) -> list[str] | None:
         """Inside a transaction about to change ``user``'s quotes on an article (or
         several): lock their assignments and refuse if one is no longer open for edits.
+        Returns the statuses held, in article order (None for a reviewer: nothing held).
 
         Views check editability when a request starts; a submission committed
         between that check and the write would let the write land on a submitted
@@ -1025,16 +1122,36 @@ class Assignment(models.Model):
         The lock orders the two: the write waits for the submission and is then
         refused, or the submission waits for the write.
         """
-        if is_reviewer(user):
-            return
+        if user is None or is_reviewer(user):
+            return None
         ids = sorted({article_ids} if isinstance(article_ids, int) else set(article_ids))
+        statuses: list[str] = []
         for start in range(0, len(ids), 500):  # in the same order everywhere: no deadlock between two holders
             held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator=user)
-            statuses = list(held.order_by("article_id").values_list("status", flat=True))
-            if cls.LOCKED.intersection(statuses):
+            chunk = list(held.order_by("article_id").values_list("status", flat=True))
+            if cls.LOCKED.intersection(chunk):
                 raise PermissionDenied(
                     "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
                 )
+            statuses.extend(chunk)
+        return statuses
+
+    @classmethod
+    def start(cls, article_id: int, user: AnyUser, *, held: list[str] | None = None) -> None:
+        """Someone's first quote on an article: their assignment is in progress now
+        (created for an article taken from the pool).
+
+        ``held`` is what ``hold_open`` read for this one article (None when it
+        read nothing, as for reviewers): with it, the usual case (already in
+        progress) costs no query.
+        """
+        if held and held[0] != cls.Status.ASSIGNED:
+            return
+        assignment, created = cls.objects.get_or_create(
+            article_id=article_id, annotator=user, defaults={"status": cls.Status.IN_PROGRESS}
+        )
+        if not created and assignment.status == cls.Status.ASSIGNED:
+            assignment.move_to(cls.Status.IN_PROGRESS)
 
     @property
     def is_locked(self) -> bool:

@@ -34,6 +34,7 @@ from .models import (
     SpeakerRole,
     Stance,
     StanceLabel,
+    StanceValues,
     Target,
 )
 from .offsets import utf16_to_codepoint
@@ -431,11 +432,10 @@ class QuoteWriteSerializer(serializers.Serializer):
             quote.pick_role()
 
         try:
-            # Field and clean() rules first: their messages name the problem;
-            # the constraint check (the database's rules, run in Python) is the
-            # backstop and would only repeat them.
+            # Field and clean() rules, whose messages name the problem. Not the
+            # constraint check: it would ask the database once per constraint
+            # to repeat what clean() has said, and the database keeps them anyway.
             quote.full_clean(exclude=["annotator"], validate_constraints=False)
-            quote.validate_constraints()
         except DjangoValidationError as error:
             raise serializers.ValidationError(drf_errors(error, self.ERROR_FIELDS)) from None
 
@@ -466,12 +466,13 @@ class QuoteWriteSerializer(serializers.Serializer):
             raise serializers.ValidationError(errors)
         return attrs
 
-    def _build_stances(self, quote: Quote, rows: list[dict[str, Any]]) -> list[Stance]:
+    def _build_stances(self, quote: Quote, rows: list[dict[str, Any]]) -> dict[int, StanceValues]:
+        """The stances a request sends, target id → values, for ``Quote.annotate``."""
         targets = Target.objects.in_bulk([row["target"] for row in rows], field_name="slug")
         labels = StanceLabel.objects.in_bulk([row["label"] for row in rows], field_name="slug")
         # Keyed by position, as DRF reports field errors of a list.
         errors: dict[int, dict[str, list[str]]] = {}
-        stances: list[Stance] = []
+        stances: dict[int, StanceValues] = {}
         seen: set[str] = set()
         for index, row in enumerate(rows):
             problems: dict[str, list[str]] = {}
@@ -492,10 +493,10 @@ class QuoteWriteSerializer(serializers.Serializer):
                     note=row.get("note", ""),
                 )
                 try:
-                    stance.full_clean(exclude=["quote"], validate_unique=False)
+                    stance.full_clean(exclude=["quote"], validate_unique=False, validate_constraints=False)
                 except DjangoValidationError as error:
                     problems.update(drf_errors(error))
-                stances.append(stance)
+                stances[target.pk] = StanceValues.of(stance)
             if problems:
                 errors[index] = problems
         if errors:
@@ -503,7 +504,7 @@ class QuoteWriteSerializer(serializers.Serializer):
         return stances
 
     def save(self, **kwargs: Any) -> Quote:
-        raise NotImplementedError("The view saves: creating and versioned updates differ (see api.QuoteViewSet).")
+        raise NotImplementedError("The view saves through Quote.annotate (see api.QuoteViewSet).")
 
 
 # --- Articles ------------------------------------------------------------------

@@ -7,16 +7,20 @@ browser's ``ArticleForm``. As with the article importer, the whole file is
 checked before anything is written and every bad line is named, so that a
 person can fix the file in one pass; a refused file writes nothing.
 
-Offsets: doccano counts Python ``str`` indices (code points), as Demarche does.
-Label Studio counts UTF-16 code units (the browser's measure) and is converted
-with ``offsets.utf16_to_codepoint``; a span's ``text``, when the file has one,
-must match the article text at the converted offsets. A text that is not yet
+Offsets: doccano and Label Studio both count Unicode code points (Python ``str``
+indices), as Demarche does: Label Studio's own export of ``we stay 🕊️ calm,``
+after three rockets says ``start 31, end 47``, which is ``text[31:47]``
+(tests/test_span_imports.py reads that file). A span's ``text``, when the file
+has one, must match the article text at those offsets. A text that is not yet
 normalised (NFC, LF line ends) has its offsets mapped onto the normalised text.
+A span that splits a character as a reader sees it (an emoji with its joiners
+or skin tone, a flag) is refused on its line, as the model would refuse it.
+
+Files are read by ``jsonreader``, as the article importer reads them.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
@@ -24,9 +28,10 @@ from typing import IO, TYPE_CHECKING, Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 
+from . import jsonreader
 from .forms import ArticleForm
 from .models import Article, Assignment, Quote
-from .offsets import normalise_text, utf16_to_codepoint
+from .offsets import check_grapheme_boundaries, normalise_text
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -112,11 +117,13 @@ def import_spans(
     track = track or _untracked
     unit = "line" if fmt == "doccano" else "task"
     report = SpanImportReport()
-    content = _decode(source, report)
-    if content is None:
+    if hasattr(source, "read"):
+        source = source.read()
+    try:
+        records = _parse_doccano(source, report) if fmt == "doccano" else _parse_labelstudio(source, report)
+    except jsonreader.BadEncoding as error:
+        report.errors.append(Note(error.line, str(error)))
         return report
-    parse = _parse_doccano if fmt == "doccano" else _parse_labelstudio
-    records = parse(content, report)
     records = [record for record in records if record is not None]
     if not records and not report.errors:
         report.errors.append(Note(None, "the file holds no records"))
@@ -131,6 +138,10 @@ def import_spans(
         report.articles_created = report.quotes_created = 0
         report.skipped.clear()
         report.errors.append(Note(None, f"{refusal} Nothing was written."))
+    except _Refused as refused:
+        report.articles_created = report.quotes_created = 0
+        report.skipped.clear()
+        report.errors.append(Note(refused.number, f"{refused.message}; nothing was written", unit))
     except IntegrityError as error:
         report.articles_created = report.quotes_created = 0
         report.skipped.clear()
@@ -143,26 +154,13 @@ def import_spans(
 # --- Reading ---------------------------------------------------------------------
 
 
-def _decode(source: bytes | str | IO[bytes] | IO[str], report: SpanImportReport) -> str | None:
-    if hasattr(source, "read"):
-        source = source.read()
-    if isinstance(source, str):
-        return source.removeprefix("\ufeff")
-    try:
-        return bytes(source).decode("utf-8").removeprefix("\ufeff")
-    except UnicodeDecodeError as error:
-        report.errors.append(
-            Note(bytes(source).count(b"\n", 0, error.start) + 1, "not valid UTF-8; save the file as UTF-8")
-        )
-        return None
+class _Refused(Exception):
+    """The write path refused a span the checks let through: the whole import is undone."""
 
-
-def _refuse_constant(name: str) -> None:
-    raise ValueError(f"{name} is not a JSON value")
-
-
-def _loads(text: str) -> Any:
-    return json.loads(text, parse_constant=_refuse_constant)
+    def __init__(self, number: int, message: str) -> None:
+        self.number = number
+        self.message = message
+        super().__init__(message)
 
 
 def _is_int(value: Any) -> bool:
@@ -186,8 +184,6 @@ def _check_spans(
     raw_spans: list[tuple[Any, Any, Any, str | None]],
     report: SpanImportReport,
     unit: str,
-    *,
-    utf16: bool,
 ) -> tuple[str, list[_Span]]:
     """Validate (start, end, label, text-or-None) spans against ``original``; return the normalised text and spans."""
     text = normalise_text(original)
@@ -202,12 +198,6 @@ def _check_spans(
         if kind is None:
             report.errors.append(Note(number, f"{where}: unknown label {label!r}; use one of {', '.join(KINDS)}", unit))
             continue
-        if utf16:
-            try:
-                start, end = utf16_to_codepoint(original, start), utf16_to_codepoint(original, end)
-            except ValidationError as error:
-                report.errors.append(Note(number, f"{where}: {' '.join(error.messages)}", unit))
-                continue
         if not 0 <= start < end <= len(original):
             report.errors.append(
                 Note(
@@ -241,19 +231,24 @@ def _check_spans(
                 )
                 continue
             start, end = new_start, new_end
+        try:
+            check_grapheme_boundaries(text, start, end)
+        except ValidationError as error:
+            report.errors.append(Note(number, f"{where}: {' '.join(error.messages)}", unit))
+            continue
         spans.append(_Span(start, end, kind))
     return text, spans
 
 
-def _parse_doccano(content: str, report: SpanImportReport) -> list[_Record | None]:
+def _parse_doccano(content: bytes | str, report: SpanImportReport) -> list[_Record | None]:
     records: list[_Record | None] = []
-    for number, line in enumerate(content.split("\n"), start=1):
+    for number, line in enumerate(jsonreader.text_lines(content), start=1):
         if not line.strip():
             continue
         try:
-            values = _loads(line)
+            values = jsonreader.loads(line)
         except ValueError as error:
-            report.errors.append(Note(number, f"not valid JSON ({error})"))
+            report.errors.append(Note(number, jsonreader.problem(error)))
             continue
         if not isinstance(values, dict):
             report.errors.append(Note(number, "each line must be a JSON object"))
@@ -280,16 +275,18 @@ def _parse_doccano(content: str, report: SpanImportReport) -> list[_Record | Non
         else:
             report.errors.append(Note(number, 'no "label" (or "entities") list of spans'))
             continue
-        text, spans = _check_spans(number, original, raw_spans, report, "line", utf16=False)
+        text, spans = _check_spans(number, original, raw_spans, report, "line")
         records.append(_Record(number, text, _article_fields(values), spans))
     return records
 
 
-def _parse_labelstudio(content: str, report: SpanImportReport) -> list[_Record | None]:
+def _parse_labelstudio(content: bytes | str, report: SpanImportReport) -> list[_Record | None]:
     try:
-        tasks = _loads(content)
+        tasks = jsonreader.loads(jsonreader.decode(content))
+    except jsonreader.BadEncoding:
+        raise
     except ValueError as error:
-        report.errors.append(Note(None, f"not valid JSON ({error}); Label Studio exports a JSON array of tasks"))
+        report.errors.append(Note(None, f"{jsonreader.problem(error)}; Label Studio exports a JSON array of tasks"))
         return []
     if isinstance(tasks, dict):
         tasks = [tasks]
@@ -332,7 +329,7 @@ def _parse_labelstudio(content: str, report: SpanImportReport) -> list[_Record |
             report.skipped.append(
                 Note(number, f"{count} result(s) of type {kind!r} ignored: only span labels are imported", "task")
             )
-        text, spans = _check_spans(number, original, raw_spans, report, "task", utf16=True)
+        text, spans = _check_spans(number, original, raw_spans, report, "task")
         records.append(_Record(number, text, {**_article_fields(data), **_article_fields(task)}, spans))
     return records
 
@@ -402,20 +399,28 @@ def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: st
                 record.article.save()
                 report.articles_created += 1
         article_ids = sorted({record.article.pk for record in records})
-        existing: set[tuple[int, int, int]] = set()
+        # The write path's duplicate rule, for the whole file in a few queries:
+        # a span the importer already has is skipped, so importing twice changes nothing.
+        existing: dict[tuple[int, int, int], int] = {}
         for index in range(0, len(article_ids), LOOKUP_CHUNK):
             mine = Quote.objects.raw().filter(article_id__in=article_ids[index : index + LOOKUP_CHUNK], annotator=user)
-            existing.update(mine.values_list("article_id", "start", "end"))
+            existing.update(
+                ((article_id, start, end), pk)
+                for article_id, start, end, pk in mine.values_list("article_id", "start", "end", "pk")
+            )
         created: list[int] = []
         total = sum(len(record.spans) for record in records)
         for record, span in track(((r, s) for r in records for s in r.spans), total, "writing"):
             key = (record.article.pk, span.start, span.end)
             if key in existing:
                 report.skipped.append(
-                    Note(record.number, f"skipped: you already have a quote at {span.start}–{span.end}", unit)
+                    Note(
+                        record.number,
+                        f"skipped: you already have quote {existing[key]} at {span.start}–{span.end}",
+                        unit,
+                    )
                 )
                 continue
-            existing.add(key)
             quote = Quote(
                 article=record.article,
                 start=span.start,
@@ -425,6 +430,10 @@ def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: st
                 annotator=user,
                 is_curated=False,
             )
-            quote.save()
+            try:
+                quote.annotate(by=user, checked_in_bulk=True)
+            except ValidationError as error:
+                raise _Refused(record.number, f"{span.start}–{span.end}: {' '.join(error.messages)}") from None
+            existing[key] = quote.pk
             created.append(quote.pk)
         report.quotes_created = len(created)

@@ -486,12 +486,12 @@ def test_an_import_creates_the_article_and_makes_the_spans_the_importers_raw_quo
     assert report.articles_created == 1
 
 
-def test_label_studio_offsets_are_converted_and_checked_against_the_text(analyst):
+def test_label_studio_offsets_count_code_points_and_are_checked_against_the_text(analyst):
     text = "😀😀 Peace now."
     task = {
         "data": {"text": text},
         "annotations": [
-            {"result": [{"type": "labels", "value": {"start": 5, "end": 10, "text": "Peace", "labels": ["Direct"]}}]}
+            {"result": [{"type": "labels", "value": {"start": 3, "end": 8, "text": "Peace", "labels": ["Direct"]}}]}
         ],
     }
     report = import_spans(json.dumps([task]), "labelstudio", user=analyst)
@@ -505,17 +505,17 @@ def test_a_label_studio_text_mismatch_refuses_the_whole_file_naming_the_task(ana
         "data": {"text": "First text here."},
         "annotations": [{"result": [{"type": "labels", "value": {"start": 0, "end": 5, "labels": ["DIRECT"]}}]}],
     }
-    # Code points given where UTF-16 units are expected: the text no longer matches.
+    # UTF-16 units given where Label Studio writes code points: the text no longer matches.
     bad = {
         "data": {"text": "😀 Peace now."},
         "annotations": [
-            {"result": [{"type": "labels", "value": {"start": 2, "end": 7, "text": "Peace", "labels": ["DIRECT"]}}]}
+            {"result": [{"type": "labels", "value": {"start": 3, "end": 8, "text": "Peace", "labels": ["DIRECT"]}}]}
         ],
     }
     report = import_spans(json.dumps([good, bad]), "labelstudio", user=analyst)
     assert not report.ok
     assert [str(note) for note in report.errors] == [
-        "task 2: span 1: the text at 1–6 is ' Peac', but the span says 'Peace'"
+        "task 2: span 1: the text at 3–8 is 'eace ', but the span says 'Peace'"
     ]
     assert not Quote.objects.exists() and not Article.objects.exists()
 

@@ -371,6 +371,8 @@ def plant() -> SimpleNamespace:
             },
         )
         assert response.status_code == 302, response.content[:300]
+        # Another curated copy of the same span needs another kind: one curator can't store the same quote twice.
+        second.kind = "indirect"
         dropped = second.copy_as_curated(curator=users.reviewer)
         response = reviewing.post(reverse("annotations:review-drop-quote", args=[dropped.pk]), {"version": 1})
         assert response.status_code == 302, response.content[:300]

@@ -46,6 +46,7 @@ from ..models import (
     SpeakerRole,
     Stance,
     StanceLabel,
+    StanceValues,
     Target,
     VersionConflict,
 )
@@ -346,10 +347,13 @@ def review_accept(request: HttpRequest, pk: int) -> HttpResponse:
             chosen = next(quote for quote in row.quotes if quote.pk == quote_id)
             for old in row.curated:
                 # Versioned: a curated quote edited meanwhile is a conflict, not a silent loss.
-                old.delete_with_version(old.version)
+                old.remove(by=request.user, expected_version=old.version)
             chosen.copy_as_curated(curator=request.user, sources=row.quotes)
     except VersionConflict:
         messages.error(request, "Someone changed this row's curated quote meanwhile: nothing was replaced. Look again.")
+        return _after_action(request, article, status=409)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
         return _after_action(request, article, status=409)
     verb = "Replaced the curated version of" if row.curated else "Accepted"
     messages.success(request, f"{verb} row {row.number} with {chosen.annotator}’s version.")
@@ -372,11 +376,15 @@ def _hold_curation(article: Article) -> None:
 def review_accept_agreed(request: HttpRequest, pk: int) -> HttpResponse:
     """Accept every row that every annotator marked identically and nobody has curated yet."""
     article = get_object_or_404(Article, pk=pk)
-    with transaction.atomic():
-        _hold_curation(article)
-        rows = load_curation(article).unanimous_open_rows
-        for row in rows:
-            row.quotes[0].copy_as_curated(curator=request.user, sources=row.quotes)
+    try:
+        with transaction.atomic():
+            _hold_curation(article)
+            rows = load_curation(article).unanimous_open_rows
+            for row in rows:
+                row.quotes[0].copy_as_curated(curator=request.user, sources=row.quotes)
+    except ValidationError as error:
+        messages.error(request, f"Nothing was accepted: {' '.join(error.messages)}")
+        return _after_action(request, article, status=409)
     if rows:
         messages.success(request, f"Accepted {len(rows)} row{'s' if len(rows) != 1 else ''} where annotators agree.")
     else:
@@ -483,7 +491,7 @@ class MissedQuoteForm(forms.Form):
     def save(self) -> Quote:
         if self.quote is None:
             raise ValueError("save() needs a valid form.")
-        self.quote.save()
+        self.quote.annotate(by=self.curator)
         return self.quote
 
 
@@ -493,9 +501,13 @@ def review_add_quote(request: HttpRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     form = MissedQuoteForm(request.POST, article=article, curator=request.user)
     if form.is_valid():
-        quote = form.save()
-        messages.success(request, f"Added {quote} to the curated version.")
-        return _after_action(request, article)
+        try:
+            quote = form.save()
+        except ValidationError as error:
+            form.add_error(None, error)
+        else:
+            messages.success(request, f"Added {quote} to the curated version.")
+            return _after_action(request, article)
     template = "annotations/review_quote_add.html"
     if request.htmx:
         template = "annotations/review_article.html#missed-form"
@@ -520,7 +532,7 @@ class CuratedQuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
         self.fields["version"].initial = self.instance.version
         self.fields["speaker"].empty_label = "Unattributed"
         self.labels = list(StanceLabel.objects.all())
-        current = {stance.target_id: stance.label_id for stance in self.instance.stances.all()}
+        self.current_stances = {stance.target_id: stance for stance in self.instance.stances.all()}
         choices = [("", "—"), *((label.pk, label.name) for label in self.labels)]
         self.stance_fields = []
         for target in Target.objects.all():
@@ -528,7 +540,7 @@ class CuratedQuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
             self.fields[name] = forms.TypedChoiceField(
                 label=target.name, choices=choices, coerce=int, empty_value=None, required=False
             )
-            self.fields[name].initial = current.get(target.pk)
+            self.fields[name].initial = getattr(self.current_stances.get(target.pk), "label_id", None)
             self.stance_fields.append(name)
 
     def _post_clean(self) -> None:
@@ -540,19 +552,26 @@ class CuratedQuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
             self.instance.speaker_role = None
         super()._post_clean()
 
-    def stance_labels(self) -> dict[int, int]:
-        return {
-            int(name.removeprefix("stance_")): self.cleaned_data[name]
-            for name in self.stance_fields
-            if self.cleaned_data.get(name) is not None
-        }
+    def stance_values(self) -> dict[int, StanceValues]:
+        """The stances chosen, target id → values; the form sets labels only, so a
+        stance kept on its target keeps its intensity, confidence and note."""
+        wanted = {}
+        for name in self.stance_fields:
+            label_id = self.cleaned_data.get(name)
+            if label_id is None:
+                continue
+            target_id = int(name.removeprefix("stance_"))
+            current = self.current_stances.get(target_id)
+            if current is None:
+                wanted[target_id] = StanceValues(label_id)
+            else:
+                wanted[target_id] = StanceValues(label_id, current.intensity, current.confidence, current.note)
+        return wanted
 
-    def save(self, commit: bool = True) -> Quote:
+    def save(self, commit: bool = True, *, by: Any = None) -> Quote:
         quote = self.instance
         quote.pick_role()
-        with transaction.atomic():
-            quote.save_with_version(self.cleaned_data["version"])
-            quote.set_stances(self.stance_labels())
+        quote.annotate(by=by, expected_version=self.cleaned_data["version"], stances=self.stance_values())
         return quote
 
 
@@ -573,7 +592,7 @@ def review_edit_quote(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _edit_response(request, quote, form, status=422)
     try:
-        form.save()
+        form.save(by=request.user)
     except VersionConflict as conflict:
         form.add_error(
             None,
@@ -596,7 +615,7 @@ def review_drop_quote(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         version = quote.version
     try:
-        quote.delete_with_version(version)
+        quote.remove(by=request.user, expected_version=version)
     except VersionConflict:
         messages.error(request, "Someone else changed this curated quote meanwhile: look again before dropping it.")
         return _after_action(request, quote.article, status=409)

@@ -15,7 +15,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db import connection, transaction
+from django.db import connection
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -265,18 +265,16 @@ def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
     forms = _new_quote_forms(article, request.POST)
     form, stances = forms["form"], forms["stances"]
     if form.is_valid() and stances.is_valid():
+        quote = form.save(commit=False)
+        quote.annotator = request.user
+        quote.pick_role()
         try:
-            with transaction.atomic():
-                Assignment.hold_open(article.pk, request.user)
-                quote = form.save(commit=False)
-                quote.annotator = request.user
-                quote.pick_role()
-                quote.save()
-                stances.instance = quote
-                stances.save()
-                _start_assignment(article, request.user)
+            quote.annotate(by=request.user, stances=stances.values())
         except PermissionDenied as refusal:
             return _refused_panel(request, article, forms, refusal)
+        except ValidationError as error:
+            form.add_error(None, error)
+            return _panel_response(request, article, forms, status=422)
         message = f"Saved quote at {quote.start}–{quote.end}."
         return _after_save(request, article, quote, message, can_annotate=True)
     return _panel_response(request, article, forms, status=422)
@@ -320,14 +318,6 @@ def _panel_response(request: HttpRequest, article: Article, forms: dict, *, stat
         return TemplateResponse(request, ANNOTATE + "#quote-panel", context, status=status)
     context = _annotate_context(request, article, **forms, **extra)
     return TemplateResponse(request, ANNOTATE, context, status=status)
-
-
-def _start_assignment(article: Article, user) -> None:
-    assignment, created = Assignment.objects.get_or_create(
-        article=article, annotator=user, defaults={"status": Assignment.Status.IN_PROGRESS}
-    )
-    if not created and assignment.status == Assignment.Status.ASSIGNED:
-        assignment.move_to(Assignment.Status.IN_PROGRESS)
 
 
 def _after_save(
@@ -379,18 +369,18 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     if not (form.is_valid() and stances.is_valid()):
         return _panel_response(request, article, forms, status=422)
     expected = form.cleaned_data.get("version") or 0
+    edited = form.save(commit=False)
+    edited.speaker_role = None
+    edited.pick_role()
     try:
-        with transaction.atomic():
-            Assignment.hold_open(article.pk, request.user)
-            edited = form.save(commit=False)
-            edited.speaker_role = None
-            edited.pick_role()
-            edited.save_with_version(expected)
-            stances.save()
+        edited.annotate(by=request.user, expected_version=expected, stances=stances.values())
     except VersionConflict as conflict:
         return _conflict_response(request, article, forms, conflict.current)
     except PermissionDenied as refusal:
         return _refused_panel(request, article, forms, refusal)
+    except ValidationError as error:
+        form.add_error(None, error)
+        return _panel_response(request, article, forms, status=422)
     return _after_save(request, article, edited, f"Saved changes to quote at {edited.start}–{edited.end}.")
 
 
@@ -426,9 +416,7 @@ def quote_delete(request: HttpRequest, pk: int) -> HttpResponse:
     except ValueError:
         version = quote.version
     try:
-        with transaction.atomic():
-            Assignment.hold_open(article.pk, request.user)
-            quote.delete_with_version(version)
+        quote.remove(by=request.user, expected_version=version)
     except VersionConflict as conflict:
         return _panel_response(request, article, {"deleting": quote, "current": conflict.current}, status=409)
     return _after_save(request, article, None, "Quote deleted.")
