@@ -491,17 +491,7 @@ class CuratedQuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
 
 
 class AgreementFilterForm(forms.Form):
-    outlet = forms.ChoiceField(required=False)
-    published_from = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    published_to = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    target = forms.ModelChoiceField(
-        queryset=Target.objects.all(), required=False, empty_label="All targets", help_text="Includes its subtopics."
-    )
-
-    def __init__(self, *args: Any, articles: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        outlets = articles.exclude(outlet="").order_by("outlet").values_list("outlet", flat=True).distinct()
-        self.fields["outlet"].choices = [("", "All outlets"), *((outlet, outlet) for outlet in outlets)]
+    """The agreement report's filters: ``filters.AgreementFilter`` declares the fields."""
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

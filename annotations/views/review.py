@@ -20,7 +20,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -33,8 +33,8 @@ from django_htmx.http import reswap, retarget
 from ..agreement import load_agreement
 from ..charts import bar_chart
 from ..curation import load_curation
+from ..filters import AgreementFilter
 from ..forms import (
-    AgreementFilterForm,
     AssignForm,
     CommentForm,
     CuratedQuoteForm,
@@ -363,21 +363,10 @@ def agreement_report(request: HttpRequest) -> HttpResponse:
     if not (is_reviewer(request.user) or is_researcher(request.user)):
         raise PermissionDenied("The agreement report is for reviewers and researchers.")
     articles = Article.objects.visible_to(request.user).in_review()
-    form = AgreementFilterForm(request.GET or None, articles=articles)
-    target_ids = None
-    if form.is_valid():
-        data = form.cleaned_data
-        if data["outlet"]:
-            articles = articles.filter(outlet=data["outlet"])
-        if data["published_from"]:
-            articles = articles.filter(published_on__gte=data["published_from"])
-        if data["published_to"]:
-            articles = articles.filter(published_on__lte=data["published_to"])
-        if data["target"]:
-            target_ids = data["target"].descendant_ids()
-            about = Stance.objects.filter(quote__article=OuterRef("pk"), target_id__in=target_ids)
-            articles = articles.filter(Exists(about))
-    figures = load_agreement(articles, target_ids=target_ids)
+    filterset = AgreementFilter(request.GET or None, queryset=articles)
+    if filterset.is_valid():
+        articles = filterset.qs
+    figures = load_agreement(articles, target_ids=filterset.target_ids)
     by_target = figures.alpha_by_target()
     names = dict(Target.objects.filter(pk__in=list(by_target)).values_list("pk", "name"))
     targets = sorted(
@@ -397,7 +386,7 @@ def agreement_report(request: HttpRequest) -> HttpResponse:
         [(name, alpha) for name, alpha, _ in targets], low=-1.0 if alphas and min(alphas) < 0 else 0.0
     )
     context = {
-        "form": form,
+        "form": filterset.form,
         "figures": figures,
         "targets": targets,
         "summary": summary,
