@@ -20,7 +20,7 @@ from typing import Any
 from django.conf import settings
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from django.db.models import Model, Prefetch, Q, QuerySet
+from django.db.models import Model, Q, QuerySet
 from django.http import FileResponse, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.urls import include, path, reverse
@@ -65,7 +65,6 @@ from .models import (
     Quote,
     Release,
     Speaker,
-    Stance,
     StanceLabel,
     Target,
     VersionConflict,
@@ -487,8 +486,12 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         return self.get_paginated_response(quote_representations(self.paginate_queryset(rows)))
 
     def retrieve(self, request: Request, pk: str) -> Response:
-        quote = self._visible(pk)
-        return with_etag(Response(QuoteSerializer(quote).data), quote)
+        rows = list(quote_rows(Quote.objects.visible_to(request.user).filter(pk=pk)))
+        if not rows:
+            raise exceptions.NotFound("No such quote, or not one you may read.")
+        (quote,) = quote_representations(rows)
+        # The ETag names the version just rendered, not that of a second read.
+        return with_etag(Response(quote), Quote(version=quote["version"]))
 
     @extend_schema(
         summary="Mark a quote (a raw quote of yours)",
@@ -777,21 +780,30 @@ class ArticleViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             layer = request.query_params.get("layer") or Quote.Layer.CURATED
             if layer not in Quote.Layer.values:
                 raise exceptions.ValidationError({"layer": ["Use curated or raw."]})
-            quotes = apply_layer(Quote.objects.visible_to(request.user), layer)
-            quotes = quotes.select_related("speaker", "speaker_role", "addressee", "annotator").prefetch_related(
-                Prefetch("stances", queryset=Stance.objects.select_related("target", "label")),
-                Prefetch("curated_from", queryset=Quote.objects.only("id")),
-            )
-            queryset = queryset.prefetch_related(
-                Prefetch("quotes", queryset=quotes.order_by("start", "-end", "id"), to_attr="included_quotes")
-            )
         return queryset
+
+    def _quotes_of(self, request: Request, include: set[str], articles: list[Article]) -> dict[int, list[Any]]:
+        """include=quotes: the articles' quotes as the quote endpoints render them, in one read."""
+        if "quotes" not in include or not articles:
+            return {}
+        quotes = apply_layer(
+            Quote.objects.visible_to(request.user), request.query_params.get("layer") or Quote.Layer.CURATED
+        )
+        quotes = quotes.filter(article__in=[article.pk for article in articles]).order_by("start", "-end", "id")
+        by_article: dict[int, list[Any]] = {}
+        for quote in quote_representations(list(quote_rows(quotes))):
+            by_article.setdefault(quote["article"]["id"], []).append(quote)
+        return by_article
 
     def list(self, request: Request) -> Response:
         include = self._include(request)
         queryset = self._shape(self.filter_queryset(self.get_queryset()), request, include)
         page = self.paginate_queryset(queryset)
-        context = {**self.get_serializer_context(), "include": include}
+        context = {
+            **self.get_serializer_context(),
+            "include": include,
+            "quotes": self._quotes_of(request, include, page),
+        }
         return self.get_paginated_response(ArticleSerializer(page, many=True, context=context).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
@@ -799,7 +811,11 @@ class ArticleViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         article = self._shape(self.get_queryset(), request, include).filter(pk=pk).first()
         if article is None:
             raise exceptions.NotFound("No such article, or not one you may read.")
-        context = {**self.get_serializer_context(), "include": include}
+        context = {
+            **self.get_serializer_context(),
+            "include": include,
+            "quotes": self._quotes_of(request, include, [article]),
+        }
         return Response(ArticleSerializer(article, context=context).data)
 
     def create(self, request: Request) -> Response:

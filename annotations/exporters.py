@@ -26,7 +26,7 @@ import json
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import batched, groupby
 from typing import Any
 from urllib.parse import urlencode
 
@@ -41,7 +41,7 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from .models import Article, Quote, Stance
-from .serializers import OFFSETS_CONVENTION, QuoteSerializer
+from .serializers import OFFSETS_CONVENTION, quote_representations, quote_rows
 
 CHUNK_SIZE = 2000
 # Bytes of output gathered before a chunk is handed on: fewer, larger writes
@@ -154,11 +154,16 @@ def write_jsonl(
 
 
 def _jsonl_by_serializer(queryset: QuerySet[Quote], chunk_size: int, progress: Progress | None) -> Iterator[str]:
-    """The reference: each quote through QuoteSerializer, as the API's detail view writes it."""
-    # One serializer for every quote: building a serializer's fields costs more than using them.
-    serializer = QuoteSerializer()
-    quotes = _iterate(optimise(queryset), chunk_size, progress)
-    yield from _buffered(_json(serializer.to_representation(quote)) + "\n" for quote in quotes)
+    """The reference: each quote through the API's one rendering (``serializers.quote_representations``)."""
+
+    def lines() -> Iterator[str]:
+        for chunk in batched(quote_rows(queryset).iterator(chunk_size=chunk_size), chunk_size):
+            for quote in quote_representations(list(chunk)):
+                yield _json(quote) + "\n"
+            if progress is not None:
+                progress(len(chunk))
+
+    yield from _buffered(lines())
 
 
 # --- JSONL built by PostgreSQL --------------------------------------------------

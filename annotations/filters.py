@@ -18,8 +18,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.contrib.postgres.search import SearchQuery, SearchVector
 from django.db import connection
-from django.db.models import F, OrderBy, Q, QuerySet
+from django.db.models import Exists, F, OrderBy, OuterRef, Q, QuerySet
 
+from .forms import AgreementFilterForm
 from .models import Article, Assignment, Quote, Speaker, Stance, StanceLabel, Target
 
 Keys = list[tuple[str, bool]]
@@ -85,6 +86,32 @@ def _unfiltered(queryset: QuerySet, name: str, value: Any) -> QuerySet:
     return queryset
 
 
+# --- What an article is filtered by, defined once -------------------------------
+#
+# The API's article and quote lists and the agreement report all narrow
+# articles by outlet and by publication date. Each FilterSet declares these
+# under its own parameter name (and, for quotes, through ``article__``), but
+# the column and the comparison are written only here.
+
+
+def outlet_filter(
+    prefix: str = "", *, filter_class: type[filters.Filter] = filters.CharFilter, **extra: Any
+) -> filters.Filter:
+    """The whole outlet name, in any case: "times of israel" finds "Times of Israel"."""
+    extra.setdefault("help_text", "Exact outlet name.")
+    return filter_class(field_name=f"{prefix}outlet", lookup_expr="iexact", **extra)
+
+
+def published_after_filter(prefix: str = "", **extra: Any) -> filters.DateFilter:
+    """Articles published on or after the date (articles without a date never match)."""
+    return filters.DateFilter(field_name=f"{prefix}published_on", lookup_expr="gte", **extra)
+
+
+def published_before_filter(prefix: str = "", **extra: Any) -> filters.DateFilter:
+    """Articles published on or before the date (articles without a date never match)."""
+    return filters.DateFilter(field_name=f"{prefix}published_on", lookup_expr="lte", **extra)
+
+
 class IdFilter(filters.NumberFilter):
     """A row id: a whole number in the database's range (NumberFilter would take 1.5)."""
 
@@ -147,13 +174,9 @@ class QuoteFilter(filters.FilterSet):
         help_text="Stance label slug, such as oppose. With target: that stance toward that target.",
     )
     kind = filters.ChoiceFilter(choices=Quote.Kind.choices, help_text="direct, indirect or mixed.")
-    outlet = filters.CharFilter(field_name="article__outlet", lookup_expr="iexact", help_text="Exact outlet name.")
-    published_after = filters.DateFilter(
-        field_name="article__published_on", lookup_expr="gte", help_text="Articles published on or after (YYYY-MM-DD)."
-    )
-    published_before = filters.DateFilter(
-        field_name="article__published_on", lookup_expr="lte", help_text="Articles published on or before (YYYY-MM-DD)."
-    )
+    outlet = outlet_filter("article__")
+    published_after = published_after_filter("article__", help_text="Articles published on or after (YYYY-MM-DD).")
+    published_before = published_before_filter("article__", help_text="Articles published on or before (YYYY-MM-DD).")
     annotator = filters.CharFilter(
         method="filter_annotator", help_text="Annotator's username (raw layer only; analysts see only their own)."
     )
@@ -200,10 +223,10 @@ class QuoteFilter(filters.FilterSet):
 
 class ArticleFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Article.Status.choices, help_text="open or curated.")
-    outlet = filters.CharFilter(field_name="outlet", lookup_expr="iexact", help_text="Exact outlet name.")
+    outlet = outlet_filter()
     language = filters.CharFilter(field_name="language", lookup_expr="iexact", help_text="BCP 47 tag, such as en.")
-    published_after = filters.DateFilter(field_name="published_on", lookup_expr="gte")
-    published_before = filters.DateFilter(field_name="published_on", lookup_expr="lte")
+    published_after = published_after_filter()
+    published_before = published_before_filter()
     q = filters.CharFilter(method="filter_q", help_text="Words in the title.")
     layer = filters.ChoiceFilter(
         choices=Quote.Layer.choices,
@@ -220,6 +243,43 @@ class ArticleFilter(filters.FilterSet):
 
     def filter_q(self, queryset: QuerySet[Article], name: str, value: str) -> QuerySet[Article]:
         return search_text(queryset, "title", value)
+
+
+class AgreementFilter(filters.FilterSet):
+    """The articles of the agreement report: the API's outlet and date filters under
+    the page's names, the outlets offered as a list, and a target with its subtopics."""
+
+    outlet = outlet_filter(filter_class=filters.ChoiceFilter, empty_label="All outlets", help_text="")
+    published_from = published_after_filter(widget=forms.DateInput(attrs={"type": "date"}))
+    published_to = published_before_filter(widget=forms.DateInput(attrs={"type": "date"}))
+    target = filters.ModelChoiceFilter(
+        queryset=Target.objects.all(),
+        method="filter_target",
+        empty_label="All targets",
+        help_text="Includes its subtopics.",
+    )
+
+    class Meta:
+        model = Article
+        fields: list[str] = []
+        form = AgreementFilterForm
+
+    def __init__(self, data: Any = None, queryset: QuerySet[Article] | None = None, **kwargs: Any) -> None:
+        super().__init__(data, queryset, **kwargs)
+        outlets = self.queryset.exclude(outlet="").order_by("outlet").values_list("outlet", flat=True).distinct()
+        # One choice per outlet as the filter matches it, whatever the case.
+        spellings: dict[str, str] = {}
+        for outlet in outlets:
+            spellings.setdefault(outlet.lower(), outlet)
+        self.filters["outlet"].extra["choices"] = [(outlet, outlet) for outlet in spellings.values()]
+        # The target and the targets below it, once the target filter has run:
+        # the report computes stance agreement over these only.
+        self.target_ids: set[int] | None = None
+
+    def filter_target(self, queryset: QuerySet[Article], name: str, value: Target) -> QuerySet[Article]:
+        self.target_ids = value.descendant_ids()
+        about = Stance.objects.filter(quote__article=OuterRef("pk"), target_id__in=self.target_ids)
+        return queryset.filter(Exists(about))
 
 
 class SpeakerFilter(filters.FilterSet):

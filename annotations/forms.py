@@ -6,11 +6,14 @@ import functools
 from typing import Any
 
 from django import forms
+from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 
-from .models import Article, Quote, Speaker, SpeakerRole, Stance, StanceLabel, StanceValues, Target
+from .models import Article, Assignment, Quote, Role, Speaker, SpeakerRole, Stance, StanceLabel, StanceValues, Target
 from .offsets import find_occurrence, normalise_text
+
+User = get_user_model()
 
 MAX_ARTICLE_CHARS = 500_000
 
@@ -374,3 +377,189 @@ class TargetForm(forms.ModelForm):
         model = Target
         fields = ["name", "slug", "parent", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+# --- Review pages ----------------------------------------------------------------
+
+
+def analysts() -> Any:
+    return User.objects.filter(groups__name=Role.ANALYST, is_active=True).order_by("username", "id")
+
+
+class AssignForm(forms.Form):
+    articles = forms.ModelMultipleChoiceField(
+        queryset=Article.objects.filter(status=Article.Status.OPEN),
+        error_messages={"required": "Pick at least one article."},
+    )
+    analysts = forms.ModelMultipleChoiceField(queryset=analysts(), required=False)
+    per_article = forms.IntegerField(
+        label="Analysts per article",
+        min_value=1,
+        max_value=10,
+        required=False,
+        help_text="Give each article this many analysts in all, choosing those with the fewest open assignments.",
+    )
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if not data.get("analysts") and not data.get("per_article") and not self.errors:
+            raise forms.ValidationError("Pick analysts, or give a number of analysts per article.")
+        return data
+
+
+class QueueFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "All"), (Article.Status.OPEN, "Awaiting curation"), (Article.Status.CURATED, "Curated")],
+        required=False,
+    )
+
+
+class SendBackForm(forms.Form):
+    assignment = forms.ModelChoiceField(queryset=Assignment.objects.none())
+    comment = forms.CharField(
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say what the analyst should look at again."},
+    )
+
+    def __init__(self, *args: Any, article: Article, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["assignment"].queryset = article.assignments.filter(status=Assignment.Status.SUBMITTED)
+
+
+class MissedQuoteForm(forms.Form):
+    """A quote every annotator missed, added straight to the curated version."""
+
+    exact = forms.CharField(
+        label="Exact text",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        strip=False,
+        help_text="Paste the quote exactly as the article writes it.",
+    )
+    occurrence = forms.IntegerField(
+        min_value=1, initial=1, help_text="Which appearance of that text, when it appears more than once."
+    )
+    speaker = forms.ModelChoiceField(queryset=Speaker.objects.all(), required=False, empty_label="Unattributed")
+    kind = forms.ChoiceField(choices=Quote.Kind.choices, initial=Quote.Kind.DIRECT)
+
+    def __init__(self, *args: Any, article: Article, curator: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.article = article
+        self.curator = curator
+        self.quote: Quote | None = None
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            span = find_occurrence(self.article.text, data["exact"], data["occurrence"])
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from error
+        quote = Quote(
+            article=self.article,
+            start=span.start,
+            end=span.end,
+            text=span.text_of(self.article.text),
+            speaker=data["speaker"],
+            kind=data["kind"],
+            is_curated=True,
+            annotator=self.curator,
+        )
+        quote.pick_role()
+        try:
+            quote.full_clean()
+        except ValidationError as error:
+            raise forms.ValidationError(error.messages) from error
+        self.quote = quote
+        return data
+
+    def save(self) -> Quote:
+        if self.quote is None:
+            raise ValueError("save() needs a valid form.")
+        self.quote.annotate(by=self.curator)
+        return self.quote
+
+
+class CuratedQuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
+    """Edit a curated quote: its span, attribution, kind and stances.
+
+    The span is given by offsets (code points, end exclusive); the text is read
+    from the article and the whole quote re-validated by ``Quote.full_clean``.
+    """
+
+    version = forms.IntegerField(widget=forms.HiddenInput)
+
+    class Meta:
+        model = Quote
+        fields = ["start", "end", "speaker", "kind", "cue"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["version"].initial = self.instance.version
+        self.fields["speaker"].empty_label = "Unattributed"
+        self.labels = list(StanceLabel.objects.all())
+        self.current_stances = {stance.target_id: stance for stance in self.instance.stances.all()}
+        choices = [("", "—"), *((label.pk, label.name) for label in self.labels)]
+        self.stance_fields = []
+        for target in Target.objects.all():
+            name = f"stance_{target.pk}"
+            self.fields[name] = forms.TypedChoiceField(
+                label=target.name, choices=choices, coerce=int, empty_value=None, required=False
+            )
+            self.fields[name].initial = getattr(self.current_stances.get(target.pk), "label_id", None)
+            self.stance_fields.append(name)
+
+    def _post_clean(self) -> None:
+        start, end = self.cleaned_data.get("start"), self.cleaned_data.get("end")
+        if start is not None and end is not None:
+            self.instance.text = self.instance.article.text[start:end]
+        if "speaker" in self.changed_data:
+            # The old role belongs to the old speaker; save() looks up the new one's.
+            self.instance.speaker_role = None
+        super()._post_clean()
+
+    def stance_values(self) -> dict[int, StanceValues]:
+        """The stances chosen, target id → values; the form sets labels only, so a
+        stance kept on its target keeps its intensity, confidence and note."""
+        wanted = {}
+        for name in self.stance_fields:
+            label_id = self.cleaned_data.get(name)
+            if label_id is None:
+                continue
+            target_id = int(name.removeprefix("stance_"))
+            current = self.current_stances.get(target_id)
+            if current is None:
+                wanted[target_id] = StanceValues(label_id)
+            else:
+                wanted[target_id] = StanceValues(label_id, current.intensity, current.confidence, current.note)
+        return wanted
+
+    def save(self, commit: bool = True, *, by: Any = None) -> Quote:
+        quote = self.instance
+        quote.pick_role()
+        quote.annotate(by=by, expected_version=self.cleaned_data["version"], stances=self.stance_values())
+        return quote
+
+
+class AgreementFilterForm(forms.Form):
+    """The agreement report's filters: ``filters.AgreementFilter`` declares the fields."""
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        start, end = data.get("published_from"), data.get("published_to")
+        if start and end and end < start:
+            raise forms.ValidationError("The end date is before the start date.")
+        return data
+
+
+class CommentForm(forms.Form):
+    body = forms.CharField(
+        label="Comment",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "maxlength": 2000}),
+        error_messages={
+            "required": "Write something before posting: the comment is empty.",
+            "max_length": "Keep a comment under 2,000 characters (it has %(show_value)d).",
+        },
+    )

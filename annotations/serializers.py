@@ -17,7 +17,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from django.db.models import F, QuerySet
+from django.db.models import F, Manager, QuerySet
 from django.urls import reverse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -134,32 +134,39 @@ class SpanSerializer(serializers.Serializer):
     text = TextField(max_length=500)
 
 
-def _span(quote: Quote, prefix: str) -> dict[str, Any] | None:
-    start = getattr(quote, f"{prefix}_start")
-    if start is None:
-        return None
-    return {"start": start, "end": getattr(quote, f"{prefix}_end"), "text": getattr(quote, f"{prefix}_text")}
-
-
 # --- Quotes --------------------------------------------------------------------
 
 
-class QuoteSerializer(serializers.ModelSerializer):
-    """A quote, whole. Expects ``select_related`` article/speaker/role/annotator and
-    prefetched ``stances`` and ``curated_from`` (see ``api.quote_queryset``)."""
+class QuoteListSerializer(serializers.ListSerializer):
+    """Many quotes in one read (``quotes_by_id``), in the order given."""
 
-    mention = serializers.SerializerMethodField(help_text="How the text names the source, as a span.")
-    cue_span = serializers.SerializerMethodField(help_text='The attribution verb ("said") as a span.')
-    speaker = serializers.SerializerMethodField()
+    def to_representation(self, data: Any) -> list[dict[str, Any]]:
+        quotes = data.all() if isinstance(data, Manager) else data
+        return quotes_by_id([quote.pk for quote in quotes])
+
+
+class QuoteSerializer(serializers.ModelSerializer):
+    """A quote, whole: its span, the speaker with the role held, stances, article and provenance."""
+
+    # The fields declare the schema (drf-spectacular reads them); the output is
+    # quote_representations', the one Python rendering of a quote, read afresh
+    # from the database (one read for many quotes: QuoteListSerializer).
+    mention = SpanSerializer(allow_null=True, read_only=True, help_text="How the text names the source, as a span.")
+    cue_span = SpanSerializer(allow_null=True, read_only=True, help_text='The attribution verb ("said") as a span.')
+    speaker = QuoteSpeakerSerializer(allow_null=True, read_only=True)
     addressee = SpeakerRefSerializer(allow_null=True, read_only=True)
     stances = StanceSerializer(many=True, read_only=True)
     article = ArticleRefSerializer(read_only=True)
-    layer = serializers.SerializerMethodField()
-    annotator = serializers.SerializerMethodField(help_text="The annotator's username (raw layer; null if curated).")
-    curated_from = serializers.SerializerMethodField(
-        help_text="Provenance of a curated quote: the ids of the annotators' quotes it was made from."
+    layer = serializers.ChoiceField(choices=Quote.Layer.choices, read_only=True)
+    annotator = serializers.CharField(
+        allow_null=True, read_only=True, help_text="The annotator's username (raw layer; null if curated)."
     )
-    offsets_convention = serializers.SerializerMethodField()
+    curated_from = serializers.ListField(
+        child=serializers.IntegerField(),
+        read_only=True,
+        help_text="Provenance of a curated quote: the ids of the annotators' quotes it was made from.",
+    )
+    offsets_convention = serializers.ChoiceField(choices=[OFFSETS_CONVENTION], read_only=True)
 
     class Meta:
         model = Quote
@@ -187,56 +194,23 @@ class QuoteSerializer(serializers.ModelSerializer):
             "offsets_convention",
         ]
         read_only_fields = fields
+        list_serializer_class = QuoteListSerializer
 
-    @extend_schema_field(SpanSerializer(allow_null=True))
-    def get_mention(self, quote: Quote) -> dict[str, Any] | None:
-        return _span(quote, "mention")
-
-    @extend_schema_field(SpanSerializer(allow_null=True))
-    def get_cue_span(self, quote: Quote) -> dict[str, Any] | None:
-        return _span(quote, "cue")
-
-    @extend_schema_field(QuoteSpeakerSerializer(allow_null=True))
-    def get_speaker(self, quote: Quote) -> dict[str, Any] | None:
-        speaker = quote.speaker
-        if speaker is None:
-            return None
-        role = quote.speaker_role
-        return {
-            "id": speaker.pk,
-            "name": speaker.name,
-            "country": speaker.country,
-            "wikidata_qid": speaker.wikidata_qid,
-            "role": {"title": role.title, "organisation": role.organisation} if role else None,
-        }
-
-    @extend_schema_field(serializers.ChoiceField(choices=Quote.Layer.choices))
-    def get_layer(self, quote: Quote) -> str:
-        return quote.layer
-
-    @extend_schema_field(serializers.CharField(allow_null=True))
-    def get_annotator(self, quote: Quote) -> str | None:
-        if quote.is_curated or quote.annotator is None:
-            return None
-        return quote.annotator.get_username()
-
-    @extend_schema_field(serializers.ListField(child=serializers.IntegerField()))
-    def get_curated_from(self, quote: Quote) -> list[int]:
-        if not quote.is_curated:
-            return []
-        return sorted(source.pk for source in quote.curated_from.all())
-
-    @extend_schema_field(serializers.ChoiceField(choices=[OFFSETS_CONVENTION]))
-    def get_offsets_convention(self, quote: Quote) -> str:
-        return OFFSETS_CONVENTION
+    def to_representation(self, quote: Quote) -> dict[str, Any]:
+        return quotes_by_id([quote.pk])[0]
 
 
-# --- Quotes from value rows (lists) --------------------------------------------
+# --- The one Python rendering of a quote ----------------------------------------
 #
-# A page of 100 quotes through QuoteSerializer builds ~1,000 model instances
-# and walks DRF's field machinery ~35,000 times; the API's list spent most of
-# its time there. Lists read the same columns as values instead and build the
-# same dictionaries here. tests/test_api_quotes.py holds the two to equal output.
+# Every reading of a quote in Python goes through quote_representations: the
+# API's list, detail and write answers (QuoteSerializer delegates to it), an
+# article's include=quotes, and the JSONL export where PostgreSQL can't write
+# it (exporters._jsonl_by_serializer). It reads value rows, not model
+# instances: a page of 100 quotes through DRF's field machinery built ~1,000
+# instances and walked the fields ~35,000 times. The one other rendering is
+# PostgreSQL's (exporters._jsonl_by_postgresql), held byte-identical to this
+# one by tests/test_exporters.py; tests/test_api_quotes.py holds this one to
+# QuoteSerializer's declared schema.
 
 QUOTE_ROW_COLUMNS = (
     "id", "start", "end", "text", "kind", "cue",
@@ -253,15 +227,26 @@ QUOTE_ROW_COLUMNS = (
 def quote_rows(queryset: QuerySet[Quote]) -> QuerySet[Quote]:
     """The queryset as value rows with the columns ``quote_representations`` reads."""
     username = f"annotator__{get_user_model().USERNAME_FIELD}"
-    return queryset.values(*(name for name in QUOTE_ROW_COLUMNS if name != "annotator_username")).annotate(
-        annotator_username=F(username)
+    # Prefetches are for model instances: a caller's (exporters.optimise) would run against dicts.
+    return (
+        queryset.prefetch_related(None)
+        .values(*(name for name in QUOTE_ROW_COLUMNS if name != "annotator_username"))
+        .annotate(annotator_username=F(username))
     )
 
 
-def quote_representations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """For each row of ``quote_rows``, what ``QuoteSerializer`` returns for that quote.
+def quotes_by_id(ids: list[int]) -> list[dict[str, Any]]:
+    """The quotes with these ids, rendered, in the order of ``ids`` (three queries)."""
+    rendered = {
+        quote["id"]: quote for quote in quote_representations(list(quote_rows(Quote.objects.filter(pk__in=ids))))
+    }
+    return [rendered[pk] for pk in ids]
 
-    Two queries for the page: its stances and the curated quotes' sources.
+
+def quote_representations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each row of ``quote_rows`` as the API returns the quote (``QuoteSerializer``'s schema).
+
+    Two queries for the rows: their stances and the curated quotes' sources.
     """
     ids = [row["id"] for row in rows]
     stances: dict[int, list[dict[str, Any]]] = {quote_id: [] for quote_id in ids}
@@ -545,8 +530,8 @@ class ArticleSerializer(serializers.ModelSerializer):
     def get_quotes(self, article: Article) -> list[dict[str, Any]] | None:
         if "quotes" not in self.context.get("include", ()):
             return None
-        # Prefetched by the view into ``included_quotes`` (user- and layer-scoped).
-        return QuoteSerializer(article.included_quotes, many=True, context=self.context).data
+        # Rendered by the view for the whole page in one read (user- and layer-scoped).
+        return self.context["quotes"].get(article.pk, [])
 
 
 class ArticleCreateSerializer(serializers.Serializer):

@@ -7,6 +7,12 @@ the same rows read with ``values_list`` in three queries and the same JSON
 built by hand. The runner checks that both answers hold the same results, so
 the ratio between them is what the API's machinery (authentication,
 permissions, throttling, filtering, keyset pagination, serializers) costs.
+
+``bare_quotes`` keeps its own copy of the quote rendering on purpose: it is the
+floor for ``annotations.serializers.quote_representations`` (the one Python
+rendering the API uses) and must not import it, or the ratio would no longer
+measure it. It imports from ``annotations`` only the models and the
+offsets-convention string, and the runner's equality check keeps the copy true.
 """
 
 from __future__ import annotations

@@ -8,12 +8,15 @@ locking, filters that can't reach other fields, cursor pagination, query counts.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
+import jsonschema
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from annotations.models import Article, Quote, Stance
+from annotations.serializers import quote_representations, quote_rows
 
 from .factories import (
     ArticleFactory,
@@ -649,10 +652,10 @@ def test_the_quote_list_query_count(reviewer, taxonomy, api):
     assert len(queries) == 6, [query["sql"][:100] for query in queries.captured_queries]
 
 
-@pytest.mark.parametrize("layer", ["curated", "raw"])
-def test_the_list_built_from_rows_equals_the_serializer_quote_for_quote(reviewer, analyst, taxonomy, api, layer):
-    """The list reads value rows for speed; each item must be what the detail view's
-    QuoteSerializer returns for the same quote, whatever is set or missing."""
+def every_shape_of_quote(analyst, taxonomy) -> dict[str, list[Quote]]:
+    """Curated and raw quotes with every optional part set on one and missing on another:
+    non-Latin names, no date, URL or outlet, spans, an addressee, stances with and without
+    intensity, confidence and note, provenance, a parent."""
     speaker = SpeakerFactory(name="יואב גלנט", country="IL", wikidata_qid="Q1")
     role = SpeakerRoleFactory(speaker=speaker, title="Minister <of> “Defense”")
     text = EMOJI_TEXT + "\n" + EMOJI_TEXT
@@ -678,13 +681,57 @@ def test_the_list_built_from_rows_equals_the_serializer_quote_for_quote(reviewer
     bare = curated_quote(article=article, speaker=None, speaker_role=None, addressee=None)
     mine = raw_quote(analyst, article=article, speaker=speaker, parent=sources[0])
     StanceFactory(quote=mine, target=taxonomy["child"], label=taxonomy["neutral"], confidence=1.0)
+    return {"curated": [whole, bare], "raw": [*sources, mine]}
+
+
+@pytest.mark.parametrize("layer", ["curated", "raw"])
+def test_the_list_and_the_detail_answer_the_same_quote_for_quote(reviewer, analyst, taxonomy, api, layer):
+    """Both go through the one rendering (serializers.quote_representations): whatever
+    is set or missing, a listed quote is what its detail returns."""
+    expected = every_shape_of_quote(analyst, taxonomy)[layer]
     listed = results(api(reviewer).get(f"/api/v1/quotes/?layer={layer}&page_size=500"))
-    expected = [whole, bare] if layer == "curated" else [*sources, mine]
     assert [item["id"] for item in listed] == [quote.pk for quote in expected]
     for item in listed:
         detail = api(reviewer).get(f"/api/v1/quotes/{item['id']}/")
         assert detail.status_code == 200
         assert item == detail.json()
+
+
+def json_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema: ``nullable`` becomes a null alternative, and
+    an object with properties takes no other keys (a rendered key the schema doesn't
+    declare fails, as does a declared one that is missing: drf-spectacular lists every
+    read-only field as required)."""
+    if isinstance(node, list):
+        return [json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    node = {key: json_schema(value) for key, value in node.items()}
+    if "properties" in node:
+        node.setdefault("additionalProperties", False)
+    if node.pop("nullable", False):
+        return {"anyOf": [node, {"type": "null"}]}
+    return node
+
+
+def test_the_one_rendering_is_what_the_schema_declares(reviewer, analyst, taxonomy, api):
+    """QuoteSerializer declares the schema and quote_representations renders: every key,
+    type, enum and null of each rendered quote must be what /api/schema/ says."""
+    quotes = every_shape_of_quote(analyst, taxonomy)
+    schema = api(None).get("/api/schema/", HTTP_ACCEPT="application/json").json()
+    validator = jsonschema.Draft202012Validator(
+        {"$ref": "#/components/schemas/Quote", "components": json_schema(schema["components"])},
+        format_checker=jsonschema.FormatChecker(),
+    )
+    rendered = quote_representations(list(quote_rows(Quote.objects.order_by("id"))))
+    assert [quote["id"] for quote in rendered] == sorted(quote.pk for quote in quotes["curated"] + quotes["raw"])
+    for quote in rendered:
+        errors = [f"{list(error.absolute_path)}: {error.message}" for error in validator.iter_errors(quote)]
+        assert not errors, (quote["id"], errors)
+    required = set(schema["components"]["schemas"]["Quote"]["required"])
+    assert required == set(rendered[0]), "every declared field is rendered, and only those"
+    undeclared = dict(rendered[0], surprise=1)
+    assert not validator.is_valid(undeclared), "the check would notice a key the schema doesn't declare"
 
 
 # --- Layers ------------------------------------------------------------------------

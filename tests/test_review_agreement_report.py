@@ -146,3 +146,33 @@ def test_the_report_query_count_does_not_grow_with_articles(login, reviewer, ana
     with CaptureQueriesContext(connection) as many:
         client.get(reverse("annotations:review-agreement"))
     assert len(many) == len(few)
+
+
+def test_the_outlet_filter_means_what_the_apis_does_whatever_the_case(login, reviewer, analyst, second_analyst):
+    """One definition of "outlet" (annotations.filters.outlet_filter) for the report and the API:
+    the whole name, in any case. The report offers each outlet once."""
+    times = double_coded(analyst, second_analyst, spans=[(1, 51)], outlet="Times")
+    lower = double_coded(analyst, second_analyst, spans=[(1, 40)], outlet="times")
+    double_coded(analyst, second_analyst, spans=[(1, 51)], outlet="Post")
+    client = login(reviewer)
+    response = client.get(reverse("annotations:review-agreement"), {"outlet": "Times"})
+    assert response.context["article_count"] == 2
+    assert response.context["figures"].exact_f1 == pytest.approx(0.5)
+    assert [value for value, _ in response.context["form"].fields["outlet"].choices] == ["", "Post", "Times"]
+    listed = client.get("/api/v1/articles/", {"outlet": "Times"}).json()["results"]
+    assert sorted(article["id"] for article in listed) == sorted([times.pk, lower.pk])
+
+
+def test_the_report_shares_the_apis_date_filters():
+    from annotations.filters import AgreementFilter, ArticleFilter
+
+    page, api = AgreementFilter.base_filters, ArticleFilter.base_filters
+    for page_name, api_name in [
+        ("outlet", "outlet"),
+        ("published_from", "published_after"),
+        ("published_to", "published_before"),
+    ]:
+        assert (page[page_name].field_name, page[page_name].lookup_expr) == (
+            api[api_name].field_name,
+            api[api_name].lookup_expr,
+        )
