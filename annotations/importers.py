@@ -32,6 +32,7 @@ from django.db import IntegrityError, connection, models, transaction
 
 from .forms import MAX_ARTICLE_CHARS, ArticleForm
 from .models import Article
+from .parsers import check_json_depth
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -360,6 +361,9 @@ def _refuse_constant(name: str) -> None:
 
 
 def _loads(text: str) -> Any:
+    # Measured before decoding: json recurses per level, and 10,000 "[" were a RecursionError.
+    if problem := check_json_depth(text):
+        raise ValueError(problem)
     return json.loads(text, object_pairs_hook=_json_object, parse_constant=_refuse_constant)
 
 

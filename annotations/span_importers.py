@@ -27,6 +27,7 @@ from django.db import IntegrityError, transaction
 from .forms import ArticleForm
 from .models import Article, Assignment, Quote
 from .offsets import normalise_text, utf16_to_codepoint
+from .parsers import check_json_depth
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
@@ -162,6 +163,9 @@ def _refuse_constant(name: str) -> None:
 
 
 def _loads(text: str) -> Any:
+    # Measured before decoding: json recurses per level, and 10,000 "[" were a RecursionError.
+    if problem := check_json_depth(text):
+        raise ValueError(problem)
     return json.loads(text, parse_constant=_refuse_constant)
 
 
