@@ -82,8 +82,6 @@ API_MESSAGES = {
     405: "This endpoint does not answer that method.",
     413: "The body is too large.",
 }
-# Headers of the original answer that a client needs to act on it.
-KEPT_HEADERS = ("Allow", "WWW-Authenticate", "Retry-After", "Vary")
 
 
 def body_limit_message() -> str:
@@ -117,7 +115,7 @@ class ApiErrorsMiddleware:
     misspelt resource), and a body larger than ``DATA_UPLOAD_MAX_MEMORY_SIZE``
     (Django's RequestDataTooBig, a 400 "Bad Request"). The latter is a 413
     here, for HTML pages too, decided from Content-Length before anything reads
-    the body. Place it first in ``MIDDLEWARE``, to see every answer.
+    the body. Place it early in ``MIDDLEWARE`` (after SecurityMiddleware), to see every answer.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
@@ -147,9 +145,11 @@ def _as_json(response: HttpResponse) -> HttpResponse:
     status = response.status_code
     message = API_MESSAGES.get(status) or f"{status} {getattr(response, 'reason_phrase', '')}".strip()
     answer = JsonResponse({"detail": message}, status=status)
-    for name in KEPT_HEADERS:
-        if name in response:
-            answer[name] = response[name]
+    # Keep what the rest of the stack set (Allow, WWW-Authenticate, CSP, cookies): only the body changes.
+    for name, value in response.items():
+        if name.lower() not in {"content-type", "content-length"}:
+            answer[name] = value
+    answer.cookies = response.cookies
     return answer
 
 

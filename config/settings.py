@@ -98,10 +98,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First, to see every answer: under /api/ every error is JSON (a path no route
-    # matches, too), and a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 that says the limit.
-    "config.middleware.ApiErrorsMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Early, to see every answer but keep the security headers: under /api/ every error is JSON
+    # (a path no route matches, too), and a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 that
+    # says the limit.
+    "config.middleware.ApiErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
