@@ -45,7 +45,7 @@ import json
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote_from_bytes
 
 from django.core.cache import cache
@@ -639,14 +639,14 @@ def test_the_fuzzer_reports_a_server_error_and_a_row_changed_by_a_refusal(db, re
 
     fuzzer = Fuzzer(request.getfixturevalue("world"))
 
-    def crash(self, request, *args, **kwargs):
+    def crash(self: Any, request: Any, *args: Any, **kwargs: Any) -> NoReturn:
         raise RuntimeError("a bug")
 
     monkeypatch.setattr(api.SpeakerViewSet, "list", crash)
     cell = fuzzer.send("analyst", "GET", "/api/v1/speakers/", "a crashing view", api=True)
     assert cell.status == 500 and "RuntimeError" in cell.error
 
-    def write_then_refuse(self, request, *args, **kwargs):
+    def write_then_refuse(self: Any, request: Any, *args: Any, **kwargs: Any) -> NoReturn:
         Speaker.objects.create(name="Written by a refusal")
         raise ValidationError("refused")
 
