@@ -309,8 +309,10 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
         return wanted
 
 
+# absolute_max: a posted TOTAL_FORMS of 10**20 would otherwise build 1,030 forms
+# (Django's default ceiling) and take seconds; past 30 the formset refuses.
 StanceFormSet = forms.inlineformset_factory(
-    Quote, Stance, form=StanceForm, formset=BaseStanceFormSet, extra=1, can_delete=True, max_num=30
+    Quote, Stance, form=StanceForm, formset=BaseStanceFormSet, extra=1, can_delete=True, max_num=30, absolute_max=30
 )
 
 

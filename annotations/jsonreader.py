@@ -11,8 +11,10 @@ parser recurse until Python gives up.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Iterator
+from itertools import accumulate
 from typing import Any
 
 BOM = "\ufeff"
@@ -20,9 +22,11 @@ BOM = "\ufeff"
 # levels); far below the depth at which json's C parser hits Python's recursion limit.
 MAX_JSON_DEPTH = 64
 
-# A JSON string (escapes included) or one bracket. Strings are matched whole so
-# that brackets inside them don't count; the unrolled form keeps it linear.
-_STRING_OR_BRACKET = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
+# A JSON string, escapes included (possessive: a long string costs no
+# backtracking), and any run of characters that are not brackets.
+_JSON_STRING = re.compile(r'"(?:[^"\\]++|\\.)*+"', re.DOTALL)
+_NOT_A_BRACKET = re.compile(r"[^\[\]{}]++")
+_STEP = {"[": 1, "{": 1, "]": -1, "}": -1}
 
 
 class BadEncoding(ValueError):
@@ -36,23 +40,23 @@ class BadEncoding(ValueError):
         )
 
 
-def check_json_depth(text: str, limit: int) -> str | None:
-    """Why ``text`` nests deeper than ``limit`` arrays and objects, or None when it doesn't.
+def json_depth(text: str) -> int:
+    """The deepest nesting of arrays and objects in ``text``, counted without decoding it.
 
     Brackets are counted by a scan, before any parsing: the parser itself would
-    have to recurse that deep to find out. Malformed JSON is left to the parser.
+    have to recurse that deep to find out. Brackets inside strings don't count;
+    malformed JSON gets some number and is left to the parser.
     """
+    brackets = _NOT_A_BRACKET.sub("", _JSON_STRING.sub("", text))
+    return max(accumulate(_STEP[char] for char in brackets), default=0)
+
+
+def check_json_depth(text: str, limit: int = MAX_JSON_DEPTH) -> str | None:
+    """Why ``text`` nests deeper than ``limit`` arrays and objects, or None when it doesn't."""
     if text.count("[") + text.count("{") <= limit:  # the common case, at C speed
         return None
-    depth = 0
-    for match in _STRING_OR_BRACKET.finditer(text):
-        found = match.group()
-        if found == "[" or found == "{":
-            depth += 1
-            if depth > limit:
-                return f"nested deeper than {limit} levels of arrays and objects"
-        elif found == "]" or found == "}":
-            depth -= 1
+    if json_depth(text) > limit:
+        return f"nested deeper than {limit} levels of arrays and objects"
     return None
 
 
@@ -72,12 +76,20 @@ def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value")
 
 
+def _finite_float(text: str) -> float:
+    # 1e999 decodes to infinity, which jsonb can't hold either.
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"the number {text[:40]} is too large to store")
+    return value
+
+
 def loads(text: str, *, limit: int = MAX_JSON_DEPTH) -> Any:
     """Parse one JSON document strictly; a ValueError says what is wrong (see ``problem``)."""
     too_deep = check_json_depth(text, limit)
     if too_deep is not None:
         raise ValueError(too_deep)
-    return json.loads(text, object_pairs_hook=_object, parse_constant=_refuse_constant)
+    return json.loads(text, object_pairs_hook=_object, parse_constant=_refuse_constant, parse_float=_finite_float)
 
 
 def problem(error: ValueError) -> str:

@@ -30,8 +30,17 @@ from django.core.exceptions import ValidationError
 _GRAPHEME = regex.compile(r"\X")
 
 
+BOM = "\ufeff"
+
+
 def normalise_text(text: str) -> str:
-    """The one normalisation applied to article text, once, on the way in."""
+    """The one normalisation applied to article text, once, on the way in.
+
+    A leading byte order mark goes too: an editor's artefact, invisible, that
+    would otherwise shift every offset by one against the same text without it
+    (the file imports drop it as they decode).
+    """
+    text = text.removeprefix(BOM)
     return unicodedata.normalize("NFC", text.replace("\r\n", "\n").replace("\r", "\n"))
 
 
@@ -92,6 +101,15 @@ def check_span(text: str, start: int | None, end: int | None, expected: str | No
         )
     if expected is not None and text[start:end] != expected:
         found = text[start:end]
+        if not unicodedata.is_normalized("NFC", expected):
+            # The two would print identically; say what differs instead.
+            raise ValidationError(
+                f"The {name} text is not in the article's Unicode form: the article uses composed "
+                f"characters (NFC); your text uses {_form_of(expected)}, which look the same but are "
+                "different code points. Normalise your text to NFC and count the offsets in it"
+                + (" (at these offsets it then matches)." if unicodedata.normalize("NFC", expected) == found else "."),
+                code="span_normalisation",
+            )
         raise ValidationError(
             f"The {name} text does not match the article at {start}–{end}: "
             f"the article has {_preview(found)!s}, the {name} says {_preview(expected)!s}. "
@@ -157,6 +175,13 @@ def check_grapheme_boundaries(text: str, start: int, end: int, *, name: str = "s
             f"a flag, a letter with its accents). {edge.capitalize()} at {before} or {after} instead.",
             code="span_splits_grapheme",
         )
+
+
+def _form_of(value: str) -> str:
+    """Which Unicode normal form ``value`` is written in, in words."""
+    if unicodedata.is_normalized("NFD", value):
+        return "decomposed ones (NFD)"
+    return "a mix of composed and decomposed characters"
 
 
 def _preview(value: str, limit: int = 60) -> str:

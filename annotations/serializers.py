@@ -11,6 +11,7 @@ becomes DRF field errors named after the API's fields.
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from .importers import _check_metadata as check_metadata  # the upload page's rule, shared
 from .models import (
     Article,
     Assignment,
@@ -65,6 +67,36 @@ class TextField(serializers.CharField):
                 "the text was cut inside a character beyond U+FFFF."
             ) from None
         return value
+
+
+class RefuseUnknownFieldsMixin:
+    """Refuse body fields the serializer doesn't write, naming each.
+
+    DRF ignores them, so a typo ("speakr": 1) stored a quote without its
+    speaker, and a read-only field ("version", "id") looked accepted. Query
+    strings are refused the same way (``api.StrictQueryParamsMixin``). Nested
+    serializers (spans, stances) check their own keys: ``to_internal_value``
+    runs for each.
+    """
+
+    # Fields the API returns but sets itself; named as such when a client sends one.
+    server_fields: frozenset[str] = frozenset()
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, Mapping):
+            fields = self.fields  # type: ignore[attr-defined]
+            writable = {name for name, field in fields.items() if not field.read_only}
+            errors: dict[str, list[str]] = {}
+            for name in sorted(set(data) - writable, key=str):
+                if name in fields or name in self.server_fields:
+                    errors[name] = ["Read-only here: the server sets it, leave it out."]
+                    continue
+                guess = difflib.get_close_matches(str(name), sorted(writable), n=1)
+                hint = f'did you mean "{guess[0]}"?' if guess else f"this accepts {', '.join(sorted(writable))}"
+                errors[name] = [f"Unknown field ({hint})."]
+            if errors:
+                raise serializers.ValidationError(errors)
+        return super().to_internal_value(data)  # type: ignore[misc]
 
 
 def drf_errors(error: DjangoValidationError, rename: dict[str, str] | None = None) -> dict[str, list[str]]:
@@ -126,7 +158,7 @@ class StanceSerializer(serializers.ModelSerializer):
         fields = ["target", "label", "intensity", "confidence", "note"]
 
 
-class SpanSerializer(serializers.Serializer):
+class SpanSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     """A span of the article text: ``text == article.text[start:end]`` in code points."""
 
     start = serializers.IntegerField(min_value=0)
@@ -324,7 +356,7 @@ def _row_span(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
     return {"start": start, "end": row[f"{prefix}_end"], "text": row[f"{prefix}_text"]}
 
 
-class StanceInputSerializer(serializers.Serializer):
+class StanceInputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     target = serializers.SlugField(help_text="Target slug, such as iran-nuclear-weapons.")
     label = serializers.SlugField(help_text="Stance label slug, such as oppose.")
     intensity = serializers.IntegerField(
@@ -334,7 +366,7 @@ class StanceInputSerializer(serializers.Serializer):
     note = TextField(max_length=2000, allow_blank=True, required=False)
 
 
-class QuoteWriteSerializer(serializers.Serializer):
+class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     """Create (POST) or change (PATCH) a quote, validated by the model.
 
     The annotator is always the requesting user and a new quote is always a raw
@@ -367,6 +399,10 @@ class QuoteWriteSerializer(serializers.Serializer):
     attribution_group = TextField(max_length=64, allow_blank=True, required=False)
     parent = serializers.PrimaryKeyRelatedField(queryset=Quote.objects.none(), allow_null=True, required=False)
     stances = StanceInputSerializer(many=True, required=False, help_text="Replaces the quote's stances when sent.")
+
+    server_fields = frozenset(
+        {"id", "layer", "annotator", "curated_from", "version", "created_at", "updated_at", "offsets_convention"}
+    )
 
     # Model field (as full_clean names it) → the API field a client sent.
     ERROR_FIELDS = {
@@ -534,7 +570,7 @@ class ArticleSerializer(serializers.ModelSerializer):
         return self.context["quotes"].get(article.pk, [])
 
 
-class ArticleCreateSerializer(serializers.Serializer):
+class ArticleCreateSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     """The body of POST /articles/: JSON types here, then ``annotations.forms.ArticleForm``'s rules."""
 
     title = TextField(max_length=500)
@@ -542,7 +578,25 @@ class ArticleCreateSerializer(serializers.Serializer):
     url = serializers.URLField(max_length=1000, required=False, allow_blank=True)
     published_on = serializers.DateField(required=False, allow_null=True)
     language = TextField(max_length=35, required=False, allow_blank=True, help_text="BCP 47, default en.")
-    text = TextField(help_text="Normalised on the way in (NFC, LF line ends).")
+    text = TextField(help_text="Normalised on the way in (NFC, LF line ends, no leading BOM).")
+    metadata = serializers.JSONField(
+        required=False,
+        help_text='Free-form facts about the article, as a JSON object such as {"section": "world"}.',
+    )
+
+    server_fields = frozenset({"id", "status", "text_sha256", "created_at", "quotes"})
+
+    def validate_metadata(self, value: Any) -> dict[str, Any]:
+        # The upload page's rule, so that the API and a file import store the same;
+        # but JSON text inside a string is for CSV cells, not for a JSON body.
+        if isinstance(value, str):
+            raise serializers.ValidationError(
+                'Must be a JSON object such as {"section": "world"}, not a string: send the object itself.'
+            )
+        metadata, problem = check_metadata(value)
+        if problem:
+            raise serializers.ValidationError(problem[0].upper() + problem[1:] + ".")
+        return metadata
 
 
 # --- Speakers and taxonomy -----------------------------------------------------
@@ -623,7 +677,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class ReleaseCreateSerializer(serializers.Serializer):
+class ReleaseCreateSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     name = serializers.RegexField(
         r"^[\w][\w.\-]*$",
         max_length=100,
@@ -646,7 +700,7 @@ class ReleaseCreateSerializer(serializers.Serializer):
 # --- Imports -------------------------------------------------------------------
 
 
-class SpanImportSerializer(serializers.Serializer):
+class SpanImportSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     file = serializers.FileField(help_text="doccano JSONL or Label Studio JSON export.")
     format = serializers.ChoiceField(choices=["doccano", "labelstudio"])
 

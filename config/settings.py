@@ -99,6 +99,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Early, to see every answer but keep the security headers: under /api/ every error is JSON
+    # (a path no route matches, too), and a body over DATA_UPLOAD_MAX_MEMORY_SIZE is a 413 that
+    # says the limit.
+    "config.middleware.ApiErrorsMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -281,13 +285,16 @@ DEMO_DATA_DIR = BASE_DIR / "annotations" / "demo"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Tokens only from the Authorization header; knox ignores query strings.
-        "knox.auth.TokenAuthentication",
+        # knox's, refusing a token that isn't ASCII with a 401 instead of a UnicodeDecodeError.
+        "annotations.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["annotations.permissions.IsDemarcheMember"],
-    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # annotations/parsers.py: JSON refused by name when nested deeper than 64 levels, with a key
+    # given twice, or with NaN/Infinity; a message echoing half a surrogate pair still renders.
+    "DEFAULT_RENDERER_CLASSES": ["annotations.parsers.SafeJSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "annotations.parsers.StrictJSONParser",
         "rest_framework.parsers.MultiPartParser",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

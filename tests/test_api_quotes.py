@@ -137,16 +137,28 @@ def test_an_analyst_marks_a_quote_with_stances(analyst, mine, taxonomy, api):
 
 
 def test_the_annotator_is_always_the_requesting_user(analyst, second_analyst, mine, api):
-    body = {"article": mine.pk, "start": 0, "end": 5, "text": "Intro", "annotator": second_analyst.pk}
+    body = {"article": mine.pk, "start": 0, "end": 5, "text": "Intro"}
     response = api(analyst).post("/api/v1/quotes/", body, format="json")
     assert response.status_code == 201
     assert Quote.objects.get(pk=response.json()["id"]).annotator == analyst
 
 
+def test_a_body_naming_another_annotator_is_refused_not_obeyed(analyst, second_analyst, mine, api):
+    # Once silently ignored; a read-only field in a body is now refused by name.
+    body = {"article": mine.pk, "start": 0, "end": 5, "text": "Intro", "annotator": second_analyst.pk}
+    response = api(analyst).post("/api/v1/quotes/", body, format="json")
+    assert response.status_code == 400
+    assert "read-only" in response.json()["annotator"][0].lower()
+    assert not Quote.objects.exists()
+
+
 def test_a_new_quote_is_never_curated_whatever_the_body_says(analyst, mine, api):
+    # Refused by name (is_curated is unknown, layer is read-only), so nothing is stored curated.
     body = {"article": mine.pk, "start": 0, "end": 5, "text": "Intro", "is_curated": True, "layer": "curated"}
     response = api(analyst).post("/api/v1/quotes/", body, format="json")
-    assert Quote.objects.get(pk=response.json()["id"]).is_curated is False
+    assert response.status_code == 400
+    assert set(response.json()) == {"is_curated", "layer"}
+    assert not Quote.objects.filter(is_curated=True).exists()
 
 
 def test_utf16_offsets_are_converted_to_code_points(analyst, mine, api):
@@ -366,7 +378,9 @@ def test_the_article_of_a_quote_can_not_be_changed(analyst, mine, api):
     response = api(analyst).patch(
         f"/api/v1/quotes/{quote.pk}/", {"article": other.pk}, format="json", HTTP_IF_MATCH='"1"'
     )
-    assert response.status_code == 200
+    # Refused by name rather than ignored: the client learns the article stays.
+    assert response.status_code == 400
+    assert "read-only" in response.json()["article"][0].lower()
     quote.refresh_from_db()
     assert quote.article == mine
 
@@ -588,10 +602,16 @@ def test_a_cursor_keeps_the_filters(dataset, researcher, api):
     assert seen == [dataset["b"], dataset["c"], dataset["d"]]
 
 
-def test_page_size_is_capped_at_500(researcher, api):
+def test_page_size_past_500_is_refused_naming_the_maximum(researcher, api):
+    # Refused, not clamped: the schema says at most 500, as every strict query parameter is.
     for _ in range(3):
         curated_quote()
-    response = api(researcher).get("/api/v1/quotes/?page_size=100000")
+    client = api(researcher)
+    for size in ("501", "100000", "99999999999999999999"):
+        response = client.get(f"/api/v1/quotes/?page_size={size}")
+        assert response.status_code == 400
+        assert "500" in response.json()["page_size"][0]
+    response = client.get("/api/v1/quotes/?page_size=500")
     assert response.status_code == 200
     assert len(response.json()["results"]) == 3
 

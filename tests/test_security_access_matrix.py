@@ -1326,7 +1326,8 @@ def test_the_api_refuses_a_stranger_quote_as_parent(method, world):
 
 
 def test_the_api_never_moves_a_quote_to_another_article_nor_gives_it_away(world):
-    """PATCH can't set article (read-only once made), annotator or the curated flag."""
+    """PATCH can't set article (read-only once made), annotator or the curated flag: it is refused
+    naming each, and nothing changes (these fields were once ignored and the rest applied)."""
     requester = Requester(world)
     body = {
         "article": world.mine_article.pk,
@@ -1345,14 +1346,15 @@ def test_the_api_never_moves_a_quote_to_another_article_nor_gives_it_away(world)
             HTTP_AUTHORIZATION=f"Token {world.api_tokens['second_analyst']}",
             **headers,
         )
-        assert response.status_code == 200, response.content[:300]
+        assert response.status_code == 400, response.content[:300]
+        assert {"article", "annotator", "is_curated", "layer"} <= set(response.json())
         quote = Quote.objects.get(pk=world.theirs_quote.pk)
         second = world.users["second_analyst"]
         assert (quote.article, quote.annotator, quote.is_curated, quote.kind) == (
             world.theirs_article,
             second,
             False,
-            "mixed",
+            world.theirs_quote.kind,
         )
         mine = snapshot()["annotations_article"]
         transaction.set_rollback(True)
