@@ -29,7 +29,7 @@ from .models import Article, Assignment, Quote
 from .offsets import normalise_text, utf16_to_codepoint
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 FORMATS = ("doccano", "labelstudio")
 KINDS = {kind.upper(): kind for kind in Quote.Kind.values}
@@ -103,7 +103,7 @@ def import_spans(
     source: bytes | str | IO[bytes] | IO[str],
     fmt: str,
     *,
-    user: AbstractBaseUser,
+    user: User,
     track: Track | None = None,
 ) -> SpanImportReport:
     """Check a whole file and, if nothing is wrong, write its spans as ``user``'s raw quotes."""

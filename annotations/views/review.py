@@ -27,7 +27,7 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.db.models import Case, Count, Exists, IntegerField, OuterRef, Prefetch, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -54,6 +54,7 @@ from ..models import (
     is_reviewer,
 )
 from ..offsets import find_occurrence
+from ..requests import AuthedRequest
 from .workspace import search_term
 
 User = get_user_model()
@@ -66,7 +67,7 @@ def reviewer_required(view: View) -> View:
 
     @login_required
     @wraps(view)
-    def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapped(request: AuthedRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         if not is_reviewer(request.user):
             raise PermissionDenied("Only reviewers can do this.")
         return view(request, *args, **kwargs)
@@ -74,7 +75,7 @@ def reviewer_required(view: View) -> View:
     return wrapped
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
+def _safe_next(request: AuthedRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
@@ -111,7 +112,7 @@ class AssignForm(forms.Form):
 
 @reviewer_required
 @require_http_methods(["GET", "POST"])
-def review_assign(request: HttpRequest) -> HttpResponse:
+def review_assign(request: AuthedRequest) -> HttpResponse:
     query = search_term(request.GET.get("q", ""))
     candidates = (
         Article.objects.filter(status=Article.Status.OPEN)
@@ -157,7 +158,7 @@ class QueueFilterForm(forms.Form):
 
 @reviewer_required
 @require_GET
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthedRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     curated_quotes = (
         Quote.objects.curated()
@@ -313,7 +314,7 @@ def load_curation(article: Article) -> Curation:
     return Curation(article, assignments, annotators, agreement, rows, curated, dropped)
 
 
-def _curation_page(request: HttpRequest, article: Article, *, fragment: bool) -> HttpResponse:
+def _curation_page(request: AuthedRequest, article: Article, *, fragment: bool) -> HttpResponse:
     template = "annotations/review_article.html"
     if fragment:
         template += "#curation"
@@ -328,7 +329,7 @@ def _curation_page(request: HttpRequest, article: Article, *, fragment: bool) ->
     )
 
 
-def _after_action(request: HttpRequest, article: Article, *, status: int = 200) -> HttpResponse:
+def _after_action(request: AuthedRequest, article: Article, *, status: int = 200) -> HttpResponse:
     """htmx: the refreshed curation area (its messages say what happened); without
     JavaScript: back to the page (POST/redirect/GET), the messages shown there.
     ``status`` is 422 when the action was refused, 409 on an edit conflict."""
@@ -341,14 +342,14 @@ def _after_action(request: HttpRequest, article: Article, *, status: int = 200) 
 
 @reviewer_required
 @require_GET
-def review_article(request: HttpRequest, pk: int) -> HttpResponse:
+def review_article(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     return _curation_page(request, article, fragment=bool(request.htmx))
 
 
 @reviewer_required
 @require_POST
-def review_accept(request: HttpRequest, pk: int) -> HttpResponse:
+def review_accept(request: AuthedRequest, pk: int) -> HttpResponse:
     """Accept one annotator's version of a row as the curated quote (replacing an earlier choice)."""
     article = get_object_or_404(Article, pk=pk)
     try:
@@ -388,7 +389,7 @@ def _hold_curation(article: Article) -> None:
 
 @reviewer_required
 @require_POST
-def review_accept_agreed(request: HttpRequest, pk: int) -> HttpResponse:
+def review_accept_agreed(request: AuthedRequest, pk: int) -> HttpResponse:
     """Accept every row that every annotator marked identically and nobody has curated yet."""
     article = get_object_or_404(Article, pk=pk)
     with transaction.atomic():
@@ -418,7 +419,7 @@ class SendBackForm(forms.Form):
 
 @reviewer_required
 @require_POST
-def review_send_back(request: HttpRequest, pk: int) -> HttpResponse:
+def review_send_back(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     form = SendBackForm(request.POST, article=article)
     if form.is_valid():
@@ -438,7 +439,7 @@ def review_send_back(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def review_mark_curated(request: HttpRequest, pk: int) -> HttpResponse:
+def review_mark_curated(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     try:
         reviewed = article.mark_curated()
@@ -508,7 +509,7 @@ class MissedQuoteForm(forms.Form):
 
 @reviewer_required
 @require_POST
-def review_add_quote(request: HttpRequest, pk: int) -> HttpResponse:
+def review_add_quote(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     form = MissedQuoteForm(request.POST, article=article, curator=request.user)
     if form.is_valid():
@@ -575,7 +576,7 @@ class CuratedQuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
         return quote
 
 
-def _edit_response(request: HttpRequest, quote: Quote, form: CuratedQuoteForm, *, status: int = 200) -> HttpResponse:
+def _edit_response(request: AuthedRequest, quote: Quote, form: CuratedQuoteForm, *, status: int = 200) -> HttpResponse:
     template = "annotations/review_quote_edit.html"
     if request.htmx:
         template += "#edit-form"
@@ -584,7 +585,7 @@ def _edit_response(request: HttpRequest, quote: Quote, form: CuratedQuoteForm, *
 
 @reviewer_required
 @require_http_methods(["GET", "POST"])
-def review_edit_quote(request: HttpRequest, pk: int) -> HttpResponse:
+def review_edit_quote(request: AuthedRequest, pk: int) -> HttpResponse:
     quote = get_object_or_404(Quote.objects.curated().select_related("article"), pk=pk)
     form = CuratedQuoteForm(request.POST or None, instance=quote)
     if request.method == "GET":
@@ -607,7 +608,7 @@ def review_edit_quote(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def review_drop_quote(request: HttpRequest, pk: int) -> HttpResponse:
+def review_drop_quote(request: AuthedRequest, pk: int) -> HttpResponse:
     """Delete a curated quote. History keeps it (and its stances), listed on the curation page."""
     quote = get_object_or_404(Quote.objects.curated().select_related("article"), pk=pk)
     try:
@@ -713,7 +714,7 @@ def bar_chart(items: list[tuple[str, float | None]], *, low: float = 0.0, high: 
 
 @login_required
 @require_GET
-def agreement_report(request: HttpRequest) -> HttpResponse:
+def agreement_report(request: AuthedRequest) -> HttpResponse:
     """Agreement over a filtered set of articles: reviewers and researchers.
 
     The set is the articles the user may see that at least one annotator has
@@ -795,7 +796,7 @@ def _can_read_history(user: Any, latest: Any) -> bool:
 
 @login_required
 @require_GET
-def quote_history(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_history(request: AuthedRequest, pk: int) -> HttpResponse:
     """Who changed what and when, for a quote and its stances; also for a dropped quote.
 
     Diffs pair each record with the one before it in the list read here (the same
@@ -920,7 +921,7 @@ class CommentForm(forms.Form):
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quote_comments(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_comments(request: AuthedRequest, pk: int) -> HttpResponse:
     """A quote's comment thread: analysts on their own quotes, reviewers on any; others 404."""
     quote = get_object_or_404(Quote.objects.discussable_by(request.user).select_related("article"), pk=pk)
     form = CommentForm(request.POST or None)

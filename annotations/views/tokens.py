@@ -18,7 +18,7 @@ from django.contrib.admin.models import ADDITION, DELETION, LogEntry
 from django.contrib.auth.decorators import login_required
 from django.contrib.contenttypes.models import ContentType
 from django.db.models import Q
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -26,6 +26,8 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 from knox.models import get_token_model
+
+from ..requests import AuthedRequest
 
 AuthToken = get_token_model()
 
@@ -81,7 +83,7 @@ def _names(tokens: list) -> dict[str, str]:
 @never_cache
 @login_required
 @require_http_methods(["GET", "POST"])
-def token_list(request: HttpRequest) -> HttpResponse:
+def token_list(request: AuthedRequest) -> HttpResponse:
     form = TokenForm(request.POST or None, user=request.user)
     new_token = new_name = None
     if request.method == "POST" and form.is_valid():
@@ -119,7 +121,7 @@ def token_list(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def token_revoke(request: HttpRequest, digest: str) -> HttpResponse:
+def token_revoke(request: AuthedRequest, digest: str) -> HttpResponse:
     # Scoped to the user's own tokens: someone else's digest is a 404.
     token = get_object_or_404(AuthToken, user=request.user, digest=digest)
     name = _names([token]).get(token.digest, "(unnamed)")

@@ -17,7 +17,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Count, Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -46,12 +46,13 @@ from ..models import (
     is_analyst,
     is_reviewer,
 )
+from ..requests import AuthedRequest
 from ..suggestions import suggest
 
 ANNOTATE = "annotations/article_annotate.html"
 
 
-def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
+def _redirect_back(request: AuthedRequest, back: str) -> HttpResponse:
     """Return to the page a form came from, if it is one of ours; else the queue."""
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(back)
@@ -68,7 +69,7 @@ def search_term(raw: str) -> str:
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """My queue: the articles assigned to me and the open pool, searchable."""
     user = request.user
     visible_quotes = Quote.objects.visible_to(user).filter(is_curated=False)
@@ -99,7 +100,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def next_article(request: HttpRequest) -> HttpResponse:
+def next_article(request: AuthedRequest) -> HttpResponse:
     """Take the next article to do: my oldest open assignment, else one from the pool."""
     if not is_analyst(request.user):
         raise Http404
@@ -115,7 +116,7 @@ def next_article(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def article_new(request: HttpRequest) -> HttpResponse:
+def article_new(request: AuthedRequest) -> HttpResponse:
     if not is_analyst(request.user):
         raise Http404
     form = ArticleForm(request.POST or None)
@@ -130,7 +131,7 @@ def article_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def article_upload(request: HttpRequest) -> HttpResponse:
+def article_upload(request: AuthedRequest) -> HttpResponse:
     """Reviewers import JSONL, CSV or TXT files through the same importer as the command."""
     if not is_reviewer(request.user):
         raise Http404
@@ -168,7 +169,7 @@ def article_upload(request: HttpRequest) -> HttpResponse:
 # --- The annotate page -----------------------------------------------------------
 
 
-def _page_quotes(request: HttpRequest, article: Article) -> list[ListedQuote]:
+def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     """The quotes shown on the annotate page, in two queries and no model instances.
 
     A long article has hundreds of quotes, so they arrive as value rows
@@ -196,7 +197,7 @@ def _page_quotes(request: HttpRequest, article: Article) -> list[ListedQuote]:
     return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]
 
 
-def _annotate_context(request: HttpRequest, article: Article, **extra) -> dict:
+def _annotate_context(request: AuthedRequest, article: Article, **extra) -> dict:
     quotes = _page_quotes(request, article)
     assignment = Assignment.objects.filter(article=article, annotator=request.user).first()
     can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
@@ -214,13 +215,13 @@ def _annotate_context(request: HttpRequest, article: Article, **extra) -> dict:
     }
 
 
-def _get_article(request: HttpRequest, pk: int) -> Article:
+def _get_article(request: AuthedRequest, pk: int) -> Article:
     return get_object_or_404(Article.objects.visible_to(request.user), pk=pk)
 
 
 @login_required
 @require_GET
-def article_annotate(request: HttpRequest, pk: int) -> HttpResponse:
+def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
     article = _get_article(request, pk)
     context = _annotate_context(request, article)
     if context["can_annotate"]:
@@ -240,7 +241,7 @@ def _new_quote_forms(article: Article, data=None, **initial) -> dict:
 
 @login_required
 @require_GET
-def label_styles(request: HttpRequest) -> HttpResponse:
+def label_styles(request: AuthedRequest) -> HttpResponse:
     """The stance labels' colours as a stylesheet (CSP forbids inline styles)."""
     response = TemplateResponse(
         request, "annotations/labels.css", {"labels": StanceLabel.objects.all()}, content_type="text/css"
@@ -252,14 +253,14 @@ def label_styles(request: HttpRequest) -> HttpResponse:
 # --- Quote fragments -----------------------------------------------------------------
 
 
-def _require_annotatable(request: HttpRequest, pk: int) -> Article:
+def _require_annotatable(request: AuthedRequest, pk: int) -> Article:
     # annotatable_by() is a subset of visible_to(): one query answers both.
     return get_object_or_404(Article.objects.annotatable_by(request.user), pk=pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_new(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET: the panel for a new quote, pre-filled from the selection.
     POST: save it, then swap the panel, the highlighted text and the list."""
     article = _require_annotatable(request, pk)
@@ -286,7 +287,7 @@ def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
     return _panel_response(request, article, forms, status=422)
 
 
-def _new_quote_panel(request: HttpRequest, article: Article) -> HttpResponse:
+def _new_quote_panel(request: AuthedRequest, article: Article) -> HttpResponse:
     initial = {}
     try:
         start, end = int(request.GET["start"]), int(request.GET["end"])
@@ -318,7 +319,7 @@ def _new_quote_panel(request: HttpRequest, article: Article) -> HttpResponse:
     return _panel_response(request, article, forms)
 
 
-def _panel_response(request: HttpRequest, article: Article, forms: dict, *, status: int = 200, **extra):
+def _panel_response(request: AuthedRequest, article: Article, forms: dict, *, status: int = 200, **extra):
     if request.htmx:
         context = {"article": article, **forms, **extra}
         return TemplateResponse(request, ANNOTATE + "#quote-panel", context, status=status)
@@ -335,7 +336,7 @@ def _start_assignment(article: Article, user) -> None:
 
 
 def _after_save(
-    request: HttpRequest, article: Article, quote: Quote | None, message: str, *, can_annotate: bool | None = None
+    request: AuthedRequest, article: Article, quote: Quote | None, message: str, *, can_annotate: bool | None = None
 ) -> HttpResponse:
     if not request.htmx:
         messages.success(request, message)
@@ -357,7 +358,7 @@ def _after_save(
     return TemplateResponse(request, ANNOTATE + "#saved", context)
 
 
-def _get_quote(request: HttpRequest, pk: int) -> Quote:
+def _get_quote(request: AuthedRequest, pk: int) -> Quote:
     return get_object_or_404(
         Quote.objects.visible_to(request.user).select_related("article", "speaker", "speaker_role"), pk=pk
     )
@@ -365,7 +366,7 @@ def _get_quote(request: HttpRequest, pk: int) -> Quote:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Open a quote for editing; save with optimistic locking on its version."""
     quote = _get_quote(request, pk)
     article = quote.article
@@ -398,13 +399,13 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_save(request, article, edited, f"Saved changes to quote at {edited.start}–{edited.end}.")
 
 
-def _refused_panel(request: HttpRequest, article: Article, forms: dict, refusal: PermissionDenied) -> HttpResponse:
+def _refused_panel(request: AuthedRequest, article: Article, forms: dict, refusal: PermissionDenied) -> HttpResponse:
     """The article was submitted while the form was on its way: nothing saved, say why."""
     forms["form"].add_error(None, str(refusal))
     return _panel_response(request, article, forms, status=409)
 
 
-def _conflict_response(request: HttpRequest, article: Article, forms: dict, current: Quote | None) -> HttpResponse:
+def _conflict_response(request: AuthedRequest, article: Article, forms: dict, current: Quote | None) -> HttpResponse:
     """Somebody else saved first: show both versions and let the analyst choose."""
     if current is not None:
         current = (
@@ -420,7 +421,7 @@ def _conflict_response(request: HttpRequest, article: Article, forms: dict, curr
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quote_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     quote = get_object_or_404(Quote.objects.editable_by(request.user).select_related("article"), pk=pk)
     article = quote.article
     if request.method == "GET":
@@ -440,7 +441,7 @@ def quote_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def article_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def article_submit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Submit my annotation of an article: it leaves my queue and locks my quotes."""
     article = _get_article(request, pk)
     assignment = get_object_or_404(Assignment, article=article, annotator=request.user)
@@ -462,7 +463,7 @@ def article_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def speaker_search(request: HttpRequest) -> HttpResponse:
+def speaker_search(request: AuthedRequest) -> HttpResponse:
     """Active search over names and aliases, with the role held on the article's date."""
     if not is_analyst(request.user):
         raise Http404
@@ -478,7 +479,7 @@ def speaker_search(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def speaker_new(request: HttpRequest) -> HttpResponse:
+def speaker_new(request: AuthedRequest) -> HttpResponse:
     if not is_analyst(request.user):
         raise Http404
     form = SpeakerForm(request.POST or None)
@@ -498,7 +499,7 @@ def speaker_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def target_new(request: HttpRequest) -> HttpResponse:
+def target_new(request: AuthedRequest) -> HttpResponse:
     """Reviewers extend the taxonomy from the annotate page."""
     if not is_reviewer(request.user):
         raise Http404
@@ -514,7 +515,7 @@ def target_new(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_GET
-def target_search(request: HttpRequest) -> HttpResponse:
+def target_search(request: AuthedRequest) -> HttpResponse:
     if not is_analyst(request.user):
         raise Http404
     query = search_term(request.GET.get("q", ""))
@@ -527,7 +528,7 @@ def target_search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def health(request: HttpRequest) -> HttpResponse:
+def health(request: AuthedRequest) -> HttpResponse:
     """For load balancers and the container health check: the database answers."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
