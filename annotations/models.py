@@ -1002,6 +1002,9 @@ class Assignment(models.Model):
             self.status = status
             if status == self.Status.SUBMITTED:
                 self.submitted_at = timezone.now()
+                # The reviewer's note was about the version sent back; a new
+                # submission answers it. History keeps the old note.
+                self.comment = ""
             if comment:
                 self.comment = comment
             self.save(update_fields=["status", "submitted_at", "comment", "updated_at"])
