@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -18,15 +18,17 @@ from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
 from .offsets import check_span, normalise_text
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
-    AnyUser = AbstractBaseUser | AnonymousUser
+    AnyUser = User | AnonymousUser
 
 
 class Role(models.TextChoices):
@@ -44,7 +46,7 @@ def roles_of(user: AnyUser) -> frozenset[str]:
     cached = getattr(user, "_demarche_roles", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))
-        user._demarche_roles = cached
+        setattr(user, "_demarche_roles", cached)  # noqa: B010 (a cache mypy needn't know of)
     return cached
 
 
@@ -162,6 +164,10 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ArticleQuerySet.as_manager()
+    # Who changed the status, pool or metadata, and when. Not the text: it can
+    # be 50,000 characters, a copy per change would dwarf the table, and it is
+    # immutable once annotated; its hash is kept, so a change still shows.
+    history = HistoricalRecords(excluded_fields=["text"])
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -172,6 +178,7 @@ class Article(models.Model):
             models.UniqueConstraint(fields=["text_sha256"], name="article_text_sha256_unique"),
             models.CheckConstraint(condition=~Q(text=""), name="article_text_not_empty"),
             models.CheckConstraint(condition=Q(annotators_needed__gte=1), name="article_annotators_needed_positive"),
+            models.CheckConstraint(condition=Q(status__in=["open", "curated"]), name="article_status_valid"),
         ]
 
     def __str__(self) -> str:
@@ -464,7 +471,9 @@ class QuoteQuerySet(models.QuerySet):
     def curated(self) -> QuoteQuerySet:
         return self.filter(is_curated=True)
 
-    def raw(self) -> QuoteQuerySet:
+    # The raw layer (the annotators' own quotes), not Django's raw SQL; the name
+    # is the domain's and every caller's, so the override stays.
+    def raw(self) -> QuoteQuerySet:  # type: ignore[override]
         return self.filter(is_curated=False)
 
     def visible_to(self, user: AnyUser) -> QuoteQuerySet:
@@ -595,7 +604,9 @@ class Quote(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = QuoteQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # curated_from too: which annotators' quotes a curated quote was made from
+    # is part of the record a reviewer's decision is judged by.
+    history = HistoricalRecords(excluded_fields=["updated_at"], m2m_fields=[curated_from])
 
     class Meta:
         ordering = ["article_id", "start", "-end", "id"]
@@ -733,7 +744,7 @@ class Quote(models.Model):
         whole alignment row), recorded in ``curated_from``; by default this quote.
         Stances are created one by one, not in bulk, so history records each.
         """
-        copy = Quote(is_curated=True, annotator=curator if curator and curator.is_authenticated else None)
+        copy = Quote(is_curated=True, annotator=curator if curator is not None and curator.is_authenticated else None)
         for field in self.CURATED_COPY_FIELDS:
             setattr(copy, field, getattr(self, field))
         with transaction.atomic():
@@ -973,6 +984,10 @@ class Assignment(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["article", "annotator"], name="assignment_one_per_annotator"),
+            models.CheckConstraint(
+                condition=Q(status__in=["assigned", "in_progress", "submitted", "reviewed"]),
+                name="assignment_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1090,3 +1105,80 @@ class ReleaseFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} ({self.format})"
+
+
+class ApiTokenName(models.Model):
+    """The name its owner gave a knox API token, and what the tokens page shows of it.
+
+    Knox's token has no name field, and knox deletes an expired token the
+    first time someone presents it. This row outlives the token (``token``
+    becomes NULL), so the page keeps listing it as expired, with its name,
+    prefix and expiry, until its owner deletes it.
+    """
+
+    token = models.OneToOneField(
+        "knox.AuthToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="name_record"
+    )
+    # The token's SHA-512 digest, kept after knox deletes the token: the
+    # page's delete button names the row by it.
+    digest = models.CharField(max_length=128, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token_names")
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=8, help_text="The token's first characters, to tell tokens apart.")
+    created_at = models.DateTimeField()
+    expiry = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["digest"], name="api_token_name_digest_unique")]
+        verbose_name = "API token name"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, user: User, name: str, lifetime: datetime.timedelta) -> tuple[ApiTokenName, str]:
+        """Make a knox token for ``user`` with its name; return the row and the raw
+        token, which exists only here (knox stores its digest)."""
+        from knox.models import get_token_model
+
+        with transaction.atomic():
+            token, raw = get_token_model().objects.create(user=user, expiry=lifetime)
+            record = cls.objects.create(
+                token=token,
+                digest=token.digest,
+                user=user,
+                name=name,
+                prefix=token.token_key[:8],
+                created_at=token.created,
+                expiry=token.expiry,
+            )
+        return record, raw
+
+    @property
+    def current_expiry(self) -> datetime.datetime | None:
+        # Knox's row is the truth while it exists (select_related("token")
+        # saves the query); the copy here serves once knox has deleted it.
+        token = self.token
+        return token.expiry if token is not None else self.expiry
+
+    def is_expired(self, now: datetime.datetime | None = None) -> bool:
+        from django.utils import timezone
+
+        expiry = self.current_expiry
+        return expiry is not None and expiry <= (now or timezone.now())
+
+    def remove(self) -> None:
+        """Revoke the token (if knox still has it) and forget its name."""
+        with transaction.atomic():
+            token = self.token
+            if token is not None:
+                token.delete()
+            self.delete()
+
+
+@receiver(pre_delete, sender="knox.AuthToken")
+def keep_expiry_of_deleted_token(sender: type, instance: Any, **kwargs: Any) -> None:
+    # Knox deletes an expired token when it is presented; the name row outlives
+    # it and keeps the expiry knox had (AUTO_REFRESH could have moved it).
+    ApiTokenName.objects.filter(token=instance).update(expiry=instance.expiry)
