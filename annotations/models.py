@@ -133,7 +133,7 @@ class ArticleQuerySet(models.QuerySet):
         if Role.ANALYST not in roles_of(user):
             return self.none()
         locked = Assignment.objects.filter(
-            annotator=user, status__in=[Assignment.Status.SUBMITTED, Assignment.Status.REVIEWED]
+            annotator_id=user.pk, status__in=[Assignment.Status.SUBMITTED, Assignment.Status.REVIEWED]
         ).values("article_id")
         return self.visible_to(user).filter(status=Article.Status.OPEN).exclude(pk__in=locked)
 
@@ -184,7 +184,7 @@ class Article(models.Model):
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.text = normalise_text(self.text)
         self._refuse_text_change()
         self.text_sha256 = self.hash_text(self.text)
@@ -197,6 +197,8 @@ class Article(models.Model):
     def add_for(self, user: AnyUser) -> None:
         """Save an article someone added by hand (the page or the API): it goes to
         their own queue, not the shared pool, where every analyst would see it."""
+        if not user.is_authenticated:
+            raise PermissionDenied("Log in to add an article.")
         self.created_by = user
         self.pool = False
         with transaction.atomic():
@@ -622,8 +624,9 @@ class Quote(models.Model):
             models.CheckConstraint(
                 condition=Exact(Length("text"), F("end") - F("start")), name="quote_text_length_matches_span"
             ),
+            # Q | (Q & Exact) is a Q at run time; django-stubs types Q & Exact as Combinable.
             models.CheckConstraint(
-                condition=(Q(mention_start__isnull=True) & Q(mention_end__isnull=True) & Q(mention_text=""))
+                condition=(Q(mention_start__isnull=True) & Q(mention_end__isnull=True) & Q(mention_text=""))  # type: ignore[arg-type]
                 | (
                     Q(mention_end__gt=F("mention_start"))
                     & Exact(Length("mention_text"), F("mention_end") - F("mention_start"))
@@ -631,7 +634,7 @@ class Quote(models.Model):
                 name="quote_mention_span_valid",
             ),
             models.CheckConstraint(
-                condition=(Q(cue_start__isnull=True) & Q(cue_end__isnull=True) & Q(cue_text=""))
+                condition=(Q(cue_start__isnull=True) & Q(cue_end__isnull=True) & Q(cue_text=""))  # type: ignore[arg-type]
                 | (Q(cue_end__gt=F("cue_start")) & Exact(Length("cue_text"), F("cue_end") - F("cue_start"))),
                 name="quote_cue_span_valid",
             ),
@@ -643,7 +646,7 @@ class Quote(models.Model):
         text = self.text if len(self.text) <= 60 else self.text[:59] + "…"
         return f"“{text}” ({self.speaker or 'unattributed'})"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # The offset invariant is checked on every save, whatever the path
         # (forms, API, admin, scripts); the database triggers back it up for
         # bulk writes that bypass save().
@@ -670,10 +673,11 @@ class Quote(models.Model):
                 check_span(text, start, end, span_text, name=label)
             except ValidationError as error:
                 errors.setdefault(f"{prefix}_text", []).extend(error.messages)
-        if self.speaker_role_id and self.speaker_role.speaker_id != self.speaker_id:
+        role = self.speaker_role if self.speaker_role_id else None
+        if role is not None and role.speaker_id != self.speaker_id:
             errors.setdefault("speaker_role", []).append("The role must belong to the quote's speaker.")
-        if self.parent_id:
-            parent = self.parent
+        parent = self.parent if self.parent_id else None
+        if parent is not None:
             if parent.article_id != self.article_id:
                 errors.setdefault("parent", []).append("A quote can only be nested in a quote of the same article.")
             elif parent.pk == self.pk:
@@ -714,8 +718,9 @@ class Quote(models.Model):
 
     def pick_role(self) -> None:
         """Record the role the speaker held on the article's date, when one is known."""
-        if self.speaker_id and not self.speaker_role_id:
-            self.speaker_role = self.speaker.role_on(self.article.published_on)
+        speaker = self.speaker if self.speaker_id else None
+        if speaker is not None and not self.speaker_role_id:
+            self.speaker_role = speaker.role_on(self.article.published_on)
 
     # Everything a curated copy takes over from the version a reviewer accepts.
     CURATED_COPY_FIELDS = (
@@ -842,7 +847,7 @@ class AssignmentQuerySet(models.QuerySet):
         """The analyst's oldest open assignment, else a newly claimed pool article."""
         if not user.is_authenticated:
             return None
-        current = self.model.objects.for_user(user).open().order_by("created_at", "id").first()
+        current = Assignment.objects.for_user(user).open().order_by("created_at", "id").first()
         return current or self.claim_next(user)
 
     def claim_next(self, user: AnyUser) -> Assignment | None:
@@ -855,27 +860,30 @@ class AssignmentQuerySet(models.QuerySet):
         first read predates the lock: another claim may have committed since).
         SQLite has no row locks; its writes are serialised by the database lock.
         """
-        if not is_analyst(user):
+        if not user.is_authenticated or not is_analyst(user):
             return None
-        mine = Assignment.objects.filter(article=OuterRef("pk"), annotator=user)
+        mine = Assignment.objects.filter(article=OuterRef("pk"), annotator_id=user.pk)
         candidates = Article.objects.needing_annotators().exclude(Exists(mine)).order_by("created_at", "id")
         if connections[self.db].features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
         with transaction.atomic(using=self.db):
             for article in candidates[:20]:
                 assignments = Assignment.objects.filter(article=article)
-                if assignments.count() >= article.annotators_needed or assignments.filter(annotator=user).exists():
+                if (
+                    assignments.count() >= article.annotators_needed
+                    or assignments.filter(annotator_id=user.pk).exists()
+                ):
                     continue
-                return self.model.objects.create(article=article, annotator=user)
+                return Assignment.objects.create(article=article, annotator=user)
         return None
 
     def assign(
         self,
         articles: list[Article],
-        annotators: list[AnyUser],
+        annotators: list[User],
         *,
         per_article: int | None = None,
-        assigned_by: AnyUser | None = None,
+        assigned_by: User | None = None,
     ) -> tuple[list[Assignment], list[str]]:
         """Assign articles to analysts in bulk; returns (created, reasons for what was skipped).
 
@@ -899,10 +907,10 @@ class AssignmentQuerySet(models.QuerySet):
         created: list[Assignment] = []
         skipped: list[str] = []
 
-        def create(article: Article, annotator: AnyUser) -> None:
+        def create(article: Article, annotator: User) -> None:
             try:
                 with transaction.atomic():
-                    assignment = self.model.objects.create(
+                    assignment = Assignment.objects.create(
                         article=article, annotator=annotator, assigned_by=assigned_by
                     )
             except IntegrityError:  # assigned by someone else meanwhile
@@ -1039,7 +1047,7 @@ class Assignment(models.Model):
             return
         ids = sorted({article_ids} if isinstance(article_ids, int) else set(article_ids))
         for start in range(0, len(ids), 500):  # in the same order everywhere: no deadlock between two holders
-            held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator=user)
+            held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator_id=user.pk)
             statuses = list(held.order_by("article_id").values_list("status", flat=True))
             if cls.LOCKED.intersection(statuses):
                 raise PermissionDenied(

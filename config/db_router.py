@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 REPLICA = "replica"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -80,7 +80,7 @@ def replica_reads(get_response: Callable[[HttpRequest], HttpResponse]) -> Callab
             return get_response(request)
         with reading_from_replica():
             response = get_response(request)
-        if response.streaming:
+        if isinstance(response, StreamingHttpResponse):
             response.streaming_content = _streamed_from_replica(iter(response.streaming_content))
         return response
 

@@ -9,15 +9,17 @@ every hx-post sits in a real form so the pages work without JavaScript.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection, transaction
 from django.db.models import Count, Prefetch, Q
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -143,7 +145,7 @@ def article_upload(request: AuthedRequest) -> HttpResponse:
         limit = settings.IMPORT_MAX_BYTES
         if upload is None:
             error = "Choose a file to import."
-        elif upload.size > limit:
+        elif (upload.size or 0) > limit:
             # Checked before reading: Django has only streamed it to a temporary file.
             error = (
                 f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes ({limit / 2**20:g} MiB). "
@@ -151,7 +153,7 @@ def article_upload(request: AuthedRequest) -> HttpResponse:
             )
             status = 413
         else:
-            fmt = request.POST.get("format") or format_from_filename(upload.name)
+            fmt = request.POST.get("format") or format_from_filename(upload.name or "")
             if fmt is None:
                 error = "Can't tell the format from the file name: choose JSONL, CSV or plain text."
             else:
@@ -194,10 +196,11 @@ def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     rows = quotes.order_by("start", "-end", "id").values_list(
         "id", "start", "end", "text", "kind", "is_curated", "annotator_id", "annotator__username", "speaker__name"
     )
-    return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]
+    # mypy can't count a values_list row's fields; it holds the nine before chips.
+    return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]  # type: ignore[misc]
 
 
-def _annotate_context(request: AuthedRequest, article: Article, **extra) -> dict:
+def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
     quotes = _page_quotes(request, article)
     assignment = Assignment.objects.filter(article=article, annotator=request.user).first()
     can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
@@ -232,7 +235,7 @@ def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, template, context)
 
 
-def _new_quote_forms(article: Article, data=None, **initial) -> dict:
+def _new_quote_forms(article: Article, data: QueryDict | None = None, **initial: Any) -> dict[str, Any]:
     return {
         "form": QuoteForm(data, article=article, initial=initial or None),
         "stances": StanceFormSet(data, instance=Quote(article=article)),
@@ -288,12 +291,12 @@ def quote_new(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def _new_quote_panel(request: AuthedRequest, article: Article) -> HttpResponse:
-    initial = {}
+    initial: dict[str, Any] = {}
     try:
         start, end = int(request.GET["start"]), int(request.GET["end"])
     except (KeyError, ValueError):
-        start = end = None
-    if start is not None and 0 <= start < end <= len(article.text):
+        start = end = -1  # no selection
+    if 0 <= start < end <= len(article.text):
         hint = suggest(article, start, end)
         initial = {
             "start": start,
@@ -319,7 +322,9 @@ def _new_quote_panel(request: AuthedRequest, article: Article) -> HttpResponse:
     return _panel_response(request, article, forms)
 
 
-def _panel_response(request: AuthedRequest, article: Article, forms: dict, *, status: int = 200, **extra):
+def _panel_response(
+    request: AuthedRequest, article: Article, forms: dict[str, Any], *, status: int = 200, **extra: Any
+) -> TemplateResponse:
     if request.htmx:
         context = {"article": article, **forms, **extra}
         return TemplateResponse(request, ANNOTATE + "#quote-panel", context, status=status)
@@ -327,7 +332,7 @@ def _panel_response(request: AuthedRequest, article: Article, forms: dict, *, st
     return TemplateResponse(request, ANNOTATE, context, status=status)
 
 
-def _start_assignment(article: Article, user) -> None:
+def _start_assignment(article: Article, user: User) -> None:
     assignment, created = Assignment.objects.get_or_create(
         article=article, annotator=user, defaults={"status": Assignment.Status.IN_PROGRESS}
     )

@@ -76,7 +76,7 @@ class Command(BaseCommand):
         # On a terminal only, as import_articles does: a cron job's log gets the summary line, not bars.
         show_progress = not options["no_progress"] and sys.stderr.isatty()
         with tqdm(total=total, unit="quote", file=sys.stderr, disable=not show_progress, desc=f"export {fmt}") as bar:
-            chunks = exporters.export(queryset, fmt, progress=bar.update)
+            chunks = exporters.export(queryset, fmt, progress=bar.update)  # type: ignore[arg-type]  # returns a bool nobody reads
             if output == "-":
                 for chunk in chunks:
                     self.stdout.write(chunk, ending="")

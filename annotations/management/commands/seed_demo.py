@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from annotations.models import (
@@ -72,7 +72,7 @@ def _save_if_changed(instance: Any, **values: Any) -> Any:
 class Command(BaseCommand):
     help = "Load the demo article, its annotated quotes, the default taxonomy and demo users (idempotent)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--data-dir",
             type=Path,
