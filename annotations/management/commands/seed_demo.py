@@ -213,16 +213,17 @@ class Command(BaseCommand):
         article = Article.objects.filter(text_sha256=Article.hash_text(text)).first()
         if article is None:
             article = Article(text=text)
-        article.title = row["title"]
-        article.outlet = row.get("outlet") or ""
-        article.url = row.get("url") or ""
-        article.published_on = _date(row.get("published_on"))
-        article.language = row.get("language", "en")
         notes = {key: value for key, value in row.items() if key.endswith("_note")}
-        article.metadata = {**article.metadata, **notes, "source": "worked-example.json"}
-        article.full_clean()
-        article.save()
-        return article
+        # Articles have history now: saved only when something changed.
+        return _save_if_changed(
+            article,
+            title=row["title"],
+            outlet=row.get("outlet") or "",
+            url=row.get("url") or "",
+            published_on=_date(row.get("published_on")),
+            language=row.get("language", "en"),
+            metadata={**article.metadata, **notes, "source": "worked-example.json"},
+        )
 
     def load_quotes(
         self,
