@@ -24,6 +24,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .forms import ArticleForm
 from .models import (
+    ApiTokenName,
     Article,
     Assignment,
     Comment,
@@ -76,7 +77,7 @@ class ArticleAdminForm(ArticleForm):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(SimpleHistoryAdmin):
     form = ArticleAdminForm
     list_display = ["title", "outlet", "published_on", "language", "status", "pool", "quote_count", "created_at"]
     list_filter = ["status", "language", "published_on", "outlet"]
@@ -472,3 +473,33 @@ class ReleaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Release | None = None) -> bool:
         return False
+
+
+@admin.register(ApiTokenName)
+class ApiTokenNameAdmin(admin.ModelAdmin):
+    """API tokens by name, live or expired. Read-only: tokens are made on the
+    tokens page, where the raw token is shown once; deleting a row here
+    revokes its token."""
+
+    list_display = ["name", "user", "prefix", "created_at", "expiry", "live"]
+    list_filter = ["created_at"]
+    list_select_related = ["user", "token"]
+    search_fields = ["name", "user__username", "prefix"]
+    readonly_fields = ["name", "user", "prefix", "digest", "created_at", "expiry", "token"]
+
+    @admin.display(boolean=True, description="live")
+    def live(self, record: ApiTokenName) -> bool:
+        return record.token_id is not None and not record.is_expired()
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: ApiTokenName | None = None) -> bool:
+        return False
+
+    def delete_model(self, request: HttpRequest, obj: ApiTokenName) -> None:
+        obj.remove()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiTokenName]) -> None:
+        for record in queryset:
+            record.remove()

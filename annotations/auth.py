@@ -17,6 +17,7 @@ it claims). The address axes records comes from ``REMOTE_ADDR`` alone:
 from __future__ import annotations
 
 import math
+from typing import Any
 
 from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from django.conf import settings
@@ -68,7 +69,7 @@ class RefuseDemoPasswordsBackend:
     """
 
     def authenticate(
-        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
     ) -> None:
         if is_refused_demo_password(password):
             raise PermissionDenied(DEMO_LOGIN_REFUSED)

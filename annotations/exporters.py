@@ -52,7 +52,7 @@ W3C_CONTEXT = "http://www.w3.org/ns/anno.jsonld"
 # Where the JSON-LD terms Demarche adds to Web Annotations are defined.
 DEMARCHE_VOCAB = "urn:x-demarche:vocab#"
 
-Progress = Callable[[int], None]
+Progress = Callable[[int], object]  # tqdm's update() answers a bool nobody reads
 
 
 @dataclass(frozen=True)
@@ -388,7 +388,7 @@ def _jsonl_copy_statement(queryset: QuerySet[Quote], connection: BaseDatabaseWra
     names = ", ".join(f'"{name}"' for name in _LINE_COLUMNS)
     # COPY takes no parameters: they are bound into the statement by psycopg, as literals.
     statement = f"COPY (SELECT {_QUOTE_LINE_SQL} FROM ({sql}) AS q({names})) TO STDOUT"  # noqa: S608  # nosec B608
-    return connection.ops.compose_sql(statement, params)
+    return connection.ops.compose_sql(statement, params)  # type: ignore[attr-defined]  # PostgreSQL's ops only, as here
 
 
 def _jsonl_by_postgresql(queryset: QuerySet[Quote], progress: Progress | None) -> Iterator[str]:

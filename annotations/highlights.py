@@ -70,7 +70,7 @@ def segments(text: str, quotes: Iterable[ListedQuote]) -> list[Segment]:
     ordered = sorted(cut for cut in cuts if 0 <= cut <= len(text))
 
     result: list[Segment] = []
-    active: list[Quote] = []
+    active: list[ListedQuote] = []
     pending = list(reversed(quotes))
     for left, right in pairwise(ordered):
         active = [quote for quote in active if quote.end > left]

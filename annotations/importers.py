@@ -34,7 +34,7 @@ from .forms import MAX_ARTICLE_CHARS, ArticleForm
 from .models import Article
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 FORMATS = ("jsonl", "csv", "txt")
 EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "txt"}
@@ -111,6 +111,12 @@ class ImportArticleForm(ArticleForm):
     """
 
     check_duplicates = False
+
+    # The same Meta as ArticleForm's, spelled out: without it django-stubs'
+    # form hook loops until mypy gives up ("maximum semantic analysis
+    # iteration count reached").
+    class Meta(ArticleForm.Meta):
+        pass
 
     def validate_constraints(self) -> None:
         return
@@ -205,7 +211,7 @@ def import_articles(
     fmt: str,
     *,
     defaults: Mapping[str, str] | None = None,
-    user: AbstractBaseUser | None = None,
+    user: User | None = None,
     track: Track | None = None,
     batch_size: int = BATCH_SIZE,
 ) -> ImportReport:

@@ -118,7 +118,12 @@ def lines(content: bytes | str) -> Iterator[bytes | str]:
     Split on "\\n" only: str.splitlines() also breaks at U+2028, U+0085 and
     friends, which JSON allows unescaped inside strings.
     """
-    newline, bom = ("\n", BOM) if isinstance(content, str) else (b"\n", BOM.encode())
+    if isinstance(content, str):
+        return _split(content, "\n", BOM)
+    return _split(content, b"\n", BOM.encode())
+
+
+def _split[Text: (bytes, str)](content: Text, newline: Text, bom: Text) -> Iterator[Text]:
     start = len(bom) if content.startswith(bom) else 0
     while start <= len(content):
         end = content.find(newline, start)
@@ -138,10 +143,10 @@ def text_lines(content: bytes | str) -> Iterable[str]:
     character, and only the parsed values need to be kept.
     """
     if isinstance(content, str):
-        return lines(content)
-    for number, line in enumerate(lines(content), start=1):
+        return _split(content, "\n", BOM)
+    for number, line in enumerate(_split(content, b"\n", BOM.encode()), start=1):
         try:
             line.decode("utf-8")
         except UnicodeDecodeError as error:
             raise BadEncoding(number, line[error.start], error.start + 1) from None
-    return (line.decode("utf-8") for line in lines(content))
+    return (line.decode("utf-8") for line in _split(content, b"\n", BOM.encode()))

@@ -10,7 +10,7 @@ import datetime
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +19,8 @@ from django.db import IntegrityError, connections, models, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
+from django.db.models.signals import pre_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from simple_history.models import HistoricalRecords
 
@@ -29,9 +31,9 @@ from .offsets import check_span, normalise_text
 from .roles import Role, is_analyst, is_researcher, is_reviewer, roles_of  # noqa: F401
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
-    AnyUser = AbstractBaseUser | AnonymousUser
+    AnyUser = User | AnonymousUser
 
 
 country_code_validator = RegexValidator(
@@ -81,7 +83,7 @@ class ArticleQuerySet(models.QuerySet):
         articles = self.visible_to(user)
         if is_reviewer(user) or Role.RESEARCHER in roles_of(user):
             return articles
-        assigned = Exists(Assignment.objects.filter(article=OuterRef("pk"), annotator=user))
+        assigned = Exists(Assignment.objects.filter(article=OuterRef("pk"), annotator_id=user.pk))
         return articles.filter(Q(assigned) | ~Q(status=Article.Status.CURATED))
 
     def curated(self) -> ArticleQuerySet:
@@ -120,7 +122,7 @@ class ArticleQuerySet(models.QuerySet):
         if Role.ANALYST not in roles_of(user):
             return self.none()
         locked = Assignment.objects.filter(
-            annotator=user, status__in=[Assignment.Status.SUBMITTED, Assignment.Status.REVIEWED]
+            annotator_id=user.pk, status__in=[Assignment.Status.SUBMITTED, Assignment.Status.REVIEWED]
         ).values("article_id")
         return self.visible_to(user).filter(status=Article.Status.OPEN).exclude(pk__in=locked)
 
@@ -151,6 +153,10 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ArticleQuerySet.as_manager()
+    # Who changed the status, pool or metadata, and when. Not the text: it can
+    # be 50,000 characters, a copy per change would dwarf the table, and it is
+    # immutable once annotated; its hash is kept, so a change still shows.
+    history = HistoricalRecords(excluded_fields=["text"])
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -161,12 +167,13 @@ class Article(models.Model):
             models.UniqueConstraint(fields=["text_sha256"], name="article_text_sha256_unique"),
             models.CheckConstraint(condition=~Q(text=""), name="article_text_not_empty"),
             models.CheckConstraint(condition=Q(annotators_needed__gte=1), name="article_annotators_needed_positive"),
+            models.CheckConstraint(condition=Q(status__in=["open", "curated"]), name="article_status_valid"),
         ]
 
     def __str__(self) -> str:
         return self.title
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.text = normalise_text(self.text)
         self._refuse_text_change()
         self.text_sha256 = self.hash_text(self.text)
@@ -179,6 +186,8 @@ class Article(models.Model):
     def add_for(self, user: AnyUser) -> None:
         """Save an article someone added by hand (the page or the API): it goes to
         their own queue, not the shared pool, where every analyst would see it."""
+        if not user.is_authenticated:
+            raise PermissionDenied("Log in to add an article.")
         self.created_by = user
         self.pool = False
         with transaction.atomic():
@@ -453,7 +462,9 @@ class QuoteQuerySet(models.QuerySet):
     def curated(self) -> QuoteQuerySet:
         return self.filter(is_curated=True)
 
-    def raw(self) -> QuoteQuerySet:
+    # The raw layer (the annotators' own quotes), not Django's raw SQL; the name
+    # is the domain's and every caller's, so the override stays.
+    def raw(self) -> QuoteQuerySet:  # type: ignore[override]
         return self.filter(is_curated=False)
 
     def visible_to(self, user: AnyUser) -> QuoteQuerySet:
@@ -590,7 +601,9 @@ class Quote(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = QuoteQuerySet.as_manager()
-    history = HistoricalRecords(excluded_fields=["updated_at"])
+    # curated_from too: which annotators' quotes a curated quote was made from
+    # is part of the record a reviewer's decision is judged by.
+    history = HistoricalRecords(excluded_fields=["updated_at"], m2m_fields=[curated_from])
 
     class Meta:
         ordering = ["article_id", "start", "-end", "id"]
@@ -606,8 +619,9 @@ class Quote(models.Model):
             models.CheckConstraint(
                 condition=Exact(Length("text"), F("end") - F("start")), name="quote_text_length_matches_span"
             ),
+            # Q | (Q & Exact) is a Q at run time; django-stubs types Q & Exact as Combinable.
             models.CheckConstraint(
-                condition=(Q(mention_start__isnull=True) & Q(mention_end__isnull=True) & Q(mention_text=""))
+                condition=(Q(mention_start__isnull=True) & Q(mention_end__isnull=True) & Q(mention_text=""))  # type: ignore[arg-type]
                 | (
                     Q(mention_end__gt=F("mention_start"))
                     & Exact(Length("mention_text"), F("mention_end") - F("mention_start"))
@@ -615,7 +629,7 @@ class Quote(models.Model):
                 name="quote_mention_span_valid",
             ),
             models.CheckConstraint(
-                condition=(Q(cue_start__isnull=True) & Q(cue_end__isnull=True) & Q(cue_text=""))
+                condition=(Q(cue_start__isnull=True) & Q(cue_end__isnull=True) & Q(cue_text=""))  # type: ignore[arg-type]
                 | (Q(cue_end__gt=F("cue_start")) & Exact(Length("cue_text"), F("cue_end") - F("cue_start"))),
                 name="quote_cue_span_valid",
             ),
@@ -627,7 +641,7 @@ class Quote(models.Model):
         text = self.text if len(self.text) <= 60 else self.text[:59] + "…"
         return f"“{text}” ({self.speaker or 'unattributed'})"
 
-    def save(self, *args, **kwargs) -> None:
+    def save(self, *args: Any, **kwargs: Any) -> None:
         # The offset invariant is checked on every save, whatever the path
         # (forms, API, admin, scripts); the database triggers back it up for
         # bulk writes that bypass save().
@@ -654,10 +668,11 @@ class Quote(models.Model):
                 check_span(text, start, end, span_text, name=label)
             except ValidationError as error:
                 errors.setdefault(f"{prefix}_text", []).extend(error.messages)
-        if self.speaker_role_id and self.speaker_role.speaker_id != self.speaker_id:
+        role = self.speaker_role if self.speaker_role_id else None
+        if role is not None and role.speaker_id != self.speaker_id:
             errors.setdefault("speaker_role", []).append("The role must belong to the quote's speaker.")
-        if self.parent_id:
-            parent = self.parent
+        parent = self.parent if self.parent_id else None
+        if parent is not None:
             if parent.article_id != self.article_id:
                 errors.setdefault("parent", []).append("A quote can only be nested in a quote of the same article.")
             elif parent.pk == self.pk:
@@ -702,8 +717,9 @@ class Quote(models.Model):
 
     def pick_role(self) -> None:
         """Record the role the speaker held on the article's date, when one is known."""
-        if self.speaker_id and not self.speaker_role_id:
-            self.speaker_role = self.speaker.role_on(self.article.published_on)
+        speaker = self.speaker if self.speaker_id else None
+        if speaker is not None and not self.speaker_role_id:
+            self.speaker_role = speaker.role_on(self.article.published_on)
 
     # Everything a curated copy takes over from the version a reviewer accepts.
     CURATED_COPY_FIELDS = (
@@ -733,7 +749,7 @@ class Quote(models.Model):
         A nested quote is nested in the curated copy of its parent when that
         parent has been accepted already, else in nothing (never in a raw quote).
         """
-        copy = Quote(is_curated=True, annotator=curator if curator and curator.is_authenticated else None)
+        copy = Quote(is_curated=True, annotator=curator if curator is not None and curator.is_authenticated else None)
         for field in self.CURATED_COPY_FIELDS:
             setattr(copy, field, getattr(self, field))
         if self.parent_id is not None:
@@ -807,7 +823,7 @@ class Quote(models.Model):
             start=self.start,
             end=self.end,
             kind=self.kind,
-            speaker_id=self.speaker_id,
+            speaker_id=self.speaker_id,  # type: ignore[misc]  # None reads as IS NULL: an unattributed span
             annotator_id=self.annotator_id,
             is_curated=self.is_curated,
         )
@@ -935,7 +951,7 @@ class AssignmentQuerySet(models.QuerySet):
         """The analyst's oldest open assignment, else a newly claimed pool article."""
         if not user.is_authenticated:
             return None
-        current = self.model.objects.for_user(user).open().order_by("created_at", "id").first()
+        current = Assignment.objects.for_user(user).open().order_by("created_at", "id").first()
         return current or self.claim_next(user)
 
     def claim_next(self, user: AnyUser) -> Assignment | None:
@@ -948,27 +964,30 @@ class AssignmentQuerySet(models.QuerySet):
         first read predates the lock: another claim may have committed since).
         SQLite has no row locks; its writes are serialised by the database lock.
         """
-        if not is_analyst(user):
+        if not user.is_authenticated or not is_analyst(user):
             return None
-        mine = Assignment.objects.filter(article=OuterRef("pk"), annotator=user)
+        mine = Assignment.objects.filter(article=OuterRef("pk"), annotator_id=user.pk)
         candidates = Article.objects.needing_annotators().exclude(Exists(mine)).order_by("created_at", "id")
         if connections[self.db].features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
         with transaction.atomic(using=self.db):
             for article in candidates[:20]:
                 assignments = Assignment.objects.filter(article=article)
-                if assignments.count() >= article.annotators_needed or assignments.filter(annotator=user).exists():
+                if (
+                    assignments.count() >= article.annotators_needed
+                    or assignments.filter(annotator_id=user.pk).exists()
+                ):
                     continue
-                return self.model.objects.create(article=article, annotator=user)
+                return Assignment.objects.create(article=article, annotator=user)
         return None
 
     def assign(
         self,
         articles: list[Article],
-        annotators: list[AnyUser],
+        annotators: list[User],
         *,
         per_article: int | None = None,
-        assigned_by: AnyUser | None = None,
+        assigned_by: User | None = None,
     ) -> tuple[list[Assignment], list[str]]:
         """Assign articles to analysts in bulk; returns (created, reasons for what was skipped).
 
@@ -992,10 +1011,10 @@ class AssignmentQuerySet(models.QuerySet):
         created: list[Assignment] = []
         skipped: list[str] = []
 
-        def create(article: Article, annotator: AnyUser) -> None:
+        def create(article: Article, annotator: User) -> None:
             try:
                 with transaction.atomic():
-                    assignment = self.model.objects.create(
+                    assignment = Assignment.objects.create(
                         article=article, annotator=annotator, assigned_by=assigned_by
                     )
             except IntegrityError:  # assigned by someone else meanwhile
@@ -1077,6 +1096,10 @@ class Assignment(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["article", "annotator"], name="assignment_one_per_annotator"),
+            models.CheckConstraint(
+                condition=Q(status__in=["assigned", "in_progress", "submitted", "reviewed"]),
+                name="assignment_status_valid",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -1106,6 +1129,9 @@ class Assignment(models.Model):
             self.status = status
             if status == self.Status.SUBMITTED:
                 self.submitted_at = timezone.now()
+                # The reviewer's note was about the version sent back; a new
+                # submission answers it. History keeps the old note.
+                self.comment = ""
             if comment:
                 self.comment = comment
             self.save(update_fields=["status", "submitted_at", "comment", "updated_at"])
@@ -1127,7 +1153,7 @@ class Assignment(models.Model):
         ids = sorted({article_ids} if isinstance(article_ids, int) else set(article_ids))
         statuses: list[str] = []
         for start in range(0, len(ids), 500):  # in the same order everywhere: no deadlock between two holders
-            held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator=user)
+            held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator_id=user.pk)
             chunk = list(held.order_by("article_id").values_list("status", flat=True))
             if cls.LOCKED.intersection(chunk):
                 raise PermissionDenied(
@@ -1148,7 +1174,7 @@ class Assignment(models.Model):
         if held and held[0] != cls.Status.ASSIGNED:
             return
         assignment, created = cls.objects.get_or_create(
-            article_id=article_id, annotator=user, defaults={"status": cls.Status.IN_PROGRESS}
+            article_id=article_id, annotator_id=user.pk, defaults={"status": cls.Status.IN_PROGRESS}
         )
         if not created and assignment.status == cls.Status.ASSIGNED:
             assignment.move_to(cls.Status.IN_PROGRESS)
@@ -1212,3 +1238,80 @@ class ReleaseFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.release} ({self.format})"
+
+
+class ApiTokenName(models.Model):
+    """The name its owner gave a knox API token, and what the tokens page shows of it.
+
+    Knox's token has no name field, and knox deletes an expired token the
+    first time someone presents it. This row outlives the token (``token``
+    becomes NULL), so the page keeps listing it as expired, with its name,
+    prefix and expiry, until its owner deletes it.
+    """
+
+    token = models.OneToOneField(
+        "knox.AuthToken", null=True, blank=True, on_delete=models.SET_NULL, related_name="name_record"
+    )
+    # The token's SHA-512 digest, kept after knox deletes the token: the
+    # page's delete button names the row by it.
+    digest = models.CharField(max_length=128, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_token_names")
+    name = models.CharField(max_length=200)
+    prefix = models.CharField(max_length=8, help_text="The token's first characters, to tell tokens apart.")
+    created_at = models.DateTimeField()
+    expiry = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["digest"], name="api_token_name_digest_unique")]
+        verbose_name = "API token name"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @classmethod
+    def issue(cls, user: User, name: str, lifetime: datetime.timedelta) -> tuple[ApiTokenName, str]:
+        """Make a knox token for ``user`` with its name; return the row and the raw
+        token, which exists only here (knox stores its digest)."""
+        from knox.models import get_token_model
+
+        with transaction.atomic():
+            token, raw = get_token_model().objects.create(user=user, expiry=lifetime)
+            record = cls.objects.create(
+                token=token,
+                digest=token.digest,
+                user=user,
+                name=name,
+                prefix=token.token_key[:8],
+                created_at=token.created,
+                expiry=token.expiry,
+            )
+        return record, raw
+
+    @property
+    def current_expiry(self) -> datetime.datetime | None:
+        # Knox's row is the truth while it exists (select_related("token")
+        # saves the query); the copy here serves once knox has deleted it.
+        token = self.token
+        return token.expiry if token is not None else self.expiry
+
+    def is_expired(self, now: datetime.datetime | None = None) -> bool:
+        from django.utils import timezone
+
+        expiry = self.current_expiry
+        return expiry is not None and expiry <= (now or timezone.now())
+
+    def remove(self) -> None:
+        """Revoke the token (if knox still has it) and forget its name."""
+        with transaction.atomic():
+            token = self.token
+            if token is not None:
+                token.delete()
+            self.delete()
+
+
+@receiver(pre_delete, sender="knox.AuthToken")
+def keep_expiry_of_deleted_token(sender: type, instance: Any, **kwargs: Any) -> None:
+    # Knox deletes an expired token when it is presented; the name row outlives
+    # it and keeps the expiry knox had (AUTO_REFRESH could have moved it).
+    ApiTokenName.objects.filter(token=instance).update(expiry=instance.expiry)

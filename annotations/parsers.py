@@ -78,6 +78,8 @@ class SafeJSONRenderer(JSONRenderer):
         try:
             return super().render(data, accepted_media_type, renderer_context)
         except UnicodeEncodeError:
-            escaped = JSONRenderer()
-            escaped.ensure_ascii = True
-            return escaped.render(data, accepted_media_type, renderer_context)
+            return _AsciiJSONRenderer().render(data, accepted_media_type, renderer_context)
+
+
+class _AsciiJSONRenderer(JSONRenderer):
+    ensure_ascii = True

@@ -17,8 +17,10 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
+    from .models import AnyUser
 
-def is_member(user) -> bool:
+
+def is_member(user: AnyUser | None) -> bool:
     """Has a Demarche role (or is a superuser, who acts as a reviewer)."""
     return bool(user and user.is_authenticated and user.is_active and (user.is_superuser or roles_of(user)))
 

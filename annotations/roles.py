@@ -24,9 +24,9 @@ from django.db import models
 from django.http import HttpRequest, HttpResponse
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+    from django.contrib.auth.models import AnonymousUser, User
 
-    AnyUser = AbstractBaseUser | AnonymousUser
+    AnyUser = User | AnonymousUser
 
 View = Callable[..., HttpResponse]
 Predicate = Callable[["AnyUser"], bool]
@@ -47,7 +47,7 @@ def roles_of(user: AnyUser) -> frozenset[str]:
     cached = getattr(user, "_demarche_roles", None)
     if cached is None:
         cached = frozenset(user.groups.values_list("name", flat=True))
-        user._demarche_roles = cached
+        setattr(user, "_demarche_roles", cached)  # noqa: B010 (a per-request cache the User type needn't declare)
     return cached
 
 

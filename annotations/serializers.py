@@ -84,7 +84,7 @@ class RefuseUnknownFieldsMixin:
 
     def to_internal_value(self, data: Any) -> Any:
         if isinstance(data, Mapping):
-            fields = self.fields  # type: ignore[attr-defined]
+            fields = self.fields
             writable = {name for name, field in fields.items() if not field.read_only}
             errors: dict[str, list[str]] = {}
             for name in sorted(set(data) - writable, key=str):
@@ -256,7 +256,7 @@ QUOTE_ROW_COLUMNS = (
 )  # fmt: skip
 
 
-def quote_rows(queryset: QuerySet[Quote]) -> QuerySet[Quote]:
+def quote_rows(queryset: QuerySet[Quote]) -> QuerySet[Quote, dict[str, Any]]:
     """The queryset as value rows with the columns ``quote_representations`` reads."""
     username = f"annotator__{get_user_model().USERNAME_FIELD}"
     # Prefetches are for model instances: a caller's (exporters.optimise) would run against dicts.
@@ -505,7 +505,7 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
             seen.add(row["target"])
             if label is None:
                 problems["label"] = [f"unknown label '{row['label']}'"]
-            if not problems:
+            if not problems and target is not None:  # no problem means the target was found
                 stance = Stance(
                     target=target,
                     label=label,

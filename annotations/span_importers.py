@@ -34,7 +34,7 @@ from .models import Article, Assignment, Quote
 from .offsets import check_grapheme_boundaries, normalise_text
 
 if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
+    from django.contrib.auth.models import User
 
 FORMATS = ("doccano", "labelstudio")
 KINDS = {kind.upper(): kind for kind in Quote.Kind.values}
@@ -108,7 +108,7 @@ def import_spans(
     source: bytes | str | IO[bytes] | IO[str],
     fmt: str,
     *,
-    user: AbstractBaseUser,
+    user: User,
     track: Track | None = None,
 ) -> SpanImportReport:
     """Check a whole file and, if nothing is wrong, write its spans as ``user``'s raw quotes."""

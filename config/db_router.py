@@ -22,10 +22,10 @@ from __future__ import annotations
 import contextvars
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from django.db import DEFAULT_DB_ALIAS, connections
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 
 REPLICA = "replica"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -49,6 +49,10 @@ def reading_from_replica() -> Iterator[None]:
 
 class ReplicaRouter:
     def db_for_read(self, model: type, **hints: Any) -> str | None:
+        # The database cache holds throttle counts: read them where they are
+        # written, or a lagging replica would undercount.
+        if cast(Any, model)._meta.app_label == "django_cache":  # not a Model: DatabaseCache's CacheEntry
+            return DEFAULT_DB_ALIAS
         if _reads_from_replica.get() and has_replica():
             return REPLICA
         return None
@@ -76,7 +80,7 @@ def replica_reads(get_response: Callable[[HttpRequest], HttpResponse]) -> Callab
             return get_response(request)
         with reading_from_replica():
             response = get_response(request)
-        if response.streaming:
+        if isinstance(response, StreamingHttpResponse):
             response.streaming_content = _streamed_from_replica(iter(response.streaming_content))
         return response
 

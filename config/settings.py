@@ -162,6 +162,24 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The cache holds the API's throttle counts, so it must be one cache for every
+# worker and machine: a local-memory cache would give each process its own
+# count. Redis when REDIS_URL is set; otherwise a table in the database
+# (created by migration 0011, or `manage.py createcachetable`). CACHE_BACKEND=
+# locmem is for one process only: the test suite, whose query counts leave the
+# cache's queries out (tests/test_settings.py checks the shared cache).
+REDIS_URL = env_str("REDIS_URL")
+CACHE_BACKEND = env_str("CACHE_BACKEND", "database")
+CACHE_TABLE = "demarche_cache"
+if REDIS_URL:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+elif CACHE_BACKEND == "database":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": CACHE_TABLE}}
+elif CACHE_BACKEND == "locmem":
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+else:
+    raise ImproperlyConfigured(f"CACHE_BACKEND must be database or locmem (or set REDIS_URL), not {CACHE_BACKEND!r}.")
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -302,10 +320,9 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.AnonRateThrottle",
         "rest_framework.throttling.UserRateThrottle",
     ],
-    # Counted in the default cache: per process with the local-memory cache, so
-    # with N gunicorn workers a user gets up to N times the rate. A shared cache
-    # (database or Redis) makes it exact. 10,000 an hour lets a researcher page
-    # through a million quotes (2,000 pages of 500) well within the hour.
+    # Counted in the default cache (CACHES below), which every worker and
+    # machine shares, so a limit is one limit. 10,000 an hour lets a researcher
+    # page through a million quotes (2,000 pages of 500) well within the hour.
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_THROTTLE_ANON", "100/hour"),
         "user": env_str("API_THROTTLE_USER", "10000/hour"),
@@ -317,6 +334,9 @@ REST_FRAMEWORK = {
 # shown once, on the tokens page, where each gets the expiry its owner chose
 # (1–365 days). An expiry is never extended by use.
 REST_KNOX = {"AUTO_REFRESH": False}
+# Knox's token model is swappable; annotations.ApiTokenName points at it, and
+# its migration names this setting. (ruff and bandit read "TOKEN" as a secret.)
+KNOX_TOKEN_MODEL = "knox.AuthToken"  # noqa: S105  # nosec B105
 # Tokens one user may hold at once (the tokens page refuses more).
 API_TOKENS_PER_USER = env_int("API_TOKENS_PER_USER", 20)
 

@@ -766,6 +766,7 @@ ADMIN_NO_ADD = {
     "axes.AccessFailureLog",
     "annotations.Release",
     "annotations.ReleaseFile",
+    "annotations.ApiTokenName",  # made on the tokens page, which shows the raw token once
 }
 
 

@@ -70,7 +70,8 @@ def test_seed_demo_twice_leaves_the_same_rows():
     """History included: a second run changes nothing, so it records nothing."""
     call_command("seed_demo", stdout=io.StringIO())
     first = row_counts()
-    assert first["annotations.HistoricalQuote"] == 16
+    # 16 quotes created, and the 8 curated ones' curated_from recorded (a second record each).
+    assert first["annotations.HistoricalQuote"] == 24
     stances_before = set(Stance.objects.values_list("quote__start", "target__slug", "label__slug"))
     call_command("seed_demo", stdout=io.StringIO())
     assert row_counts() == first

@@ -18,9 +18,9 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import Coalesce
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -52,10 +52,11 @@ from ..models import (
     Target,
     VersionConflict,
 )
+from ..requests import AuthedRequest
 from ..roles import is_analyst, is_researcher, is_reviewer, reviewer_required, role_required
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
+def _safe_next(request: AuthedRequest, default: str) -> str:
     target = request.POST.get("next") or request.GET.get("next") or ""
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return target
@@ -67,7 +68,7 @@ def _safe_next(request: HttpRequest, default: str) -> str:
 
 @reviewer_required
 @require_http_methods(["GET", "POST"])
-def review_assign(request: HttpRequest) -> HttpResponse:
+def review_assign(request: AuthedRequest) -> HttpResponse:
     query = SearchField().clean(request.GET.get("q", ""))
     candidates = (
         Article.objects.filter(status=Article.Status.OPEN)
@@ -106,7 +107,7 @@ def review_assign(request: HttpRequest) -> HttpResponse:
 
 @reviewer_required
 @require_GET
-def review_queue(request: HttpRequest) -> HttpResponse:
+def review_queue(request: AuthedRequest) -> HttpResponse:
     form = QueueFilterForm(request.GET)
     curated_quotes = (
         Quote.objects.curated()
@@ -141,7 +142,7 @@ def review_queue(request: HttpRequest) -> HttpResponse:
 # --- Curation ------------------------------------------------------------------------
 
 
-def _curation_page(request: HttpRequest, article: Article, *, fragment: bool) -> HttpResponse:
+def _curation_page(request: AuthedRequest, article: Article, *, fragment: bool) -> HttpResponse:
     template = "annotations/review_article.html"
     if fragment:
         template += "#curation"
@@ -156,7 +157,7 @@ def _curation_page(request: HttpRequest, article: Article, *, fragment: bool) ->
     )
 
 
-def _after_action(request: HttpRequest, article: Article, *, status: int = 200) -> HttpResponse:
+def _after_action(request: AuthedRequest, article: Article, *, status: int = 200) -> HttpResponse:
     """htmx: the refreshed curation area (its messages say what happened); without
     JavaScript: back to the page (POST/redirect/GET), the messages shown there.
     ``status`` is 422 when the action was refused, 409 on an edit conflict."""
@@ -169,14 +170,14 @@ def _after_action(request: HttpRequest, article: Article, *, status: int = 200) 
 
 @reviewer_required
 @require_GET
-def review_article(request: HttpRequest, pk: int) -> HttpResponse:
+def review_article(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     return _curation_page(request, article, fragment=bool(request.htmx))
 
 
 @reviewer_required
 @require_POST
-def review_accept(request: HttpRequest, pk: int) -> HttpResponse:
+def review_accept(request: AuthedRequest, pk: int) -> HttpResponse:
     """Accept one annotator's version of a row as the curated quote (replacing an earlier choice)."""
     article = get_object_or_404(Article, pk=pk)
     try:
@@ -219,7 +220,7 @@ def _hold_curation(article: Article) -> None:
 
 @reviewer_required
 @require_POST
-def review_accept_agreed(request: HttpRequest, pk: int) -> HttpResponse:
+def review_accept_agreed(request: AuthedRequest, pk: int) -> HttpResponse:
     """Accept every row that every annotator marked identically and nobody has curated yet."""
     article = get_object_or_404(Article, pk=pk)
     try:
@@ -240,7 +241,7 @@ def review_accept_agreed(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def review_send_back(request: HttpRequest, pk: int) -> HttpResponse:
+def review_send_back(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     form = SendBackForm(request.POST, article=article)
     if form.is_valid():
@@ -260,7 +261,7 @@ def review_send_back(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def review_mark_curated(request: HttpRequest, pk: int) -> HttpResponse:
+def review_mark_curated(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     try:
         reviewed = article.mark_curated()
@@ -276,7 +277,7 @@ def review_mark_curated(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def review_add_quote(request: HttpRequest, pk: int) -> HttpResponse:
+def review_add_quote(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
     form = MissedQuoteForm(request.POST, article=article, curator=request.user)
     if form.is_valid():
@@ -293,7 +294,7 @@ def review_add_quote(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, template, {"article": article, "missed_form": form}, status=422)
 
 
-def _edit_response(request: HttpRequest, quote: Quote, form: CuratedQuoteForm, *, status: int = 200) -> HttpResponse:
+def _edit_response(request: AuthedRequest, quote: Quote, form: CuratedQuoteForm, *, status: int = 200) -> HttpResponse:
     template = "annotations/review_quote_edit.html"
     if request.htmx:
         template += "#edit-form"
@@ -302,7 +303,7 @@ def _edit_response(request: HttpRequest, quote: Quote, form: CuratedQuoteForm, *
 
 @reviewer_required
 @require_http_methods(["GET", "POST"])
-def review_edit_quote(request: HttpRequest, pk: int) -> HttpResponse:
+def review_edit_quote(request: AuthedRequest, pk: int) -> HttpResponse:
     quote = get_object_or_404(Quote.objects.curated().select_related("article"), pk=pk)
     form = CuratedQuoteForm(request.POST or None, instance=quote)
     if request.method == "GET":
@@ -325,7 +326,7 @@ def review_edit_quote(request: HttpRequest, pk: int) -> HttpResponse:
 
 @reviewer_required
 @require_POST
-def review_drop_quote(request: HttpRequest, pk: int) -> HttpResponse:
+def review_drop_quote(request: AuthedRequest, pk: int) -> HttpResponse:
     """Delete a curated quote. History keeps it (and its stances), listed on the curation page."""
     quote = get_object_or_404(Quote.objects.curated().select_related("article"), pk=pk)
     try:
@@ -346,13 +347,13 @@ def review_drop_quote(request: HttpRequest, pk: int) -> HttpResponse:
 
 @role_required(is_reviewer, is_researcher, refusal="The agreement report is for reviewers and researchers.")
 @require_GET
-def agreement_report(request: HttpRequest) -> HttpResponse:
+def agreement_report(request: AuthedRequest) -> HttpResponse:
     """Agreement over a filtered set of articles: reviewers and researchers.
 
     The set is the articles the user may see that at least one annotator has
     submitted: for a researcher, the curated ones.
     """
-    articles = Article.objects.visible_to(request.user).in_review()
+    articles: QuerySet[Article] = Article.objects.visible_to(request.user).in_review()
     filterset = AgreementFilter(request.GET or None, queryset=articles)
     if filterset.is_valid():
         articles = filterset.qs
@@ -401,8 +402,12 @@ def _can_read_history(user: Any, latest: Any) -> bool:
 
 @login_required
 @require_GET
-def quote_history(request: HttpRequest, pk: int) -> HttpResponse:
-    """Who changed what and when, for a quote and its stances; also for a dropped quote."""
+def quote_history(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Who changed what and when, for a quote and its stances; also for a dropped quote.
+
+    Diffs pair each record with the one before it in the list read here (the same
+    pairing as ``record.prev_record``, without a query per record).
+    """
     records = list(Quote.history.filter(id=pk).select_related("history_user").order_by("history_date", "history_id"))
     if not records or not _can_read_history(request.user, records[-1]):
         raise Http404("No such quote.")
@@ -429,7 +434,7 @@ def quote_history(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quote_comments(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_comments(request: AuthedRequest, pk: int) -> HttpResponse:
     """A quote's comment thread: analysts on their own quotes, reviewers on any; others 404."""
     quote = get_object_or_404(Quote.objects.discussable_by(request.user).select_related("article"), pk=pk)
     form = CommentForm(request.POST or None)

@@ -9,6 +9,7 @@ every hx-post sits in a real form so the pages work without JavaScript.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,7 +18,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
 from django.db.models import Count, Prefetch, Q
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -27,6 +28,7 @@ from django_htmx.http import HttpResponseClientRedirect
 
 from ..forms import (
     ArticleForm,
+    BaseStanceFormSet,
     QuoteForm,
     SearchField,
     SpeakerForm,
@@ -45,13 +47,14 @@ from ..models import (
     Target,
     VersionConflict,
 )
+from ..requests import AuthedRequest
 from ..roles import analyst_required, is_analyst, is_reviewer, reviewer_required
 from ..suggestions import suggest
 
 ANNOTATE = "annotations/article_annotate.html"
 
 
-def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
+def _redirect_back(request: AuthedRequest, back: str) -> HttpResponse:
     """Return to the page a form came from, if it is one of ours; else the queue."""
     if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(back)
@@ -63,7 +66,7 @@ def _redirect_back(request: HttpRequest, back: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """My queue: the articles assigned to me and the open pool, searchable."""
     user = request.user
     visible_quotes = Quote.objects.visible_to(user).filter(is_curated=False)
@@ -94,7 +97,7 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @analyst_required
 @require_POST
-def next_article(request: HttpRequest) -> HttpResponse:
+def next_article(request: AuthedRequest) -> HttpResponse:
     """Take the next article to do: my oldest open assignment, else one from the pool."""
     assignment = Assignment.objects.next_for(request.user)
     if assignment is None:
@@ -108,7 +111,7 @@ def next_article(request: HttpRequest) -> HttpResponse:
 
 @analyst_required
 @require_http_methods(["GET", "POST"])
-def article_new(request: HttpRequest) -> HttpResponse:
+def article_new(request: AuthedRequest) -> HttpResponse:
     form = ArticleForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         article = form.save(commit=False)
@@ -121,7 +124,7 @@ def article_new(request: HttpRequest) -> HttpResponse:
 
 @reviewer_required
 @require_http_methods(["GET", "POST"])
-def article_upload(request: HttpRequest) -> HttpResponse:
+def article_upload(request: AuthedRequest) -> HttpResponse:
     """Reviewers import JSONL, CSV or TXT files through the same importer as the command."""
     report = None
     error = ""
@@ -131,7 +134,7 @@ def article_upload(request: HttpRequest) -> HttpResponse:
         limit = settings.IMPORT_MAX_BYTES
         if upload is None:
             error = "Choose a file to import."
-        elif upload.size > limit:
+        elif (upload.size or 0) > limit:
             # Checked before reading: Django has only streamed it to a temporary file.
             error = (
                 f"The file is {upload.size:,} bytes; the limit is {limit:,} bytes ({limit / 2**20:g} MiB). "
@@ -139,7 +142,7 @@ def article_upload(request: HttpRequest) -> HttpResponse:
             )
             status = 413
         else:
-            fmt = request.POST.get("format") or format_from_filename(upload.name)
+            fmt = request.POST.get("format") or format_from_filename(upload.name or "")
             if fmt is None:
                 error = "Can't tell the format from the file name: choose JSONL, CSV or plain text."
             else:
@@ -157,7 +160,7 @@ def article_upload(request: HttpRequest) -> HttpResponse:
 # --- The annotate page -----------------------------------------------------------
 
 
-def _page_quotes(request: HttpRequest, article: Article) -> list[ListedQuote]:
+def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     """The quotes shown on the annotate page, in two queries and no model instances.
 
     A long article has hundreds of quotes, so they arrive as value rows
@@ -189,10 +192,11 @@ def _page_quotes(request: HttpRequest, article: Article) -> list[ListedQuote]:
     rows = quotes.order_by("start", "-end", "id").values_list(
         "id", "start", "end", "text", "kind", "is_curated", "annotator_id", "annotator__username", "speaker__name"
     )
-    return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]
+    # mypy can't count a values_list row's fields; it holds the nine before chips.
+    return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]  # type: ignore[misc]
 
 
-def _annotate_context(request: HttpRequest, article: Article, **extra) -> dict:
+def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
     quotes = _page_quotes(request, article)
     assignment = Assignment.objects.filter(article=article, annotator=request.user).first()
     can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
@@ -210,13 +214,13 @@ def _annotate_context(request: HttpRequest, article: Article, **extra) -> dict:
     }
 
 
-def _get_article(request: HttpRequest, pk: int) -> Article:
+def _get_article(request: AuthedRequest, pk: int) -> Article:
     return get_object_or_404(Article.objects.visible_to(request.user), pk=pk)
 
 
 @login_required
 @require_GET
-def article_annotate(request: HttpRequest, pk: int) -> HttpResponse:
+def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
     article = _get_article(request, pk)
     context = _annotate_context(request, article)
     if context["can_annotate"]:
@@ -227,7 +231,7 @@ def article_annotate(request: HttpRequest, pk: int) -> HttpResponse:
     return TemplateResponse(request, template, context)
 
 
-def _new_quote_forms(article: Article, data=None, **initial) -> dict:
+def _new_quote_forms(article: Article, data: QueryDict | None = None, **initial: Any) -> dict[str, Any]:
     return {
         "form": QuoteForm(data, article=article, initial=initial or None),
         "stances": StanceFormSet(data, instance=Quote(article=article)),
@@ -236,7 +240,7 @@ def _new_quote_forms(article: Article, data=None, **initial) -> dict:
 
 @login_required
 @require_GET
-def label_styles(request: HttpRequest) -> HttpResponse:
+def label_styles(request: AuthedRequest) -> HttpResponse:
     """The stance labels' colours as a stylesheet (CSP forbids inline styles)."""
     response = TemplateResponse(
         request, "annotations/labels.css", {"labels": StanceLabel.objects.all()}, content_type="text/css"
@@ -248,14 +252,14 @@ def label_styles(request: HttpRequest) -> HttpResponse:
 # --- Quote fragments -----------------------------------------------------------------
 
 
-def _require_annotatable(request: HttpRequest, pk: int) -> Article:
+def _require_annotatable(request: AuthedRequest, pk: int) -> Article:
     # annotatable_by() is a subset of visible_to(): one query answers both.
     return get_object_or_404(Article.objects.annotatable_by(request.user), pk=pk)
 
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_new(request: AuthedRequest, pk: int) -> HttpResponse:
     """GET: the panel for a new quote, pre-filled from the selection.
     POST: save it, then swap the panel, the highlighted text and the list."""
     article = _require_annotatable(request, pk)
@@ -280,13 +284,13 @@ def quote_new(request: HttpRequest, pk: int) -> HttpResponse:
     return _panel_response(request, article, forms, status=422)
 
 
-def _new_quote_panel(request: HttpRequest, article: Article) -> HttpResponse:
-    initial = {}
+def _new_quote_panel(request: AuthedRequest, article: Article) -> HttpResponse:
+    initial: dict[str, Any] = {}
     try:
         start, end = int(request.GET["start"]), int(request.GET["end"])
     except (KeyError, ValueError):
-        start = end = None
-    if start is not None and 0 <= start < end <= len(article.text):
+        start = end = -1  # no selection
+    if 0 <= start < end <= len(article.text):
         hint = suggest(article, start, end)
         initial = {
             "start": start,
@@ -312,7 +316,9 @@ def _new_quote_panel(request: HttpRequest, article: Article) -> HttpResponse:
     return _panel_response(request, article, forms)
 
 
-def _panel_response(request: HttpRequest, article: Article, forms: dict, *, status: int = 200, **extra):
+def _panel_response(
+    request: AuthedRequest, article: Article, forms: dict[str, Any], *, status: int = 200, **extra: Any
+) -> TemplateResponse:
     if request.htmx:
         context = {"article": article, **forms, **extra}
         return TemplateResponse(request, ANNOTATE + "#quote-panel", context, status=status)
@@ -321,7 +327,7 @@ def _panel_response(request: HttpRequest, article: Article, forms: dict, *, stat
 
 
 def _after_save(
-    request: HttpRequest, article: Article, quote: Quote | None, message: str, *, can_annotate: bool | None = None
+    request: AuthedRequest, article: Article, quote: Quote | None, message: str, *, can_annotate: bool | None = None
 ) -> HttpResponse:
     if not request.htmx:
         messages.success(request, message)
@@ -343,7 +349,7 @@ def _after_save(
     return TemplateResponse(request, ANNOTATE + "#saved", context)
 
 
-def _get_quote(request: HttpRequest, pk: int) -> Quote:
+def _get_quote(request: AuthedRequest, pk: int) -> Quote:
     return get_object_or_404(
         Quote.objects.visible_to(request.user).select_related("article", "speaker", "speaker_role"), pk=pk
     )
@@ -351,7 +357,7 @@ def _get_quote(request: HttpRequest, pk: int) -> Quote:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Open a quote for editing; save with optimistic locking on its version."""
     quote = _get_quote(request, pk)
     article = quote.article
@@ -360,7 +366,8 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404("You can't change this quote.")
     data = request.POST if request.method == "POST" else None
     form = QuoteForm(data, instance=quote, article=article)
-    stances = StanceFormSet(data, instance=quote)
+    # cast: inlineformset_factory is typed as returning the base class, not ours.
+    stances = cast(BaseStanceFormSet, StanceFormSet(data, instance=quote))
     forms = {"form": form, "stances": stances, "editing": quote, "editable": editable}
     if Quote.objects.discussable_by(request.user).filter(pk=quote.pk).exists():
         forms["editing_comments"] = quote.comments.select_related("author")
@@ -384,13 +391,13 @@ def quote_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return _after_save(request, article, edited, f"Saved changes to quote at {edited.start}–{edited.end}.")
 
 
-def _refused_panel(request: HttpRequest, article: Article, forms: dict, refusal: PermissionDenied) -> HttpResponse:
+def _refused_panel(request: AuthedRequest, article: Article, forms: dict, refusal: PermissionDenied) -> HttpResponse:
     """The article was submitted while the form was on its way: nothing saved, say why."""
     forms["form"].add_error(None, str(refusal))
     return _panel_response(request, article, forms, status=409)
 
 
-def _conflict_response(request: HttpRequest, article: Article, forms: dict, current: Quote | None) -> HttpResponse:
+def _conflict_response(request: AuthedRequest, article: Article, forms: dict, current: Quote | None) -> HttpResponse:
     """Somebody else saved first: show both versions and let the analyst choose."""
     if current is not None:
         current = (
@@ -406,7 +413,7 @@ def _conflict_response(request: HttpRequest, article: Article, forms: dict, curr
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def quote_delete(request: HttpRequest, pk: int) -> HttpResponse:
+def quote_delete(request: AuthedRequest, pk: int) -> HttpResponse:
     quote = get_object_or_404(Quote.objects.editable_by(request.user).select_related("article"), pk=pk)
     article = quote.article
     if request.method == "GET":
@@ -424,7 +431,7 @@ def quote_delete(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
-def article_submit(request: HttpRequest, pk: int) -> HttpResponse:
+def article_submit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Submit my annotation of an article: it leaves my queue and locks my quotes."""
     article = _get_article(request, pk)
     assignment = get_object_or_404(Assignment, article=article, annotator=request.user)
@@ -446,7 +453,7 @@ def article_submit(request: HttpRequest, pk: int) -> HttpResponse:
 
 @analyst_required
 @require_GET
-def speaker_search(request: HttpRequest) -> HttpResponse:
+def speaker_search(request: AuthedRequest) -> HttpResponse:
     """Active search over names and aliases, with the role held on the article's date."""
     query = SearchField().clean(request.GET.get("speaker_query", request.GET.get("q", "")))
     article = None
@@ -460,7 +467,7 @@ def speaker_search(request: HttpRequest) -> HttpResponse:
 
 @analyst_required
 @require_http_methods(["GET", "POST"])
-def speaker_new(request: HttpRequest) -> HttpResponse:
+def speaker_new(request: AuthedRequest) -> HttpResponse:
     form = SpeakerForm(request.POST or None)
     back = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
@@ -478,7 +485,7 @@ def speaker_new(request: HttpRequest) -> HttpResponse:
 
 @reviewer_required
 @require_http_methods(["GET", "POST"])
-def target_new(request: HttpRequest) -> HttpResponse:
+def target_new(request: AuthedRequest) -> HttpResponse:
     """Reviewers extend the taxonomy from the annotate page."""
     form = TargetForm(request.POST or None)
     back = request.POST.get("next") or request.GET.get("next") or ""
@@ -492,7 +499,7 @@ def target_new(request: HttpRequest) -> HttpResponse:
 
 @analyst_required
 @require_GET
-def target_search(request: HttpRequest) -> HttpResponse:
+def target_search(request: AuthedRequest) -> HttpResponse:
     query = SearchField().clean(request.GET.get("q", ""))
     targets = (
         list(Target.objects.filter(Q(name__icontains=query) | Q(slug__icontains=query)).select_related("parent")[:15])
@@ -503,7 +510,7 @@ def target_search(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def health(request: HttpRequest) -> HttpResponse:
+def health(request: AuthedRequest) -> HttpResponse:
     """For load balancers and the container health check: the database answers."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")

@@ -12,6 +12,7 @@ anything is wrong, naming each quote.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -73,7 +74,7 @@ class Command(BaseCommand):
             )
         self.stdout.write(self.style.SUCCESS(f"{summary}: no mismatch, no split character."))
 
-    def grapheme_splits(self):
+    def grapheme_splits(self) -> Iterator[tuple[int, str]]:
         """(quote id, message) for each stored span that splits a grapheme cluster."""
         texts: dict[int, str] = {}
         quotes = Quote.objects.order_by("article_id", "id").values_list(

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from annotations.demo import DEMO_USERS
@@ -62,7 +62,7 @@ def _save_if_changed(instance: Any, **values: Any) -> Any:
 class Command(BaseCommand):
     help = "Load the demo article, its annotated quotes, the default taxonomy and demo users (idempotent)."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
             "--data-dir",
             type=Path,
@@ -203,16 +203,17 @@ class Command(BaseCommand):
         article = Article.objects.filter(text_sha256=Article.hash_text(text)).first()
         if article is None:
             article = Article(text=text)
-        article.title = row["title"]
-        article.outlet = row.get("outlet") or ""
-        article.url = row.get("url") or ""
-        article.published_on = _date(row.get("published_on"))
-        article.language = row.get("language", "en")
         notes = {key: value for key, value in row.items() if key.endswith("_note")}
-        article.metadata = {**article.metadata, **notes, "source": "worked-example.json"}
-        article.full_clean()
-        article.save()
-        return article
+        # Articles have history now: saved only when something changed.
+        return _save_if_changed(
+            article,
+            title=row["title"],
+            outlet=row.get("outlet") or "",
+            url=row.get("url") or "",
+            published_on=_date(row.get("published_on")),
+            language=row.get("language", "en"),
+            metadata={**article.metadata, **notes, "source": "worked-example.json"},
+        )
 
     def load_quotes(
         self,

@@ -1,0 +1,58 @@
+"""`make test` installs no system package: it says what is missing and how to get it."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MAKE = shutil.which("make")
+
+pytestmark = pytest.mark.skipif(MAKE is None, reason="make is not installed")
+
+
+def make(*args: str) -> subprocess.CompletedProcess:
+    assert MAKE is not None
+    # The project's own Makefile with fixed arguments; -n runs nothing but sub-makes, themselves dry.
+    return subprocess.run(  # noqa: S603
+        [MAKE, "--no-print-directory", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+
+
+def test_a_missing_chromium_is_named_with_the_commands_that_install_it():
+    result = make("browser", "CHROMIUM_PATH=/nonexistent/chromium")
+    assert result.returncode != 0
+    assert "/nonexistent/chromium" in result.stdout
+    assert "sudo apt-get install chromium" in result.stdout
+    assert "brew install --cask chromium" in result.stdout
+
+
+def test_the_browser_check_never_installs_anything():
+    dry_run = make("-n", "browser", "CHROMIUM_PATH=/nonexistent/chromium").stdout
+    recipe = [line for line in dry_run.splitlines() if "echo" not in line]
+    assert not any("apt-get" in line or "brew" in line for line in recipe)
+
+
+def test_make_test_checks_for_chromium_before_running_pytest():
+    dry_run = make("-n", "test", "CHROMIUM_PATH=/nonexistent/chromium").stdout
+    assert dry_run.index("/nonexistent/chromium") < dry_run.index("-m pytest")
+
+
+def test_make_ci_runs_cis_steps_in_cis_order():
+    dry_run = make("-n", "ci").stdout
+    steps = [line.split('"')[-2] for line in dry_run.splitlines() if line.startswith("printf '\\n== %s ==\\n'")]
+    assert steps == [
+        "Lint",
+        "Types",
+        "Migrations and deploy checks",
+        "Security scans",
+        "Compose file and the container's command on PostgreSQL",
+        "OpenAPI schema",
+        "Tests on SQLite",
+        "Tests on PostgreSQL",
+        "Benchmarks (quick)",
+        "Resilience",
+    ]
