@@ -309,7 +309,8 @@ def test_articles_visible_to_each_role(analyst, second_analyst, reviewer, resear
     theirs = AssignmentFactory(annotator=second_analyst, article=ArticleFactory(pool=False)).article
     pooled = ArticleFactory(pool=True)
     curated = ArticleFactory(pool=False, status=Article.Status.CURATED)
-    assert set(Article.objects.visible_to(analyst)) == {mine, pooled}
+    # Analysts read curated articles (as they read the curated quotes on them), never another's work.
+    assert set(Article.objects.visible_to(analyst)) == {mine, pooled, curated}
     assert set(Article.objects.visible_to(reviewer)) == {mine, theirs, pooled, curated}
     assert set(Article.objects.visible_to(researcher)) == {curated}
     assert not Article.objects.visible_to(outsider).exists()
