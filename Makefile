@@ -82,3 +82,13 @@ bench: install
 resilience: install
 	DEMARCHE_RESILIENCE=1 DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/demarche} \
 	  $(PY) -m pytest tests/test_resilience.py -v -s $(PYTEST_ARGS)
+
+# --- Demarche beside doccano 1.8.4 (bench/peers.py) ------------------------------
+# Installs doccano in bench/.peers/ (once, Python 3.11), serves both apps with
+# 5 sync gunicorn workers on 127.0.0.1 against the same PostgreSQL (a database
+# each, dropped afterwards), loads the same 10,000 documents into both and
+# prints req/s side by side. QUICK=1: 300 documents, 3-second runs (a few
+# minutes; reporting, never gating). BENCH_POSTGRES names the server.
+.PHONY: bench-peers
+bench-peers: install
+	$(PY) -m bench.peers $(if $(QUICK),--quick)
