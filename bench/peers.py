@@ -951,6 +951,17 @@ def build_jobs(doccano: Doccano, demarche: Demarche, documents: list[Document], 
             {"doccano": cycling([doccano.list_documents()]), "Demarche": cycling([demarche.list_documents()])},
             token,
         ),
+        # doccano's list always carries each document's text; Demarche's leaves it out unless asked.
+        Job(
+            "list 100 documents, with their text",
+            "GET /v1/projects/P/examples?limit=100&offset=0 (token)",
+            "GET /api/v1/articles/?page_size=100&include=text (token)",
+            {
+                "doccano": cycling([doccano.list_documents()]),
+                "Demarche": cycling([Call("GET", "/api/v1/articles/?page_size=100&include=text")]),
+            },
+            token,
+        ),
     ]
 
 
@@ -1005,11 +1016,16 @@ def p95(results: dict[str, Any], key: str) -> str:
     return f"{results[key]['p95_ms']:,.1f}" if key in results else "–"
 
 
+def answer_bytes(results: dict[str, Any], key: str) -> str:
+    return f"{results[key]['response_bytes']:,}" if key in results else "–"
+
+
 def table(report: dict[str, Any]) -> str:
     lines = [
         "| job | doccano req/s c=1 | doccano req/s c=8 | Demarche req/s c=1 | Demarche req/s c=8 "
-        "| Demarche ÷ doccano c=1 | c=8 | p95 ms c=1 doccano / Demarche | p95 ms c=8 doccano / Demarche |",
-        "|" + " --- |" * 9,
+        "| Demarche ÷ doccano c=1 | c=8 | p95 ms c=1 doccano / Demarche | p95 ms c=8 doccano / Demarche "
+        "| bytes an answer doccano / Demarche |",
+        "|" + " --- |" * 10,
     ]
     for job in report["jobs"]:
         results = job["results"]
@@ -1019,7 +1035,8 @@ def table(report: dict[str, Any]) -> str:
             f"| {ratio(median_rate(results, 'Demarche c=1'), median_rate(results, 'doccano c=1'))} "
             f"| {ratio(median_rate(results, 'Demarche c=8'), median_rate(results, 'doccano c=8'))} "
             f"| {p95(results, 'doccano c=1')} / {p95(results, 'Demarche c=1')} "
-            f"| {p95(results, 'doccano c=8')} / {p95(results, 'Demarche c=8')} |"
+            f"| {p95(results, 'doccano c=8')} / {p95(results, 'Demarche c=8')} "
+            f"| {answer_bytes(results, 'doccano c=1')} / {answer_bytes(results, 'Demarche c=1')} |"
         )
     load = report["load"]
     lines.append(
@@ -1027,7 +1044,7 @@ def table(report: dict[str, Any]) -> str:
         f"| {load['Demarche']['seconds']:,.1f} s "
         f"({load['Demarche']['startup_seconds']:,.1f} s of it Django's start-up) "
         "| | doccano ÷ Demarche time: "
-        f"{ratio(load['doccano']['seconds'], load['Demarche']['seconds'])} | | | |"
+        f"{ratio(load['doccano']['seconds'], load['Demarche']['seconds'])} | | | | |"
     )
     exports = report["export"]
     if exports.get("doccano") and exports.get("Demarche"):
@@ -1035,13 +1052,13 @@ def table(report: dict[str, Any]) -> str:
         mine = statistics.median(run["seconds"] for run in exports["Demarche"])
         lines.append(
             f"| export the whole dataset (s, median of {len(exports['Demarche'])}) | {theirs:,.1f} s | "
-            f"| {mine:,.1f} s | | doccano ÷ Demarche time: {ratio(theirs, mine)} | | | |"
+            f"| {mine:,.1f} s | | doccano ÷ Demarche time: {ratio(theirs, mine)} | | | | |"
         )
     memory = report["worker_memory"]
     lines.append(
         f"| worker memory after the jobs (5 workers, total / largest MiB) | "
         f"{memory['doccano']['total_mib']:,.0f} / {memory['doccano']['max_mib']:,.0f} | "
-        f"| {memory['Demarche']['total_mib']:,.0f} / {memory['Demarche']['max_mib']:,.0f} | | | | | |"
+        f"| {memory['Demarche']['total_mib']:,.0f} / {memory['Demarche']['max_mib']:,.0f} | | | | | | |"
     )
     return "\n".join(lines)
 
@@ -1056,7 +1073,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--documents", type=int, help="documents to generate (default 10,000; 300 with --quick)")
     parser.add_argument("--seconds", type=float, help="seconds a run (default 10; 3 with --quick)")
     parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES", DEFAULT_SERVER), help="PostgreSQL URL")
+    parser.add_argument("--table", type=Path, metavar="JSON", help="only print the table of an earlier run")
     args = parser.parse_args(argv)
+    if args.table:
+        print(table(json.loads(args.table.read_text())))
+        return 0
     sizes = QUICK if args.quick else FULL
     if args.documents:
         sizes.documents = args.documents
