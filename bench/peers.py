@@ -36,6 +36,7 @@ recorded before and after every step.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime
 import glob
 import hashlib
@@ -1078,11 +1079,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.table:
         print(table(json.loads(args.table.read_text())))
         return 0
-    sizes = QUICK if args.quick else FULL
-    if args.documents:
-        sizes.documents = args.documents
-    if args.seconds:
-        sizes.seconds = args.seconds
+    sizes = dataclasses.replace(
+        QUICK if args.quick else FULL,
+        **({"documents": args.documents} if args.documents else {}),
+        **({"seconds": args.seconds} if args.seconds else {}),
+    )
     mode = "quick" if args.quick else "full"
     started = time.monotonic()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
