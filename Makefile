@@ -157,3 +157,13 @@ ci:
 	@# Load (50 clients), concurrent edits, a pg_dump round trip, then a PostgreSQL
 	@# restart mid-write (last: it restarts the server the steps above used).
 	RESILIENCE_LOAD_SECONDS=30 $(MAKE) resilience
+
+# --- Demarche beside doccano 1.8.4 (bench/peers.py) ------------------------------
+# Installs doccano in bench/.peers/ (once, Python 3.11), serves both apps with
+# 5 sync gunicorn workers on 127.0.0.1 against the same PostgreSQL (a database
+# each, dropped afterwards), loads the same 10,000 documents into both and
+# prints req/s side by side. QUICK=1: 300 documents, 3-second runs (a few
+# minutes; reporting, never gating). BENCH_POSTGRES names the server.
+.PHONY: bench-peers
+bench-peers: install
+	$(PY) -m bench.peers $(if $(QUICK),--quick)
