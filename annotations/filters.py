@@ -59,7 +59,7 @@ SEARCH_CONFIG = "simple"
 def apply_layer(queryset: QuerySet[Quote], layer: str) -> QuerySet[Quote]:
     """The curated dataset (curated quotes on curated articles) or the annotators' layer."""
     if layer == Quote.Layer.RAW:
-        return queryset.raw()
+        return queryset.raw_layer()
     return queryset.curated().filter(article__status=Article.Status.CURATED)
 
 

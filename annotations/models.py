@@ -462,9 +462,9 @@ class QuoteQuerySet(models.QuerySet):
     def curated(self) -> QuoteQuerySet:
         return self.filter(is_curated=True)
 
-    # The raw layer (the annotators' own quotes), not Django's raw SQL; the name
-    # is the domain's and every caller's, so the override stays.
-    def raw(self) -> QuoteQuerySet:  # type: ignore[override]
+    def raw_layer(self) -> QuoteQuerySet:
+        """The annotators' own quotes. (Not ``raw()``: that is Django's raw SQL, which
+        a method of this name used to shadow.)"""
         return self.filter(is_curated=False)
 
     def visible_to(self, user: AnyUser) -> QuoteQuerySet:
@@ -509,7 +509,7 @@ class QuoteQuerySet(models.QuerySet):
         done = Assignment.objects.filter(
             article=OuterRef("article"), annotator=OuterRef("annotator"), status__in=Assignment.DONE
         )
-        return self.raw().filter(Exists(done))
+        return self.raw_layer().filter(Exists(done))
 
     def discussable_by(self, user: AnyUser) -> QuoteQuerySet:
         """Quotes whose comment thread and history a user may read and add to:

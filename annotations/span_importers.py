@@ -403,7 +403,9 @@ def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: st
         # a span the importer already has is skipped, so importing twice changes nothing.
         existing: dict[tuple[int, int, int], int] = {}
         for index in range(0, len(article_ids), LOOKUP_CHUNK):
-            mine = Quote.objects.raw().filter(article_id__in=article_ids[index : index + LOOKUP_CHUNK], annotator=user)
+            mine = Quote.objects.raw_layer().filter(
+                article_id__in=article_ids[index : index + LOOKUP_CHUNK], annotator=user
+            )
             existing.update(
                 ((article_id, start, end), pk)
                 for article_id, start, end, pk in mine.values_list("article_id", "start", "end", "pk")

@@ -83,7 +83,7 @@ def test_a_curated_quote_is_returned_whole(seeded, researcher, api):
     assert gallant["article"]["published_on"] == "2023-01-05"
     assert gallant["layer"] == "curated"
     assert gallant["annotator"] is None
-    raw_ids = set(Quote.objects.raw().filter(article=seeded, start=177).values_list("pk", flat=True))
+    raw_ids = set(Quote.objects.raw_layer().filter(article=seeded, start=177).values_list("pk", flat=True))
     assert set(gallant["curated_from"]) == raw_ids
     assert gallant["offsets_convention"] == "unicode-code-points, end-exclusive"
 

@@ -114,6 +114,6 @@ def test_a_researchers_session(seeded):
         report = response.json()
         assert (report["quotes_created"], len(report["skipped"])) == (created, 8 - created)
         imported = sorted(
-            Quote.objects.raw().filter(article=seeded, annotator__username="reviewer").values_list("start", "end")
+            Quote.objects.raw_layer().filter(article=seeded, annotator__username="reviewer").values_list("start", "end")
         )
         assert imported == curated, fmt

@@ -82,7 +82,7 @@ def test_no_generated_request_makes_the_api_fail(keep_the_test_connection, seede
     # Random ids mostly miss (404); a third run per operation aims at rows that exist.
     release = services.build_release(name="fuzz", note="", filters={}, user=reviewer)
     known = {
-        "/api/v1/quotes/{id}/": {"id": Quote.objects.raw().filter(article=seeded).first().pk},
+        "/api/v1/quotes/{id}/": {"id": Quote.objects.raw_layer().filter(article=seeded).first().pk},
         "/api/v1/articles/{id}/": {"id": seeded.pk},
         "/api/v1/speakers/{id}/": {"id": Speaker.objects.get(name="Ned Price").pk},
         "/api/v1/releases/{id}/": {"id": release.pk},

@@ -88,7 +88,7 @@ def seeded(settings) -> Article:
     call_command("seed_demo", verbosity=0)
     article = Article.objects.get(title__startswith="Austin and Gallant")
     if not Quote.objects.curated().filter(article=article).exists():
-        for source in Quote.objects.raw().filter(article=article):
+        for source in Quote.objects.raw_layer().filter(article=article):
             copy = Quote.objects.get(pk=source.pk)
             copy.pk = None
             copy.is_curated = True

@@ -440,7 +440,7 @@ def test_an_export_is_a_stream_of_chunks_not_one_string():
 
 
 def _offsets(article: Article, user) -> list[tuple[int, int, str]]:
-    return sorted(Quote.objects.raw().filter(article=article, annotator=user).values_list("start", "end", "kind"))
+    return sorted(Quote.objects.raw_layer().filter(article=article, annotator=user).values_list("start", "end", "kind"))
 
 
 def _curated_offsets(article: Article) -> list[tuple[int, int, str]]:
@@ -464,7 +464,7 @@ def test_emoji_and_hebrew_round_trip_with_identical_offsets(mixed_article, revie
     report = import_spans(exported, fmt, user=reviewer)
     assert report.ok, [str(note) for note in report.errors]
     assert _offsets(mixed_article, reviewer) == _curated_offsets(mixed_article)
-    for quote in Quote.objects.raw().filter(annotator=reviewer):
+    for quote in Quote.objects.raw_layer().filter(annotator=reviewer):
         assert quote.text == mixed_article.text[quote.start : quote.end]
 
 

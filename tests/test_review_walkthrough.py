@@ -49,7 +49,7 @@ def second_analysts_quotes(article: Article, analyst2) -> None:
     unclear = StanceLabel.objects.get(slug="unclear")
     jcpoa = Target.objects.get(slug="jcpoa-return")
     partial = find_occurrence(article.text, "foot-dragging and empty promises")
-    for number, original in enumerate(Quote.objects.raw().in_text_order().prefetch_related("stances"), start=1):
+    for number, original in enumerate(Quote.objects.raw_layer().in_text_order().prefetch_related("stances"), start=1):
         if number == 7:
             continue
         quote = Quote(
@@ -164,7 +164,7 @@ def test_two_analysts_a_reviewer_and_the_figures_worked_out_by_hand(demo, client
             for q in queryset.in_text_order()
         ]
 
-    assert layer(Quote.objects.curated()) == layer(Quote.objects.raw().filter(annotator=analyst))
+    assert layer(Quote.objects.curated()) == layer(Quote.objects.raw_layer().filter(annotator=analyst))
     sources = [
         sorted(q.curated_from.values_list("annotator__username", flat=True))
         for q in Quote.objects.curated().in_text_order()

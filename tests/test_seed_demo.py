@@ -48,7 +48,7 @@ def test_seed_demo_loads_the_worked_example():
     assert Target.objects.count() == len(EXAMPLE["targets"])
     assert list(StanceLabel.objects.values_list("slug", flat=True)) == ["support", "oppose", "neutral", "unclear"]
     assert Target.objects.get(slug="jcpoa-return").parent.slug == "iran-nuclear"
-    quotes = list(Quote.objects.raw().in_text_order().select_related("speaker", "speaker_role", "addressee"))
+    quotes = list(Quote.objects.raw_layer().in_text_order().select_related("speaker", "speaker_role", "addressee"))
     assert len(quotes) == 8
     for quote, expected in zip(quotes, EXAMPLE["quotes"], strict=True):
         assert (quote.start, quote.end, quote.text) == (expected["start"], expected["end"], expected["text"])
@@ -95,7 +95,7 @@ def test_seed_demo_creates_no_accounts_when_debug_is_off(settings):
     assert not get_user_model().objects.exists()
     assert "DEBUG is off" in err.getvalue()
     assert Article.objects.count() == 1
-    assert Quote.objects.raw().filter(annotator=None).count() == 8
+    assert Quote.objects.raw_layer().filter(annotator=None).count() == 8
     assert Quote.objects.curated().filter(annotator=None).count() == 8
     assert Article.objects.get().status == Article.Status.CURATED
 
@@ -106,7 +106,7 @@ def test_seed_demo_loads_the_curated_version_made_by_the_reviewer():
     assert article.status == Article.Status.CURATED
     assignment = Assignment.objects.get(article=article)
     assert (assignment.annotator.username, assignment.status) == ("analyst", Assignment.Status.REVIEWED)
-    raw = list(Quote.objects.raw().in_text_order())
+    raw = list(Quote.objects.raw_layer().in_text_order())
     curated = list(Quote.objects.curated().in_text_order().prefetch_related("curated_from"))
     assert len(curated) == 8
     for original, copy in zip(raw, curated, strict=True):

@@ -109,7 +109,7 @@ class Command(BaseCommand):
             if not no_curation:
                 self.load_curated(article, annotator, users.get("reviewer"), assignment)
 
-        quotes = Quote.objects.raw().filter(article=article).count()
+        quotes = Quote.objects.raw_layer().filter(article=article).count()
         curated = Quote.objects.curated().filter(article=article).count()
         self.stdout.write(
             self.style.SUCCESS(
@@ -275,7 +275,7 @@ class Command(BaseCommand):
         """The curated version: a curated copy of each of the analyst's quotes, made
         by the reviewer (unowned without demo accounts); the analyst's assignment
         reviewed and the article curated."""
-        raw = list(Quote.objects.raw().filter(article=article, annotator=annotator).prefetch_related("stances"))
+        raw = list(Quote.objects.raw_layer().filter(article=article, annotator=annotator).prefetch_related("stances"))
         copies = dict(
             Quote.curated_from.through.objects.filter(to_quote__in=raw, from_quote__is_curated=True).values_list(
                 "to_quote_id", "from_quote_id"
