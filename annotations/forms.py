@@ -268,6 +268,16 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
         return kwargs
 
     def clean(self) -> None:
+        # A row that says it edits a stance (an initial row with an id) but whose id is
+        # none of this quote's stances: another analyst's id sent by hand, or a stance
+        # deleted meanwhile. Refused whole rather than silently dropped.
+        for form in self.initial_forms:
+            if form.instance.pk is None and form.data.get(form.add_prefix("id")):
+                raise forms.ValidationError(
+                    "A stance row refers to a stance this quote doesn't have (it may have been deleted "
+                    "meanwhile). Reload the quote and make the change again.",
+                    code="unknown_stance",
+                )
         # Before the formset's own uniqueness check, whose message names no target.
         seen = set()
         for form in self.forms:

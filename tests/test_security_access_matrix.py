@@ -1218,9 +1218,9 @@ def stance_row(w: World, stance: Stance, **extra: Any) -> dict[str, Any]:
     }
 
 
-# The formset drops a row whose id is not one of the quote's own stances, and saves the rest of
-# the form: the second analyst's own quote changes, no stance does.
-OWN_QUOTE_ONLY = {"annotations_quote", "annotations_historicalquote"}
+# A row whose id is not one of the quote's own stances refuses the whole form with 422 and a
+# message to act on: nothing is written, neither the stance nor the rest of the form.
+UNKNOWN_STANCE = b"refers to a stance this quote"
 
 
 @pytest.mark.parametrize("delete", [False, True], ids=["change", "delete"])
@@ -1231,8 +1231,9 @@ def test_a_stance_id_of_the_first_analyst_in_the_second_analysts_quote_form_chan
     body = {**quote_form(world, world.theirs_quote), **stance_row(world, world.mine_stance, **extra)}
     body["speaker"] = world.speaker.pk
     outcome = requester.send("second_analyst", "POST", url, body=body)
-    assert outcome.status == 302, outcome.describe()
-    assert set(outcome.changed) == OWN_QUOTE_ONLY, outcome.changed
+    assert outcome.status == 422, outcome.describe()
+    assert UNKNOWN_STANCE in outcome.content
+    assert not outcome.changed, outcome.changed
 
 
 def test_a_stance_id_of_the_first_analyst_in_a_new_quote_changes_nothing(world):
@@ -1241,8 +1242,9 @@ def test_a_stance_id_of_the_first_analyst_in_a_new_quote_changes_nothing(world):
     start, end = span_of(world.theirs_article.text, "The spokesman added")
     body = {**quote_form(world), "start": start, "end": end, "text": world.theirs_article.text[start:end]}
     outcome = requester.send("second_analyst", "POST", url, body={**body, **stance_row(world, world.mine_stance)})
-    assert outcome.status == 302, outcome.describe()
-    assert set(outcome.changed) == OWN_QUOTE_ONLY, outcome.changed
+    assert outcome.status == 422, outcome.describe()
+    assert UNKNOWN_STANCE in outcome.content
+    assert not outcome.changed, outcome.changed
 
 
 def test_a_new_quote_belongs_to_its_author_whatever_the_form_says(world):
