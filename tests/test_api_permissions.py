@@ -1,7 +1,8 @@
-"""Who may do what through the API: a role × endpoint × verb table, and IDOR checks.
+"""What the API's permissions mean beyond the table: IDOR, messages, tokens, throttles.
 
-Every row of the table is one request by one persona on a fresh database; the
-expected code is the whole specification of that cell.
+Who may call which route with which verb is one table for the whole site,
+tests/test_security_access_matrix.py; this module keeps what that table can't
+say (which rows a list holds, what a refusal tells its reader, tokens and CSRF).
 """
 
 # Shared fixtures are imported from test_api_support by name, which pyflakes
@@ -61,114 +62,6 @@ def client_as(persona: str, request: pytest.FixtureRequest) -> Any:
     if persona == "anonymous":
         return api_client(None)
     return api_client(request.getfixturevalue(persona))
-
-
-R = {"anonymous": 401, "outsider": 403}  # every row starts with these two
-READ_ALL = {**R, "researcher": 200, "analyst": 200, "second_analyst": 200, "reviewer": 200, "admin_user": 200}
-WRITE = {**R, "researcher": 403}
-
-TABLE: list[tuple[str, str, dict[str, Any] | None, dict[str, int]]] = [
-    # Quotes: curated for everyone with a role; the raw layer for analysts (their own) and reviewers.
-    ("get", "/api/v1/quotes/", None, READ_ALL),
-    ("get", "/api/v1/quotes/?layer=raw", None, {**READ_ALL, "researcher": 403}),
-    ("get", "/api/v1/quotes/{curated}/", None, READ_ALL),
-    ("get", "/api/v1/quotes/{mine}/", None, {**READ_ALL, "researcher": 404, "second_analyst": 404}),
-    ("get", "/api/v1/quotes/export?format=jsonl", None, READ_ALL),
-    ("get", "/api/v1/quotes/export?format=csv&layer=raw", None, {**READ_ALL, "researcher": 403}),
-    (
-        "post",
-        "/api/v1/quotes/",
-        {"new_quote": True},
-        # second_analyst can't see the analyst's assigned article: "does not exist" (400).
-        {**WRITE, "analyst": 201, "second_analyst": 400, "reviewer": 201, "admin_user": 201},
-    ),
-    (
-        "patch",
-        "/api/v1/quotes/{mine}/",
-        {"kind": "indirect"},
-        {**WRITE, "analyst": 200, "second_analyst": 404, "reviewer": 200, "admin_user": 200},
-    ),
-    (
-        "patch",
-        "/api/v1/quotes/{curated}/",
-        {"kind": "indirect"},
-        {**WRITE, "analyst": 403, "second_analyst": 403, "reviewer": 200, "admin_user": 200},
-    ),
-    (
-        "delete",
-        "/api/v1/quotes/{mine}/",
-        None,
-        {**WRITE, "analyst": 204, "second_analyst": 404, "reviewer": 204, "admin_user": 204},
-    ),
-    ("put", "/api/v1/quotes/{mine}/", {"kind": "indirect"}, {**WRITE, **dict.fromkeys(PERSONAS[3:], 405)}),
-    # Articles: each role sees its own set; analysts and reviewers add articles.
-    ("get", "/api/v1/articles/", None, READ_ALL),
-    # Analysts read curated articles, as they read the curated quotes on them: Article.objects.visible_to's rule.
-    ("get", "/api/v1/articles/{curated_article}/", None, READ_ALL),
-    ("get", "/api/v1/articles/{pooled}/", None, {**READ_ALL, "researcher": 404}),
-    (
-        "get",
-        "/api/v1/articles/{mine_article}/",
-        None,
-        {**READ_ALL, "researcher": 404, "second_analyst": 404},
-    ),
-    (
-        "post",
-        "/api/v1/articles/",
-        {"title": "New", "text": "A new article."},
-        {**WRITE, **dict.fromkeys(PERSONAS[3:], 201)},
-    ),
-    ("delete", "/api/v1/articles/{pooled}/", None, {**WRITE, **dict.fromkeys(PERSONAS[3:], 405)}),
-    # Speakers and the taxonomy: read by every role, edited in the admin only.
-    ("get", "/api/v1/speakers/", None, READ_ALL),
-    ("get", "/api/v1/targets/", None, READ_ALL),
-    ("get", "/api/v1/targets/iran-nuclear/", None, READ_ALL),
-    ("get", "/api/v1/stance-labels/", None, READ_ALL),
-    ("post", "/api/v1/targets/", {"slug": "x", "name": "X"}, {**R, **dict.fromkeys(PERSONAS[2:], 405)}),
-    # Releases: reviewers and researchers read, reviewers make; never changed or deleted.
-    ("get", "/api/v1/releases/", None, {**READ_ALL, "analyst": 403, "second_analyst": 403}),
-    ("get", "/api/v1/releases/{release}/", None, {**READ_ALL, "analyst": 403, "second_analyst": 403}),
-    ("get", "/api/v1/releases/{release}/files/jsonl", None, {**READ_ALL, "analyst": 403, "second_analyst": 403}),
-    (
-        "post",
-        "/api/v1/releases/",
-        {"name": "v2"},
-        {**WRITE, "analyst": 403, "second_analyst": 403, "reviewer": 201, "admin_user": 201},
-    ),
-    (
-        "patch",
-        "/api/v1/releases/{release}/",
-        {"note": "x"},
-        {**WRITE, "analyst": 403, "second_analyst": 403, "reviewer": 405, "admin_user": 405},
-    ),
-    (
-        "delete",
-        "/api/v1/releases/{release}/",
-        None,
-        {**WRITE, "analyst": 403, "second_analyst": 403, "reviewer": 405, "admin_user": 405},
-    ),
-]
-
-
-CASES = [
-    pytest.param(method, url, body, persona, expected[persona], id=f"{method} {url} as {persona}")
-    for method, url, body, expected in TABLE
-    for persona in PERSONAS
-]
-
-
-@pytest.mark.parametrize(("method", "url", "body", "persona", "expected"), CASES)
-def test_the_permission_table(request, world, method, url, body, persona, expected):
-    client = client_as(persona, request)
-    if body == {"new_quote": True}:
-        body = world["new_quote"]
-    headers = {"HTTP_IF_MATCH": '"1"'} if method in {"patch", "delete"} and "/quotes/" in url else {}
-    response = getattr(client, method)(url.format(**world), body, format="json", **headers)
-    assert response.status_code == expected, getattr(response, "content", b"")[:300]
-
-
-def test_the_table_covers_every_persona_in_every_row():
-    assert all(set(expected) == set(PERSONAS) for _, _, _, expected in TABLE)
 
 
 # --- IDOR: another analyst's quote id --------------------------------------------

@@ -70,34 +70,33 @@ def state(scene) -> tuple:
 
 # --- Pages (GET) ------------------------------------------------------------------------------
 
-REVIEWER_ONLY = {"outsider": 403, "analyst": 403, "second_analyst": 403, "researcher": 403, "reviewer": 200}
-OWN_QUOTE = {"outsider": 404, "analyst": 200, "second_analyst": 404, "researcher": 404, "reviewer": 200}
+# Who is refused which page, action and method is the site's one table,
+# tests/test_security_access_matrix.py. Here: that each page and action works
+# for those allowed, as a whole page, as an htmx fragment and without JavaScript.
+
+REVIEWER = ["reviewer"]
+OWN_QUOTE = ["analyst", "reviewer"]
 GET_PAGES = {
-    "review-queue": (lambda s: [], REVIEWER_ONLY),
-    "review-assign": (lambda s: [], REVIEWER_ONLY),
-    "review-article": (lambda s: [s.article.pk], REVIEWER_ONLY),
-    "review-edit-quote": (lambda s: [s.curated.pk], REVIEWER_ONLY),
-    "review-agreement": (lambda s: [], {**REVIEWER_ONLY, "researcher": 200}),
+    "review-queue": (lambda s: [], REVIEWER),
+    "review-assign": (lambda s: [], REVIEWER),
+    "review-article": (lambda s: [s.article.pk], REVIEWER),
+    "review-edit-quote": (lambda s: [s.curated.pk], REVIEWER),
+    "review-agreement": (lambda s: [], ["reviewer", "researcher"]),
     "quote-history": (lambda s: [s.mine.pk], OWN_QUOTE),
     "quote-comments": (lambda s: [s.mine.pk], OWN_QUOTE),
 }
+ALLOWED_PAGES = [(name, role) for name, (_, roles) in GET_PAGES.items() for role in roles]
 
 
-@pytest.mark.parametrize("role", ROLES)
-@pytest.mark.parametrize("name", list(GET_PAGES))
+@pytest.mark.parametrize(("name", "role"), ALLOWED_PAGES)
 @pytest.mark.parametrize("htmx", [False, True], ids=["page", "fragment"])
-def test_who_may_open_each_review_page(name, role, htmx, scene, request, client):
-    args, expected = GET_PAGES[name]
+def test_each_review_page_opens_for_those_allowed(name, role, htmx, scene, request, client):
+    args, _ = GET_PAGES[name]
     url = reverse(f"annotations:{name}", args=args(scene))
     response = client_as(role, request, client).get(url, **(HTMX if htmx else {}))
-    if role == "anonymous":
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-        return
-    assert response.status_code == expected[role]
-    if response.status_code == 200:
-        body = response.content.decode()
-        assert ("<html" in body) is not htmx, "a fragment for htmx, the whole page otherwise"
+    assert response.status_code == 200
+    body = response.content.decode()
+    assert ("<html" in body) is not htmx, "a fragment for htmx, the whole page otherwise"
 
 
 def test_an_analyst_may_not_read_the_history_or_comments_of_a_curated_quote(scene, login, analyst):
@@ -146,18 +145,13 @@ POSTS = {
 }
 
 
-@pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("name", list(POSTS))
 @pytest.mark.parametrize("htmx", [False, True], ids=["no-js", "htmx"])
-def test_only_reviewers_may_assign_and_curate(name, role, htmx, scene, request, client):
+def test_each_review_action_works_with_and_without_javascript(name, htmx, scene, request, client):
     args, data = POSTS[name]
     url = reverse(f"annotations:{name}", args=args(scene))
     before = state(scene)
-    response = client_as(role, request, client).post(url, data(scene), **(HTMX if htmx else {}))
-    if role != "reviewer":
-        assert response.status_code == (302 if role == "anonymous" else 403)
-        assert state(scene) == before
-        return
+    response = client_as("reviewer", request, client).post(url, data(scene), **(HTMX if htmx else {}))
     assert state(scene) != before, "the reviewer's action did something"
     if htmx:
         assert response.status_code == 200
@@ -167,24 +161,13 @@ def test_only_reviewers_may_assign_and_curate(name, role, htmx, scene, request, 
         assert not response["Location"].startswith(reverse("login"))
 
 
-COMMENTERS = {"outsider": 404, "analyst": 302, "second_analyst": 404, "researcher": 404, "reviewer": 302}
-
-
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", OWN_QUOTE)
 @pytest.mark.parametrize("htmx", [False, True], ids=["no-js", "htmx"])
-def test_who_may_comment_on_an_analysts_quote(role, htmx, scene, request, client):
+def test_the_analyst_and_reviewers_comment_on_an_analysts_quote(role, htmx, scene, request, client):
     url = reverse("annotations:quote-comments", args=[scene.mine.pk])
     response = client_as(role, request, client).post(url, {"body": "Why direct?"}, **(HTMX if htmx else {}))
-    if role == "anonymous":
-        assert response.status_code == 302
-        assert response["Location"].startswith(reverse("login"))
-        assert not Comment.objects.exists()
-        return
-    expected = COMMENTERS[role]
-    if expected == 302 and htmx:
-        expected = 200
-    assert response.status_code == expected
-    assert Comment.objects.filter(body="Why direct?").exists() is (expected in (200, 302))
+    assert response.status_code == (200 if htmx else 302)
+    assert Comment.objects.filter(body="Why direct?").exists()
 
 
 def test_anonymous_users_are_never_reviewers(scene):
