@@ -248,6 +248,40 @@ def test_the_readme_schema_reads_each_layer_alone_to_the_same_table_type(hostile
     )
 
 
+def test_hugging_face_datasets_loads_both_layers_in_one_call_with_the_readme_schema(
+    hostile, reviewer, api, tmp_path, monkeypatch
+):
+    """The way a researcher loads the files: ``datasets.load_dataset("json", data_files=[…])``.
+
+    ``datasets`` fixes each column's type from the first file it reads, so a column
+    that is null on every line of that file (``annotator`` in the curated layer,
+    ``parent`` where nothing nests) can't take the next file's values: the README
+    gives the schema, and with it both files load in either order.
+    """
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    import datasets
+
+    client = api(reviewer)
+    files = {}
+    for layer in ("curated", "raw"):
+        files[layer] = tmp_path / f"{layer}.jsonl"
+        files[layer].write_bytes(streamed(client.get(f"/api/v1/quotes/export/?format=jsonl&layer={layer}")))
+    features = datasets.Features.from_arrow_schema(readme_quote_schema())
+    for order in (["curated", "raw"], ["raw", "curated"]):
+        loaded = datasets.load_dataset(
+            "json",
+            data_files=[str(files[layer]) for layer in order],
+            features=features,
+            split="train",
+            cache_dir=str(tmp_path / "cache"),
+        )
+        assert loaded.num_rows == len(CURATED_SPANS) + sum(len(spans) for spans in RAW_SPANS.values())
+        rows = loaded.to_list()
+        assert {row["annotator"] for row in rows} == {None, "analyst", "analyst2"}
+        assert all(row["text"] == HOSTILE_TEXT[row["start"] : row["end"]] for row in rows)
+
+
 # --- doccano ------------------------------------------------------------------------------
 
 
