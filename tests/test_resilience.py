@@ -66,6 +66,11 @@ class World:
     analysts: list[Any]
     articles: dict[int, list[tuple[int, str]]]  # analyst id → [(article id, text)]
     stance: tuple[int, int]  # a target and a label to label new quotes with
+    # Every (article, start, end) a quote holds or a request has claimed: a
+    # random span that repeated one would be refused, rightly, as a duplicate
+    # (422), which no test here is about. Articles are one analyst's each.
+    taken: set[tuple[int, int, int]] = field(default_factory=set)
+    taken_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def session(self, user: Any) -> Session:
         with override_settings(SECRET_KEY=self.secret_key):
@@ -73,6 +78,15 @@ class World:
 
     def client(self, session: Session | None = None) -> Client:
         return Client(self.server.host, self.server.port, session or Session(), timeout=30)
+
+    def fresh_span(self, rng: random.Random, article_id: int, text: str) -> tuple[int, int]:
+        """A random span (see ``span``) that no quote on the article has and no other request has claimed."""
+        while True:
+            start, end = span(rng, text)
+            with self.taken_lock:
+                if (article_id, start, end) not in self.taken:
+                    self.taken.add((article_id, start, end))
+                    return start, end
 
 
 def database_url(name: str) -> str:
@@ -91,7 +105,7 @@ def world(django_db_blocker):
     """
     from django.contrib.auth import get_user_model
 
-    from annotations.models import Article, StanceLabel, Target
+    from annotations.models import Article, Quote, StanceLabel, Target
 
     settings = connection.settings_dict
     original = settings["NAME"]
@@ -128,9 +142,10 @@ def world(django_db_blocker):
             }
             researcher = api_token(users["bench-researcher"])
             stance = (Target.objects.filter(parent__isnull=False).first().pk, StanceLabel.objects.first().pk)
+            taken = set(Quote.objects.values_list("article_id", "start", "end"))
             collectstatic(env)
             with gunicorn(env) as server:
-                yield World(server, env, secret_key, database, researcher, analysts, articles, stance)
+                yield World(server, env, secret_key, database, researcher, analysts, articles, stance, taken)
         finally:
             ensure_postgresql_up()
             connections.close_all()
@@ -154,6 +169,9 @@ def recreate(database: str, *, create: bool = True) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         if create:
             admin.execute(f'CREATE DATABASE "{database}"')
+
+
+ERROR_ITEM = re.compile(r'<ul class="errorlist[^"]*"[^>]*>\s*<li>(.*?)</li>', re.S)  # a refusal's own words
 
 
 def span(rng: random.Random, text: str) -> tuple[int, int]:
@@ -264,7 +282,7 @@ class LoadClient:
             return Outcome("api-list", reply.status, reply.seconds, started, reply.error)
         if roll < 0.85 or not self.mine:
             marker = f"load-{self.number}-{self.made}"
-            start, end = span(self.rng, text)
+            start, end = self.world.fresh_span(self.rng, article_id, text)
             kind = self.rng.choice(["direct", "indirect"])
             form = quote_form(text, start, end, marker=marker, kind=kind, stance=self.world.stance)
             reply = self.client.post(f"/articles/{article_id}/quotes/new/", form, headers=HX)
@@ -332,7 +350,7 @@ def test_two_sessions_editing_one_quote_at_once_one_wins_and_the_other_gets_409_
     analyst = world.analysts[1]
     article_id, text = world.articles[analyst.pk][0]
     tab_one, tab_two = world.client(world.session(analyst)), world.client(world.session(analyst))
-    start, end = span(random.Random(3), text)
+    start, end = world.fresh_span(random.Random(3), article_id, text)
     reply = tab_one.post(
         f"/articles/{article_id}/quotes/new/",
         quote_form(text, start, end, marker="race", stance=world.stance),
@@ -384,7 +402,7 @@ def test_an_api_edit_racing_a_page_edit_is_refused_with_412_not_overwritten(worl
     article_id, text = world.articles[analyst.pk][0]
     page = world.client(world.session(analyst))
     api = world.client(api_token(analyst))
-    start, end = span(random.Random(4), text)
+    start, end = world.fresh_span(random.Random(4), article_id, text)
     assert page.post(f"/articles/{article_id}/quotes/new/", quote_form(text, start, end, marker="race-api")).status in {
         200,
         302,
@@ -502,11 +520,11 @@ def test_a_database_restart_mid_write_load_loses_no_saved_quote_and_the_app_reco
             count[0] += 1
             article_id, text = articles[count[0] % len(articles)]
             marker = f"restart-{number}-{count[0]}"
-            start, end = span(rng, text)
+            start, end = world.fresh_span(rng, article_id, text)
             form = quote_form(text, start, end, marker=marker, stance=world.stance)
             started = time.monotonic()
             reply = client.post(f"/articles/{article_id}/quotes/new/", form, headers=HX)
-            detail = {"marker": marker, "body": reply.text()[:500]}
+            detail = {"marker": marker, "body": reply.text()[:500], "errors": ERROR_ITEM.findall(reply.text())}
             return Outcome("create", reply.status, reply.seconds, started, reply.error, detail)
 
         return call
