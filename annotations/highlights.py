@@ -95,13 +95,14 @@ def render_segments(parts: list[Segment]) -> SafeString:
     lead_class = _Escaped()
     rendered = []
     for part in parts:
-        if part.quotes:
+        innermost = part.innermost
+        if innermost is None:
+            rendered.append(f'<span class="seg" data-s="{part.start:d}">{escape(part.text)}</span>')
+        else:
             rendered.append(
-                f'<span class="seg hl lbl-{lead_class[part.innermost.lead_label]} depth-{min(part.depth, 3):d}" '
+                f'<span class="seg hl lbl-{lead_class[innermost.lead_label]} depth-{min(part.depth, 3):d}" '
                 f'data-s="{part.start:d}" data-q="{part.quote_ids}">{escape(part.text)}</span>'
             )
-        else:
-            rendered.append(f'<span class="seg" data-s="{part.start:d}">{escape(part.text)}</span>')
     # Every string from the database above went through escape().
     return mark_safe("".join(rendered))  # noqa: S308  # nosec B308 B703
 
