@@ -43,21 +43,20 @@ def is_refused_demo_password(password: str | None) -> bool:
     return not settings.DEBUG and password in DEMO_PASSWORDS
 
 
-class RefuseDemoPasswordsMixin:
-    """Checked before authenticating, so the person reads why, not "wrong password"."""
+class LoginForm(AuthenticationForm):
+    """The login page's form.
 
-    def clean(self) -> dict:
+    Checked before authenticating, so the person reads why, not "wrong password".
+    """
+
+    def clean(self) -> dict[str, Any]:
         if is_refused_demo_password(self.cleaned_data.get("password")):
             raise ValidationError(DEMO_LOGIN_REFUSED, code="demo_password")
         return super().clean()
 
 
-class LoginForm(RefuseDemoPasswordsMixin, AuthenticationForm):
-    """The login page's form."""
-
-
-class AdminLoginForm(RefuseDemoPasswordsMixin, AdminAuthenticationForm):
-    """The admin site's login form."""
+class AdminLoginForm(LoginForm, AdminAuthenticationForm):
+    """The admin site's login form: the same refusal, with the admin's messages and staff check."""
 
 
 class RefuseDemoPasswordsBackend:
