@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from django.core.files import File
 from django.db import connection, transaction
@@ -80,7 +80,8 @@ def build_release(*, name: str, note: str, filters: Mapping[str, str], user: Any
             )
             for fmt in RELEASE_FORMATS:
                 release_file = _write_file(release, fmt, quotes)
-                stored.append(release_file.file.name)
+                # cast: FieldFile.save() has just set the name the storage chose.
+                stored.append(cast(str, release_file.file.name))
                 if fmt == "jsonl":
                     release.sha256 = release_file.sha256
             release.save(update_fields=["sha256"])
