@@ -254,8 +254,8 @@ def review_send_back(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.success(request, f"Sent back to {assignment.annotator} with your comment.")
         return _after_action(request, article)
     for errors in form.errors.values():
-        for error in errors:
-            messages.error(request, error)
+        for message in errors:
+            messages.error(request, message)  # type: ignore[arg-type]  # iterating an ErrorList yields strings; the stubs give its items
     return _after_action(request, article, status=422)
 
 
