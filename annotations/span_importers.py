@@ -101,7 +101,14 @@ class _Record:
     text: str  # normalised
     fields: dict[str, str]
     spans: list[_Span]
-    article: Article | None = None
+    article: Article | None = None  # set by _match_articles
+
+    @property
+    def matched_article(self) -> Article:
+        """The article ``_match_articles`` found or prepared; nothing is written before it runs."""
+        if self.article is None:
+            raise RuntimeError(f"record {self.number} has no article: _match_articles must run first")
+        return self.article
 
 
 def import_spans(
@@ -124,7 +131,6 @@ def import_spans(
     except jsonreader.BadEncoding as error:
         report.errors.append(Note(error.line, str(error)))
         return report
-    records = [record for record in records if record is not None]
     if not records and not report.errors:
         report.errors.append(Note(None, "the file holds no records"))
     if not report.errors:
@@ -240,8 +246,8 @@ def _check_spans(
     return text, spans
 
 
-def _parse_doccano(content: bytes | str, report: SpanImportReport) -> list[_Record | None]:
-    records: list[_Record | None] = []
+def _parse_doccano(content: bytes | str, report: SpanImportReport) -> list[_Record]:
+    records: list[_Record] = []
     for number, line in enumerate(jsonreader.text_lines(content), start=1):
         if not line.strip():
             continue
@@ -280,7 +286,7 @@ def _parse_doccano(content: bytes | str, report: SpanImportReport) -> list[_Reco
     return records
 
 
-def _parse_labelstudio(content: bytes | str, report: SpanImportReport) -> list[_Record | None]:
+def _parse_labelstudio(content: bytes | str, report: SpanImportReport) -> list[_Record]:
     try:
         tasks = jsonreader.loads(jsonreader.decode(content))
     except jsonreader.BadEncoding:
@@ -293,11 +299,11 @@ def _parse_labelstudio(content: bytes | str, report: SpanImportReport) -> list[_
     if not isinstance(tasks, list):
         report.errors.append(Note(None, "a Label Studio export is a JSON array of tasks"))
         return []
-    records: list[_Record | None] = []
+    records: list[_Record] = []
     for number, task in enumerate(tasks, start=1):
         data = task.get("data") if isinstance(task, dict) else None
         original = data.get("text") if isinstance(data, dict) else None
-        if not isinstance(original, str) or not original.strip():
+        if not isinstance(data, dict) or not isinstance(original, str) or not original.strip():
             report.errors.append(Note(number, 'no "data.text", or an empty one', "task"))
             continue
         annotations = task.get("annotations") or []
@@ -390,15 +396,15 @@ def _match_articles(records: list[_Record], user: Any, report: SpanImportReport,
 
 def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: str, track: Track) -> None:
     with transaction.atomic():
-        matched = {record.article.pk for record in records if record.article.pk is not None}
+        matched = {record.matched_article.pk for record in records if record.matched_article.pk is not None}
         # As the pages do: an article submitted since the file was checked takes no new quotes.
         Assignment.hold_open(matched, user)
         report.articles_matched = len(matched)
         for record in records:
-            if record.article.pk is None:  # two records with one new text share one article
-                record.article.save()
+            if record.matched_article.pk is None:  # two records with one new text share one article
+                record.matched_article.save()
                 report.articles_created += 1
-        article_ids = sorted({record.article.pk for record in records})
+        article_ids = sorted({record.matched_article.pk for record in records})
         # The write path's duplicate rule, for the whole file in a few queries:
         # a span the importer already has is skipped, so importing twice changes nothing.
         existing: dict[tuple[int, int, int], int] = {}
@@ -413,7 +419,7 @@ def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: st
         created: list[int] = []
         total = sum(len(record.spans) for record in records)
         for record, span in track(((r, s) for r in records for s in r.spans), total, "writing"):
-            key = (record.article.pk, span.start, span.end)
+            key = (record.matched_article.pk, span.start, span.end)
             if key in existing:
                 report.skipped.append(
                     Note(
@@ -424,10 +430,10 @@ def _write(records: list[_Record], user: Any, report: SpanImportReport, unit: st
                 )
                 continue
             quote = Quote(
-                article=record.article,
+                article=record.matched_article,
                 start=span.start,
                 end=span.end,
-                text=record.article.text[span.start : span.end],
+                text=record.matched_article.text[span.start : span.end],
                 kind=span.kind,
                 annotator=user,
                 is_curated=False,
