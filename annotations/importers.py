@@ -24,9 +24,10 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import IntegrityError, connection, models, transaction
 
 from . import jsonreader
@@ -157,7 +158,8 @@ class _ArticleChecker:
         self.form = ImportArticleForm()
         self.model_validators: dict[str, tuple[models.Field, list[Callable[[Any], None]]]] = {}
         for name, form_field in self.form.fields.items():
-            model_field = Article._meta.get_field(name)
+            # cast: a ModelForm's fields are the model's own, never a reverse relation.
+            model_field = cast(models.Field, Article._meta.get_field(name))
             missing = [validator for validator in model_field.validators if validator not in form_field.validators]
             if missing:
                 self.model_validators[name] = (model_field, missing)
@@ -172,6 +174,8 @@ class _ArticleChecker:
                 if hasattr(form, f"clean_{name}"):
                     form.cleaned_data[name] = getattr(form, f"clean_{name}")()
             values = form.clean()
+            if values is None:  # as Django's _clean_form: a clean() that returns None keeps cleaned_data
+                values = form.cleaned_data
             for name, (model_field, validators) in self.model_validators.items():
                 if values[name] not in model_field.empty_values:
                     for validator in validators:
@@ -422,7 +426,7 @@ def _checked_by_form(
         # A field refused above reaches the form empty; "required" would only repeat it.
         if name in problems:
             continue
-        label = "" if name == forms.forms.NON_FIELD_ERRORS else f"{name}: "
+        label = "" if name == NON_FIELD_ERRORS else f"{name}: "
         # Only a field's first message: when the text field fails, Article.clean()
         # still checks the instance's never-filled text and adds "The article text
         # is empty." to a text that is not empty.
@@ -548,7 +552,8 @@ def _insert(articles: list[Article]) -> None:
         Article.objects.bulk_create(articles)
         return
     fields = [field for field in Article._meta.concrete_fields if not field.primary_key]
-    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    # cast: only fields without a column (many-to-many) have column None, and those aren't concrete.
+    columns = ", ".join(connection.ops.quote_name(cast(str, field.column)) for field in fields)
     statement = f"COPY {connection.ops.quote_name(Article._meta.db_table)} ({columns}) FROM STDIN"
     # wrap_database_errors: a refused row raises Django's IntegrityError, as bulk_create's would.
     with connection.wrap_database_errors, connection.cursor() as cursor, cursor.copy(statement) as copy:
