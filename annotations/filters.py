@@ -11,7 +11,7 @@ may read (``Quote.objects.visible_to``); they only ever narrow it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 import django_filters as filters
 from django import forms
@@ -21,7 +21,7 @@ from django.db import connection
 from django.db.models import Exists, F, OrderBy, OuterRef, Q, QuerySet
 
 from .forms import AgreementFilterForm
-from .models import Article, Assignment, Quote, Speaker, Stance, StanceLabel, Target
+from .models import Article, Assignment, Quote, QuoteQuerySet, Speaker, Stance, StanceLabel, Target
 
 Keys = list[tuple[str, bool]]
 
@@ -56,7 +56,7 @@ def ordering_exprs(keys: Keys, *, reverse: bool = False) -> list[OrderBy]:
 SEARCH_CONFIG = "simple"
 
 
-def apply_layer(queryset: QuerySet[Quote], layer: str) -> QuerySet[Quote]:
+def apply_layer(queryset: QuoteQuerySet, layer: str) -> QuoteQuerySet:
     """The curated dataset (curated quotes on curated articles) or the annotators' layer."""
     if layer == Quote.Layer.RAW:
         return queryset.raw_layer()
@@ -115,7 +115,7 @@ def published_before_filter(prefix: str = "", **extra: Any) -> filters.DateFilte
 class IdFilter(filters.NumberFilter):
     """A row id: a whole number in the database's range (NumberFilter would take 1.5)."""
 
-    field_class = forms.IntegerField
+    field_class = forms.IntegerField  # type: ignore[assignment]  # stubs pin NumberFilter to DecimalField; any form field works
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("min_value", 1)
@@ -147,7 +147,8 @@ class QuoteFilterForm(forms.Form):
         return label
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if data.get("annotator") and data.get("layer") != Quote.Layer.RAW:
             self.add_error("annotator", "The annotator filter applies to the raw layer: add layer=raw.")
         return data
@@ -197,7 +198,8 @@ class QuoteFilter(filters.FilterSet):
 
     def filter_queryset(self, queryset: QuerySet[Quote]) -> QuerySet[Quote]:
         data = self.form.cleaned_data
-        queryset = apply_layer(queryset, data.get("layer") or Quote.Layer.CURATED)
+        # cast: every QuoteFilter is given a queryset of Quote.objects, a QuoteQuerySet.
+        queryset = apply_layer(cast(QuoteQuerySet, queryset), data.get("layer") or Quote.Layer.CURATED)
         target, label = data.get("target"), data.get("label")
         if target is not None or label is not None:
             # One stance carries both: "quotes that oppose Iran acquiring nuclear
@@ -265,8 +267,10 @@ class AgreementFilter(filters.FilterSet):
         form = AgreementFilterForm
 
     def __init__(self, data: Any = None, queryset: QuerySet[Article] | None = None, **kwargs: Any) -> None:
+        if queryset is None:  # what FilterSet would default to, made explicit so it is never None below
+            queryset = Article.objects.all()
         super().__init__(data, queryset, **kwargs)
-        outlets = self.queryset.exclude(outlet="").order_by("outlet").values_list("outlet", flat=True).distinct()
+        outlets = queryset.exclude(outlet="").order_by("outlet").values_list("outlet", flat=True).distinct()
         # One choice per outlet as the filter matches it, whatever the case.
         spellings: dict[str, str] = {}
         for outlet in outlets:
