@@ -15,6 +15,8 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import linebreaksbr
@@ -50,6 +52,13 @@ CONTEXT_CHARS = 40
 ARTICLE_BULK = ("article__text", "article__metadata")
 
 
+def _admin_user(request: HttpRequest) -> User:
+    """The person saving in the admin: its views admit only active staff, never an anonymous user."""
+    if not isinstance(request.user, User):
+        raise PermissionDenied
+    return request.user
+
+
 def _keep_whitespace(form: forms.BaseForm, names: tuple[str, ...]) -> None:
     """Turn off the form's stripping of leading and trailing whitespace.
 
@@ -58,8 +67,9 @@ def _keep_whitespace(form: forms.BaseForm, names: tuple[str, ...]) -> None:
     ending in a newline would look edited, on a save that changed nothing.
     """
     for name in names:
-        if name in form.fields:
-            form.fields[name].strip = False
+        field = form.fields.get(name)
+        if isinstance(field, forms.CharField):
+            field.strip = False
 
 
 # --- Articles ----------------------------------------------------------------
@@ -113,7 +123,7 @@ class ArticleAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: Article, form: forms.ModelForm, change: bool) -> None:
         if not change and obj.created_by_id is None:
-            obj.created_by = request.user
+            obj.created_by = _admin_user(request)
         super().save_model(request, obj, form, change)
 
 
@@ -218,7 +228,8 @@ class QuoteAdminForm(forms.ModelForm):
         return Quote.objects.filter(pk=self.instance.pk).values_list("version", flat=True).first()
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name in SPAN_TEXT_FIELDS:
             value = cleaned.get(name)
             if isinstance(value, str):
@@ -392,7 +403,7 @@ class CommentAdmin(admin.ModelAdmin):
 
     def save_model(self, request: HttpRequest, obj: Comment, form: forms.ModelForm, change: bool) -> None:
         if not change:
-            obj.author = request.user
+            obj.author = _admin_user(request)
         super().save_model(request, obj, form, change)
 
 
@@ -417,7 +428,7 @@ class AssignmentAdmin(SimpleHistoryAdmin):
 
     def save_model(self, request: HttpRequest, obj: Assignment, form: forms.ModelForm, change: bool) -> None:
         if not change and obj.assigned_by_id is None:
-            obj.assigned_by = request.user
+            obj.assigned_by = _admin_user(request)
         super().save_model(request, obj, form, change)
 
 
@@ -436,8 +447,7 @@ class ReadOnlyMixin:
 
 class ReleaseFileInline(ReadOnlyMixin, admin.TabularInline):
     model = ReleaseFile
-    fields = ["format", "file", "size", "sha256", "created_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("format", "file", "size", "sha256", "created_at")
     extra = 0
 
 

@@ -604,6 +604,9 @@ class Quote(models.Model):
     # curated_from too: which annotators' quotes a curated quote was made from
     # is part of the record a reviewer's decision is judged by.
     history = HistoricalRecords(excluded_fields=["updated_at"], m2m_fields=[curated_from])
+    # Who simple-history records as the author of the next save, when a caller
+    # (the admin) names them; otherwise its middleware takes the request's user.
+    _history_user: AnyUser
 
     class Meta:
         ordering = ["article_id", "start", "-end", "id"]
