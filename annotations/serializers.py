@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
@@ -33,6 +33,7 @@ from .models import (
     ReleaseFile,
     Role,
     Speaker,
+    SpeakerAlias,
     SpeakerRole,
     Stance,
     StanceLabel,
@@ -40,6 +41,9 @@ from .models import (
     Target,
 )
 from .offsets import utf16_to_codepoint
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User
 
 OFFSETS_CONVENTION = "unicode-code-points, end-exclusive"
 CODEPOINT, UTF16 = "codepoint", "utf16"
@@ -69,7 +73,7 @@ class TextField(serializers.CharField):
         return value
 
 
-class RefuseUnknownFieldsMixin:
+class RefuseUnknownFieldsMixin(serializers.Serializer):
     """Refuse body fields the serializer doesn't write, naming each.
 
     DRF ignores them, so a typo ("speakr": 1) stored a quote without its
@@ -96,7 +100,7 @@ class RefuseUnknownFieldsMixin:
                 errors[name] = [f"Unknown field ({hint})."]
             if errors:
                 raise serializers.ValidationError(errors)
-        return super().to_internal_value(data)  # type: ignore[misc]
+        return super().to_internal_value(data)
 
 
 def drf_errors(error: DjangoValidationError, rename: dict[str, str] | None = None) -> dict[str, list[str]]:
@@ -151,7 +155,9 @@ class TargetRefSerializer(serializers.ModelSerializer):
 
 class StanceSerializer(serializers.ModelSerializer):
     target = TargetRefSerializer()
-    label = serializers.SlugRelatedField(slug_field="slug", read_only=True, help_text="Stance label slug.")
+    label: serializers.SlugRelatedField[StanceLabel] = serializers.SlugRelatedField(  # type: ignore[assignment]  # DRF's metaclass pops declared fields off the class
+        slug_field="slug", read_only=True, help_text="Stance label slug."
+    )
 
     class Meta:
         model = Stance
@@ -358,7 +364,7 @@ def _row_span(row: dict[str, Any], prefix: str) -> dict[str, Any] | None:
 
 class StanceInputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     target = serializers.SlugField(help_text="Target slug, such as iran-nuclear-weapons.")
-    label = serializers.SlugField(help_text="Stance label slug, such as oppose.")
+    label = serializers.SlugField(help_text="Stance label slug, such as oppose.")  # type: ignore[assignment]  # DRF's metaclass pops declared fields off the class
     intensity = serializers.IntegerField(
         min_value=1, max_value=3, allow_null=True, required=False, help_text="1 hedged – 3 categorical."
     )
@@ -397,7 +403,9 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     cue_span = SpanSerializer(allow_null=True, required=False)
     addressee = serializers.PrimaryKeyRelatedField(queryset=Speaker.objects.all(), allow_null=True, required=False)
     attribution_group = TextField(max_length=64, allow_blank=True, required=False)
-    parent = serializers.PrimaryKeyRelatedField(queryset=Quote.objects.none(), allow_null=True, required=False)
+    parent = serializers.PrimaryKeyRelatedField(  # type: ignore[assignment]  # DRF's metaclass pops declared fields off the class
+        queryset=Quote.objects.none(), allow_null=True, required=False
+    )
     stances = StanceInputSerializer(many=True, required=False, help_text="Replaces the quote's stances when sent.")
 
     server_fields = frozenset(
@@ -420,8 +428,12 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
         if request is not None:
             # Only what the user may read can be pointed at; anything else is
             # "does not exist", never "exists but is not yours".
-            self.fields["article"].queryset = Article.objects.visible_to(request.user)
-            self.fields["parent"].queryset = Quote.objects.visible_to(request.user)
+            # cast: both are declared above as PrimaryKeyRelatedFields. The ignores: the stubs type
+            # RelatedField.queryset with Manager, whose __get__ mypy then applies to the field.
+            article_field = cast("serializers.PrimaryKeyRelatedField[Article]", self.fields["article"])
+            article_field.queryset = Article.objects.visible_to(request.user)  # type: ignore[arg-type]
+            parent_field = cast("serializers.PrimaryKeyRelatedField[Quote]", self.fields["parent"])
+            parent_field.queryset = Quote.objects.visible_to(request.user)  # type: ignore[arg-type]
         if self.instance is not None:
             self.fields["article"].read_only = True
 
@@ -521,7 +533,8 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
             if problems:
                 errors[index] = problems
         if errors:
-            raise serializers.ValidationError({"stances": errors})
+            # DRF keys a list's errors by position, as ListField does; the stubs allow only str keys.
+            raise serializers.ValidationError({"stances": errors})  # type: ignore[dict-item]
         return stances
 
     def save(self, **kwargs: Any) -> Quote:
@@ -609,7 +622,7 @@ class SpeakerRoleSerializer(serializers.ModelSerializer):
 
 
 class SpeakerSerializer(serializers.ModelSerializer):
-    aliases = serializers.SlugRelatedField(
+    aliases: serializers.SlugRelatedField[SpeakerAlias] = serializers.SlugRelatedField(
         slug_field="name", many=True, read_only=True, help_text="Other names the text may use."
     )
     roles = SpeakerRoleSerializer(many=True, read_only=True)
@@ -621,7 +634,7 @@ class SpeakerSerializer(serializers.ModelSerializer):
 
 
 class TargetSerializer(serializers.ModelSerializer):
-    parent = serializers.SlugRelatedField(
+    parent: serializers.SlugRelatedField[Target] = serializers.SlugRelatedField(  # type: ignore[assignment]  # DRF's metaclass pops declared fields off the class
         slug_field="slug", read_only=True, allow_null=True, help_text="Slug of the parent topic."
     )
 
@@ -658,7 +671,9 @@ class ReleaseFileSerializer(serializers.ModelSerializer):
 
 class ReleaseSerializer(serializers.ModelSerializer):
     files = ReleaseFileSerializer(many=True, read_only=True)
-    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True, allow_null=True)
+    created_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Release
@@ -717,7 +732,7 @@ class SpanImportReportSerializer(serializers.Serializer):
     articles_matched = serializers.IntegerField()
     quotes_created = serializers.IntegerField()
     skipped = LineNoteSerializer(many=True)
-    errors = LineNoteSerializer(many=True)
+    errors = LineNoteSerializer(many=True)  # type: ignore[assignment]  # DRF's metaclass pops declared fields off the class
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -740,8 +755,10 @@ def analyst_accounts() -> QuerySet:
 
 class AssignmentSerializer(serializers.ModelSerializer):
     article = ArticleRefSerializer(read_only=True)
-    annotator = serializers.SlugRelatedField(slug_field="username", read_only=True, help_text="The analyst's username.")
-    assigned_by = serializers.SlugRelatedField(
+    annotator: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, help_text="The analyst's username."
+    )
+    assigned_by: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
         allow_null=True,
