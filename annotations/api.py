@@ -14,10 +14,12 @@ import binascii
 import datetime
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.db.models import Model, Q, QuerySet
@@ -43,6 +45,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
+from rest_framework.views import APIView
 
 from . import exporters, services, span_importers
 from .filters import (
@@ -125,6 +128,21 @@ def keyset_after(keys: Keys, values: list[Any], *, reverse: bool = False) -> Q:
     return condition
 
 
+def _member(request: Request) -> User:
+    """The account making the request: IsDemarcheMember, every view's default, admits no anonymous user."""
+    if not isinstance(request.user, User):
+        raise exceptions.NotAuthenticated
+    return request.user
+
+
+def _page(view: viewsets.GenericViewSet, rows: QuerySet) -> list[Any]:
+    """The page of ``rows`` a list returns: every list here sets KeysetPagination, so there is one."""
+    page = view.paginate_queryset(rows)
+    if page is None:
+        raise ImproperlyConfigured(f"{type(view).__name__} lists without a pagination class")
+    return page
+
+
 def _value_of(row: Model | dict[str, Any], column: str) -> Any:
     if isinstance(row, dict):  # a page read as values
         return row[column]
@@ -147,7 +165,9 @@ class KeysetPagination(BasePagination):
     cursor_query_param = "cursor"
     page_size_query_param = "page_size"
 
-    def paginate_queryset(self, queryset: QuerySet, request: Request, view: Any = None) -> list[Any]:
+    def paginate_queryset(self, queryset: QuerySet | Sequence[Any], request: Request, view: Any = None) -> list[Any]:
+        if not isinstance(queryset, QuerySet):
+            raise TypeError("KeysetPagination orders in the database: it pages querysets, not lists")
         self.request = request
         self.page_size = self._page_size(request)
         orderings: dict[str, Keys] = getattr(view, "orderings", {"id": [("id", False)]})
@@ -266,7 +286,7 @@ class KeysetPagination(BasePagination):
 # --- Shared behaviour ------------------------------------------------------------
 
 
-class StrictQueryParamsMixin:
+class StrictQueryParamsMixin(APIView):
     """Refuse query parameters the endpoint doesn't define.
 
     An unknown parameter is usually a typo ("speakr=3") that would otherwise
@@ -277,8 +297,8 @@ class StrictQueryParamsMixin:
     extra_query_params: dict[str, set[str]] = {}
 
     def allowed_query_params(self) -> set[str]:
-        action_name = getattr(self, "action", None)
-        allowed = set(self.extra_query_params.get(action_name, set()))
+        action_name: str | None = getattr(self, "action", None)
+        allowed = set(self.extra_query_params.get(action_name, set())) if action_name else set()
         if action_name in {"list", "export"}:
             filterset = getattr(self, "filterset_class", None)
             allowed |= set(filterset.base_filters) if filterset else set()
@@ -485,7 +505,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         refuse_raw_layer_for_readers(request)
         rows = quote_rows(self.filter_queryset(Quote.objects.visible_to(request.user)))
-        return self.get_paginated_response(quote_representations(self.paginate_queryset(rows)))
+        return self.get_paginated_response(quote_representations(_page(self, rows)))
 
     def retrieve(self, request: Request, pk: str) -> Response:
         rows = list(quote_rows(Quote.objects.visible_to(request.user).filter(pk=pk)))
@@ -642,7 +662,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
                 f"The file is {upload.size:,} bytes; the limit is {limit:,}. Split it, or import it with "
                 "`manage.py import_spans`."
             )
-        report = span_importers.import_spans(upload.read(), serializer.validated_data["format"], user=request.user)
+        report = span_importers.import_spans(upload.read(), serializer.validated_data["format"], user=_member(request))
         return Response(
             SpanImportReportSerializer(report.as_dict()).data,
             status=status.HTTP_201_CREATED if report.ok else status.HTTP_400_BAD_REQUEST,
@@ -800,7 +820,7 @@ class ArticleViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
     def list(self, request: Request) -> Response:
         include = self._include(request)
         queryset = self._shape(self.filter_queryset(self.get_queryset()), request, include)
-        page = self.paginate_queryset(queryset)
+        page = _page(self, queryset)
         context = {
             **self.get_serializer_context(),
             "include": include,
@@ -827,12 +847,16 @@ class ArticleViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         body.is_valid(raise_exception=True)
         data = {name: body.validated_data.get(name) or "" for name in ArticleForm.Meta.fields}
         data["language"] = data["language"] or Article._meta.get_field("language").get_default()
-        if data["published_on"]:
-            data["published_on"] = data["published_on"].isoformat()
+        published_on = data["published_on"]
+        if isinstance(published_on, datetime.date):
+            data["published_on"] = published_on.isoformat()
         form = ArticleForm(data=data)
         if not form.is_valid():
             raise exceptions.ValidationError(
-                {"non_field_errors" if name == "__all__" else name: errors for name, errors in form.errors.items()}
+                {
+                    "non_field_errors" if name == "__all__" else name: [str(message) for message in errors]
+                    for name, errors in form.errors.items()
+                }
             )
         article = form.save(commit=False)
         article.metadata = body.validated_data.get("metadata") or {}
@@ -1019,7 +1043,7 @@ class AssignmentViewSet(
         body = AssignmentCreateSerializer(data=request.data)
         body.is_valid(raise_exception=True)
         created, skipped = Assignment.objects.assign(
-            [body.validated_data["article"]], [body.validated_data["annotator"]], assigned_by=request.user
+            [body.validated_data["article"]], [body.validated_data["annotator"]], assigned_by=_member(request)
         )
         if not created:  # made or curated by someone else since the checks
             raise exceptions.ValidationError({"non_field_errors": skipped})
@@ -1047,7 +1071,7 @@ class AssignmentViewSet(
         data = body.validated_data
         annotators = data.get("annotators") or list(analyst_accounts().order_by("username", "id"))
         created, skipped = Assignment.objects.assign(
-            data["articles"], annotators, per_article=data.get("per_article"), assigned_by=request.user
+            data["articles"], annotators, per_article=data.get("per_article"), assigned_by=_member(request)
         )
         rows = self.get_queryset().filter(pk__in=[assignment.pk for assignment in created]).order_by("id")
         return Response(
