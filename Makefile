@@ -2,7 +2,8 @@
 # `make ci` runs every check CI runs.
 VENV ?= .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+# The stamp names both requirement files' hash: editing either reinstalls.
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
 PYTEST_ARGS ?=
 # Sub-makes (make ci) print no "Entering directory" lines: the last line of
 # `make ci` stays pytest's summary.
@@ -10,10 +11,12 @@ MAKEFLAGS += --no-print-directory
 
 .PHONY: install browser run test test-pg lint typecheck format migrations-check deploy-check reset-local-db
 
-$(STAMP): requirements.txt
+# A developer's machine gets the dev set (requirements-dev.txt includes the
+# runtime set, requirements.txt, which is all the container installs).
+$(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -107,7 +110,13 @@ resilience: install pg-tools
 # .ci/run adds only what a CI machine needs first (starting PostgreSQL,
 # installing Chromium) and then runs `make ci`. PG_URL_BASE names the server.
 PG_URL_BASE ?= postgres://postgres@127.0.0.1:5432
-.PHONY: ci security compose-smoke test-sqlite pg-tools
+.PHONY: ci security compose-smoke test-sqlite pg-tools image-check
+
+# The image's inputs without Docker: the build context .dockerignore leaves,
+# the packages the final stage installs, its USER (.ci/image_check.py).
+# Standard library only, so no install first.
+image-check:
+	python3 .ci/image_check.py
 
 # Static analysis of Demarche's own code: zero findings (waivers are inline
 # `# nosec BXXX` comments next to the reason). Known vulnerabilities in
@@ -135,6 +144,8 @@ test-sqlite:
 ci:
 	@printf '\n== %s ==\n' "Lint"
 	$(MAKE) lint
+	@printf '\n== %s ==\n' "Container image inputs"
+	$(MAKE) image-check
 	@printf '\n== %s ==\n' "Types"
 	$(MAKE) typecheck
 	@printf '\n== %s ==\n' "Migrations and deploy checks"
