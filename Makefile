@@ -126,7 +126,7 @@ image-check:
 # the demo data.
 security: install pg-tools
 	$(VENV)/bin/bandit -r annotations config -q
-	$(VENV)/bin/pip-audit --progress-spinner off
+	$(PY) .ci/pip_audit.py
 	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS demarche_offsets" -c "CREATE DATABASE demarche_offsets"
 	DATABASE_URL=$(PG_URL_BASE)/demarche_offsets DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(PG_URL_BASE)/demarche_offsets DEBUG=1 $(PY) manage.py seed_demo -v0
