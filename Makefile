@@ -42,15 +42,17 @@ pg-tools:
 	  echo "  macOS:         brew install libpq && brew link --force libpq"; \
 	  exit 1; }
 
+# `make run PORT=8123` serves on another port.
+PORT ?= 8000
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 	@echo
-	@echo "Demarche is at http://127.0.0.1:8000/"
+	@echo "Demarche is at http://127.0.0.1:$(PORT)/"
 	@echo "Demo logins (user / password): analyst / demo-analyst-pass, analyst2 / demo-analyst2-pass,"
 	@echo "  reviewer / demo-reviewer-pass, researcher / demo-researcher-pass, admin / demo-admin-pass"
 	@echo
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install browser
 	CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest $(PYTEST_ARGS)
