@@ -284,12 +284,24 @@ SILENCED_SYSTEM_CHECKS = [
     "axes.W006",
 ]
 
+# One handler, on the root logger, that everything reaches once. Django's defaults
+# give the "django" logger a console handler of its own (DEBUG only) that also
+# propagates to the root, which printed every line twice: it gets none here, and
+# its children (django.request, runserver's django.server) propagate to the root
+# too. A 4xx logs one line; only 5xx carry a traceback (config/log.py).
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "formatters": {
+        "line": {"()": "config.log.TracebacksFor5xx", "format": "{levelname} {name}: {message}", "style": "{"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 # Where seed_demo finds the worked example (copied into the project).
