@@ -1,9 +1,12 @@
 # The developer's interface. `make run` and `make test` work on a fresh machine;
 # `make ci` runs every check CI runs.
 VENV ?= .venv
+# The interpreter that creates the virtualenv (Python 3.12): `make run PYTHON=python3.12`.
+PYTHON ?= python3
 PY := $(VENV)/bin/python
-# The stamp names both requirement files' hash: editing either reinstalls.
-STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | sha256sum | cut -c1-12)
+# The stamp names both requirement files' checksum: editing either reinstalls.
+# (cksum is POSIX: macOS has no sha256sum.)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 # Sub-makes (make ci) print no "Entering directory" lines: the last line of
 # `make ci` stays pytest's summary.
@@ -14,7 +17,7 @@ MAKEFLAGS += --no-print-directory
 # A developer's machine gets the dev set (requirements-dev.txt includes the
 # runtime set, requirements.txt, which is all the container installs).
 $(STAMP): requirements.txt requirements-dev.txt
-	@test -x $(PY) || python3 -m venv $(VENV)
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
@@ -118,7 +121,7 @@ PG_URL_BASE ?= postgres://postgres@127.0.0.1:5432
 # the packages the final stage installs, its USER (.ci/image_check.py).
 # Standard library only, so no install first.
 image-check:
-	python3 .ci/image_check.py
+	$(PYTHON) .ci/image_check.py
 
 # Static analysis of Demarche's own code: zero findings (waivers are inline
 # `# nosec BXXX` comments next to the reason). Known vulnerabilities in
