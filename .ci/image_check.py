@@ -9,7 +9,8 @@ Docker can't run on the CI machines, so this checks what decides the image:
    under a size bound;
 2. what the final stage installs (the requirement files the Dockerfile names,
    following `-r`) must hold no development tool;
-3. the final stage must run as a non-root USER.
+3. the final stage must run as a non-root USER, and docker-compose.yml's web
+   service must run the image's command (after its migrate).
 
 Standard library only: it runs before (and without) the virtualenv.
 Exits 1 and says why on any failure.
@@ -18,6 +19,7 @@ Exits 1 and says why on any failure.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -243,6 +245,19 @@ def final_stage_user(text: str) -> str | None:
     return users[-1] if users else None
 
 
+def final_stage_command(text: str) -> str | None:
+    """The final stage's CMD as one shell line (exec form or shell form)."""
+    all_stages = stages(text)
+    commands = [args for keyword, args in all_stages[-1] if keyword == "CMD"] if all_stages else []
+    if not commands:
+        return None
+    try:
+        words = json.loads(commands[-1])
+    except ValueError:
+        return commands[-1]
+    return " ".join(words)
+
+
 def is_root(user: str | None) -> bool:
     if user is None:
         return True
@@ -328,6 +343,12 @@ def check(root: Path, max_bytes: int = MAX_CONTEXT_BYTES) -> tuple[list[str], li
     dev = [name for name in packages if is_dev_tool(name)]
     if dev:
         problems.append(f"the image would install development tools: {', '.join(dev)}")
+
+    command = final_stage_command(dockerfile)
+    report.append(f"container command: {command}")
+    compose = root / "docker-compose.yml"
+    if compose.exists() and command and command not in " ".join(compose.read_text().split()):
+        problems.append(f"docker-compose.yml's web command doesn't run the image's command ({command})")
 
     user = final_stage_user(dockerfile)
     report.append(f"final stage runs as: {user or 'root (no USER)'}")

@@ -191,3 +191,13 @@ def test_the_report_prints_size_file_count_packages_and_user(project, capsys):
     assert "build context: 5 files" in out
     assert "django, psycopg" in out
     assert "final stage runs as: demarche" in out
+
+
+def test_a_compose_file_that_runs_another_command_fails(project):
+    (project / "docker-compose.yml").write_text(
+        "services:\n  web:\n    command: >-\n"
+        '      sh -c "python manage.py migrate\n      && gunicorn config.wsgi:application"\n'
+    )
+    assert problems(project) == []
+    (project / "docker-compose.yml").write_text("services:\n  web:\n    command: python manage.py runserver\n")
+    assert any("doesn't run the image's command (gunicorn config.wsgi:application)" in p for p in problems(project))
