@@ -1,8 +1,12 @@
 # The developer's interface. `make run` and `make test` work on a fresh machine;
 # `make ci` runs every check CI runs.
 VENV ?= .venv
+# The interpreter that creates the virtualenv (Python 3.12): `make run PYTHON=python3.12`.
+PYTHON ?= python3
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed-$(shell sha256sum requirements.txt | cut -c1-12)
+# The stamp names both requirement files' checksum: editing either reinstalls.
+# (cksum is POSIX: macOS has no sha256sum.)
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt | cksum | cut -d' ' -f1)
 PYTEST_ARGS ?=
 # Sub-makes (make ci) print no "Entering directory" lines: the last line of
 # `make ci` stays pytest's summary.
@@ -10,10 +14,12 @@ MAKEFLAGS += --no-print-directory
 
 .PHONY: install browser run test test-pg lint typecheck format migrations-check deploy-check reset-local-db
 
-$(STAMP): requirements.txt
-	@test -x $(PY) || python3 -m venv $(VENV)
+# A developer's machine gets the dev set (requirements-dev.txt includes the
+# runtime set, requirements.txt, which is all the container installs).
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	$(PY) -m pip install --quiet -r requirements-dev.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -39,15 +45,17 @@ pg-tools:
 	  echo "  macOS:         brew install libpq && brew link --force libpq"; \
 	  exit 1; }
 
+# `make run PORT=8123` serves on another port.
+PORT ?= 8000
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py seed_demo
 	@echo
-	@echo "Demarche is at http://127.0.0.1:8000/"
+	@echo "Demarche is at http://127.0.0.1:$(PORT)/"
 	@echo "Demo logins (user / password): analyst / demo-analyst-pass, analyst2 / demo-analyst2-pass,"
 	@echo "  reviewer / demo-reviewer-pass, researcher / demo-researcher-pass, admin / demo-admin-pass"
 	@echo
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install browser
 	CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest $(PYTEST_ARGS)
@@ -107,7 +115,13 @@ resilience: install pg-tools
 # .ci/run adds only what a CI machine needs first (starting PostgreSQL,
 # installing Chromium) and then runs `make ci`. PG_URL_BASE names the server.
 PG_URL_BASE ?= postgres://postgres@127.0.0.1:5432
-.PHONY: ci security compose-smoke test-sqlite pg-tools
+.PHONY: ci security compose-smoke test-sqlite pg-tools image-check
+
+# The image's inputs without Docker: the build context .dockerignore leaves,
+# the packages the final stage installs, its USER (.ci/image_check.py).
+# Standard library only, so no install first.
+image-check:
+	$(PYTHON) .ci/image_check.py
 
 # Static analysis of Demarche's own code: zero findings (waivers are inline
 # `# nosec BXXX` comments next to the reason). Known vulnerabilities in
@@ -117,7 +131,7 @@ PG_URL_BASE ?= postgres://postgres@127.0.0.1:5432
 # the demo data.
 security: install pg-tools
 	$(VENV)/bin/bandit -r annotations config -q
-	$(VENV)/bin/pip-audit --progress-spinner off
+	$(PY) .ci/pip_audit.py
 	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS demarche_offsets" -c "CREATE DATABASE demarche_offsets"
 	DATABASE_URL=$(PG_URL_BASE)/demarche_offsets DEBUG=1 $(PY) manage.py migrate --noinput -v0
 	DATABASE_URL=$(PG_URL_BASE)/demarche_offsets DEBUG=1 $(PY) manage.py seed_demo -v0
@@ -135,6 +149,8 @@ test-sqlite:
 ci:
 	@printf '\n== %s ==\n' "Lint"
 	$(MAKE) lint
+	@printf '\n== %s ==\n' "Container image inputs"
+	$(MAKE) image-check
 	@printf '\n== %s ==\n' "Types"
 	$(MAKE) typecheck
 	@printf '\n== %s ==\n' "Migrations and deploy checks"

@@ -159,6 +159,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
     }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+# Behind PgBouncer in transaction pooling (or a managed pooler in that mode) a
+# transaction may run on another server connection than the last one, so a
+# server-side cursor (QuerySet.iterator() on PostgreSQL) can't outlive it: set
+# DISABLE_SERVER_SIDE_CURSORS=1 there (docs/deployment.md, "Several web machines").
+_POOLED_TRANSACTIONS = env_bool("DISABLE_SERVER_SIDE_CURSORS", default=False)
+DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = _POOLED_TRANSACTIONS
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -217,7 +223,8 @@ STORAGES = {
 }
 
 # Release files and other stored exports; object storage past one machine.
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / "media")))
+# Empty (as in .env.example) means the default, like every other path here.
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "media/"
 
 # Uploaded import files are read in memory and never stored; keep them small.
@@ -284,12 +291,24 @@ SILENCED_SYSTEM_CHECKS = [
     "axes.W006",
 ]
 
+# One handler, on the root logger, that everything reaches once. Django's defaults
+# give the "django" logger a console handler of its own (DEBUG only) that also
+# propagates to the root, which printed every line twice: it gets none here, and
+# its children (django.request, runserver's django.server) propagate to the root
+# too. A 4xx logs one line; only 5xx carry a traceback (config/log.py).
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "INFO"}},
+    "formatters": {
+        "line": {"()": "config.log.TracebacksFor5xx", "format": "{levelname} {name}: {message}", "style": "{"}
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        "django.db.backends": {"level": "INFO"},
+    },
 }
 
 # Where seed_demo finds the worked example (copied into the project).
@@ -373,6 +392,7 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"] = dj_database_url.parse(
         DATABASE_REPLICA_URL, conn_max_age=env_int("CONN_MAX_AGE", 60), conn_health_checks=True
     )
+    DATABASES["replica"]["DISABLE_SERVER_SIDE_CURSORS"] = _POOLED_TRANSACTIONS
     # Tests run against one database: the replica alias mirrors the default one.
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["config.db_router.ReplicaRouter"]

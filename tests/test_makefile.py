@@ -46,6 +46,7 @@ def test_make_ci_runs_cis_steps_in_cis_order():
     steps = [line.split('"')[-2] for line in dry_run.splitlines() if line.startswith("printf '\\n== %s ==\\n'")]
     assert steps == [
         "Lint",
+        "Container image inputs",
         "Types",
         "Migrations and deploy checks",
         "Security scans",
@@ -56,3 +57,19 @@ def test_make_ci_runs_cis_steps_in_cis_order():
         "Benchmarks (quick)",
         "Resilience",
     ]
+
+
+def test_make_install_installs_the_dev_set_and_reinstalls_when_either_file_changes():
+    dry_run = make("-n", "-B", "install").stdout  # -B: as if out of date
+    stamp = make("-p", "-n", "install").stdout
+    assert "pip install --quiet -r requirements-dev.txt" in dry_run
+    rule = next(line for line in stamp.splitlines() if line.startswith(".venv/.installed-") and ":" in line)
+    assert "requirements.txt" in rule and "requirements-dev.txt" in rule
+
+
+@pytest.mark.parametrize(("args", "port"), [((), "8000"), (("PORT=8123",), "8123")])
+def test_make_run_serves_on_port_and_prints_that_url(args, port, monkeypatch):
+    monkeypatch.delenv("PORT", raising=False)  # make reads the environment's PORT too
+    dry_run = make("-n", "run", *args).stdout
+    assert f'echo "Demarche is at http://127.0.0.1:{port}/"' in dry_run
+    assert f"manage.py runserver 127.0.0.1:{port}" in dry_run

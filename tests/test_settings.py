@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -64,6 +65,53 @@ def test_a_malformed_boolean_is_refused_by_name():
     assert "DEBUG must be a boolean" in result.stderr
 
 
-@pytest.mark.parametrize("name", ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL"])
+SETTINGS_READ = sorted(
+    set(re.findall(r'env_(?:str|bool|int|list)\("([A-Z_]+)"', (ROOT / "config" / "settings.py").read_text()))
+)
+
+
+def test_every_variable_settings_read_is_found():
+    assert {"DEBUG", "SECRET_KEY", "DATABASE_URL", "DISABLE_SERVER_SIDE_CURSORS", "LOG_LEVEL"} <= set(SETTINGS_READ)
+
+
+@pytest.mark.parametrize("name", SETTINGS_READ)
 def test_env_example_lists_every_variable(name):
     assert f"\n{name}=" in "\n" + (ROOT / ".env.example").read_text()
+
+
+def unset(environ: os._Environ[str]) -> dict[str, str]:
+    database = {"DATABASE_URL", "DATABASE_REPLICA_URL", "DISABLE_SERVER_SIDE_CURSORS", "CONN_MAX_AGE"}
+    return {key: value for key, value in environ.items() if key not in database}
+
+
+def database_flags(**env: str) -> str:
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            'print(*(f\'{alias}:{db["DISABLE_SERVER_SIDE_CURSORS"]}:{db["CONN_MAX_AGE"]}\' '
+            "for alias, db in s.DATABASES.items()))",
+        ],
+        cwd=ROOT,
+        env={**unset(os.environ), "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+PG = "postgres://demarche@127.0.0.1:6432/demarche"
+
+
+def test_server_side_cursors_stay_on_by_default():
+    assert database_flags(DATABASE_URL=PG) == "default:False:60"
+
+
+def test_behind_a_transaction_pooler_server_side_cursors_are_off_on_every_database():
+    flags = database_flags(
+        DATABASE_URL=PG, DATABASE_REPLICA_URL=PG + "_replica", DISABLE_SERVER_SIDE_CURSORS="1", CONN_MAX_AGE="0"
+    )
+    assert flags == "default:True:0 replica:True:0"
