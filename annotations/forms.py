@@ -168,8 +168,9 @@ class QuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
             if self.instance.speaker_id:
                 self.fields["speaker_query"].initial = self.instance.speaker.name
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end, exact = data.get("start"), data.get("end"), data.get("exact")
         if start is None and end is None:
             if not exact:
@@ -188,7 +189,7 @@ class QuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
         self._resolve_speaker(data)
         return data
 
-    def _resolve_speaker(self, data: dict) -> None:
+    def _resolve_speaker(self, data: dict[str, Any]) -> None:
         """Without the autocomplete, a typed name or alias picks the speaker."""
         query = (data.get("speaker_query") or "").strip()
         if data.get("speaker") or not query:
@@ -361,8 +362,9 @@ class SpeakerForm(forms.ModelForm):
     def clean_country(self) -> str:
         return self.cleaned_data["country"].upper()
 
-    def clean(self) -> dict:
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("role_start"), data.get("role_end")
         if start and end and end < start:
             self.add_error("role_end", "A role can't end before it starts.")
@@ -413,7 +415,8 @@ class AssignForm(forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if not data.get("analysts") and not data.get("per_article") and not self.errors:
             raise forms.ValidationError("Pick analysts, or give a number of analysts per article.")
         return data
@@ -461,7 +464,8 @@ class MissedQuoteForm(forms.Form):
         self.quote: Quote | None = None
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         if self.errors:
             return data
         try:
@@ -558,7 +562,8 @@ class AgreementFilterForm(forms.Form):
     """The agreement report's filters: ``filters.AgreementFilter`` declares the fields."""
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        super().clean()
+        data = self.cleaned_data
         start, end = data.get("published_from"), data.get("published_to")
         if start and end and end < start:
             raise forms.ValidationError("The end date is before the start date.")
