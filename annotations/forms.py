@@ -87,7 +87,7 @@ class ArticleForm(forms.ModelForm):
 # --- Quotes ---------------------------------------------------------------------
 
 
-class ModelErrorsOnShownFields:
+class ModelErrorsOnShownFields(forms.ModelForm):
     """For model forms over Quote: Quote.clean() may name fields the form doesn't
     show (speaker_role, parent, …); their messages go to the top of the form
     instead of raising (Django's add_error refuses an unknown field)."""
@@ -98,10 +98,10 @@ class ModelErrorsOnShownFields:
             for name, messages in errors.error_dict.items():
                 remapped.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(messages)
             errors = ValidationError(remapped)
-        super()._update_errors(errors)
+        super()._update_errors(errors)  # type: ignore[misc]  # a private ModelForm hook, not in django-stubs
 
 
-class QuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
+class QuoteForm(ModelErrorsOnShownFields):
     """A quote as the annotate page sends it.
 
     Offsets arrive as code points (the page converts the browser's UTF-16
@@ -497,7 +497,7 @@ class MissedQuoteForm(forms.Form):
         return self.quote
 
 
-class CuratedQuoteForm(ModelErrorsOnShownFields, forms.ModelForm):
+class CuratedQuoteForm(ModelErrorsOnShownFields):
     """Edit a curated quote: its span, attribution, kind and stances.
 
     The span is given by offsets (code points, end exclusive); the text is read
