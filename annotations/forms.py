@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -32,7 +33,10 @@ class SearchField(forms.CharField):
         super().__init__(**kwargs)
 
     def to_python(self, value: object) -> str:
-        return super().to_python(value).replace("\x00", "").strip()[: self.max_chars]
+        text = super().to_python(value)
+        if text is None:  # only with empty_value=None, which a search box never passes
+            return ""
+        return text.replace("\x00", "").strip()[: self.max_chars]
 
 
 class ArticleForm(forms.ModelForm):
@@ -98,7 +102,7 @@ class ModelErrorsOnShownFields(forms.ModelForm):
             for name, messages in errors.error_dict.items():
                 remapped.setdefault(name if name in self.fields else NON_FIELD_ERRORS, []).extend(messages)
             errors = ValidationError(remapped)
-        super()._update_errors(errors)  # type: ignore[misc]  # a private ModelForm hook, not in django-stubs
+        super()._update_errors(errors)  # type: ignore[misc]  # a private hook, not in django-stubs
 
 
 class QuoteForm(ModelErrorsOnShownFields):
@@ -157,7 +161,7 @@ class QuoteForm(ModelErrorsOnShownFields):
             "cue_text": forms.HiddenInput,
         }
 
-    def __init__(self, *args, article: Article, **kwargs) -> None:
+    def __init__(self, *args: Any, article: Article, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.article = article
         self.instance.article = article
@@ -213,13 +217,14 @@ class QuoteForm(ModelErrorsOnShownFields):
     def _get_validation_exclusions(self) -> set[str]:
         # The speaker field fetched the speaker already; the model's own foreign
         # key check would ask the database a second time.
-        return super()._get_validation_exclusions() | {"speaker"}
+        excluded = super()._get_validation_exclusions()  # type: ignore[misc]  # a private hook, not in django-stubs
+        return excluded | {"speaker"}
 
     def _post_clean(self) -> None:
         if "speaker" in self.changed_data:
             # The old role belongs to the old speaker; the view looks up the new one's.
             self.instance.speaker_role = None
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # a private hook, not in django-stubs
         # Spans other than the quote's: a cleared cue or mention clears its offsets.
         for prefix in ("mention", "cue"):
             if not getattr(self.instance, f"{prefix}_text"):
@@ -237,14 +242,23 @@ class StanceForm(forms.ModelForm):
             "note": forms.TextInput,
         }
 
-    def __init__(self, *args, target_choices=None, label_choices=None, **kwargs):
+    def __init__(
+        self,
+        *args: Any,
+        target_choices: Callable[[], list[Any]] | None = None,
+        label_choices: Callable[[], list[Any]] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
+        # Both are foreign keys on Stance, so the model form made them ModelChoiceFields.
+        target = cast(forms.ModelChoiceField, self.fields["target"])
+        label = cast(forms.ModelChoiceField, self.fields["label"])
         # Choices shared by every row of the formset, read only when a row is rendered.
         if target_choices is not None:
-            self.fields["target"].choices = target_choices
+            target.choices = target_choices
         if label_choices is not None:
-            self.fields["label"].choices = label_choices
-        self.fields["label"].empty_label = None
+            label.choices = label_choices
+        label.empty_label = None
 
     def validate_constraints(self) -> None:
         """The formset checks one stance per target, and the fields check intensity
@@ -252,11 +266,12 @@ class StanceForm(forms.ModelForm):
 
     def _get_validation_exclusions(self) -> set[str]:
         # The form's fields fetched the target and the label already.
-        return super()._get_validation_exclusions() | {"target", "label"}
+        excluded = super()._get_validation_exclusions()  # type: ignore[misc]  # a private hook, not in django-stubs
+        return excluded | {"target", "label"}
 
 
 class BaseStanceFormSet(forms.BaseInlineFormSet):
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         # Callables: a saved POST renders no stance row, so it reads neither list.
         self.target_choices = functools.cache(target_choices)
         self.label_choices = functools.cache(label_choices)
@@ -439,7 +454,9 @@ class SendBackForm(forms.Form):
 
     def __init__(self, *args: Any, article: Article, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignment"].queryset = article.assignments.filter(status=Assignment.Status.SUBMITTED)
+        # Declared above as a ModelChoiceField.
+        assignment = cast(forms.ModelChoiceField, self.fields["assignment"])
+        assignment.queryset = article.assignments.filter(status=Assignment.Status.SUBMITTED)
 
 
 class MissedQuoteForm(forms.Form):
@@ -513,7 +530,8 @@ class CuratedQuoteForm(ModelErrorsOnShownFields):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = self.instance.version
-        self.fields["speaker"].empty_label = "Unattributed"
+        # Quote.speaker is a foreign key, so the model form made it a ModelChoiceField.
+        cast(forms.ModelChoiceField, self.fields["speaker"]).empty_label = "Unattributed"
         self.labels = list(StanceLabel.objects.all())
         self.current_stances = {stance.target_id: stance for stance in self.instance.stances.all()}
         choices = [("", "—"), *((label.pk, label.name) for label in self.labels)]
@@ -533,7 +551,7 @@ class CuratedQuoteForm(ModelErrorsOnShownFields):
         if "speaker" in self.changed_data:
             # The old role belongs to the old speaker; save() looks up the new one's.
             self.instance.speaker_role = None
-        super()._post_clean()
+        super()._post_clean()  # type: ignore[misc]  # a private hook, not in django-stubs
 
     def stance_values(self) -> dict[int, StanceValues]:
         """The stances chosen, target id → values; the form sets labels only, so a
