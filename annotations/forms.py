@@ -348,7 +348,11 @@ def target_choices() -> list:
             seen.add(ancestor.pk)
             ancestor = targets.get(ancestor.parent_id) if ancestor.parent_id else None
         groups.setdefault(path[0], []).append((target.pk, " › ".join(path)))
-    return [("", "Choose a target…"), *groups.items()]
+    # A topic before its children, the children by path.
+    return [
+        ("", "Choose a target…"),
+        *((topic, sorted(group, key=lambda choice: choice[1])) for topic, group in groups.items()),
+    ]
 
 
 def label_choices() -> list:

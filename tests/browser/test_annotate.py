@@ -250,3 +250,175 @@ def test_a_selection_across_paragraphs_round_trips(page, log_in, seeded):
     page.wait_for_selector("#quote-panel .message.success")
     quote = Quote.objects.get(annotator=analyst)
     assert "\n" in quote.text and quote.text == article.text[start:end]
+
+
+def open_quote_on(page, quote: dict) -> None:
+    """Select one of the worked example's quotes with the mouse; the panel opens on it."""
+    # Bring the passage a third of the way down the screen first: the mouse can't reach past it.
+    box = page.evaluate(CHAR_BOX, [quote["start"], quote["end"]])
+    page.evaluate("(y) => window.scrollBy(0, y - innerHeight / 3)", box["y1"])
+    drag_select(page, quote["start"], quote["end"])
+    page.wait_for_selector(f"#quote-form #selection-offsets:has-text('{quote['start']}–{quote['end']}')")
+    panel_settled(page)
+
+
+def test_label_keys_label_the_stance_after_picking_its_target_in_the_combobox(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+
+    page.click("#add-stance")
+    combo = page.locator("#stance-rows [role=combobox]")
+    assert combo.evaluate("el => el === document.activeElement")
+    assert combo.get_attribute("aria-expanded") == "true"
+    listbox = page.locator("#" + combo.get_attribute("aria-controls"))
+    assert listbox.get_attribute("role") == "listbox"
+    # Filtered by the path as well as the name: "russia ukraine" finds the children of "Russia–Ukraine war".
+    page.keyboard.type("russia ukraine support")
+    assert listbox.locator("[role=option]").all_inner_texts() == [
+        "Russia–Ukraine war › Supporting Ukraine against Russia's invasion"
+    ]
+    page.keyboard.press("ArrowDown")
+    active = combo.get_attribute("aria-activedescendant")
+    assert page.locator(f"#{active}").get_attribute("aria-selected") == "true"
+    page.keyboard.press("Enter")
+
+    # The focus went to the stance's label; "s" labels it, it doesn't re-pick the target.
+    page.wait_for_selector("#stance-rows input[type=radio]:focus")
+    page.keyboard.press("s")
+    assert combo.input_value() == "Russia–Ukraine war › Supporting Ukraine against Russia's invasion"
+    assert combo.get_attribute("aria-expanded") == "false"
+    # Back in the (closed) target box, a label key still labels rather than typing.
+    combo.focus()
+    page.keyboard.press("o")
+    assert combo.input_value() == "Russia–Ukraine war › Supporting Ukraine against Russia's invasion"
+    # Elsewhere in the panel (the kind radios), the label keys act on the current row.
+    page.focus("input[name=kind][value=indirect]")
+    page.keyboard.press("u")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+
+    quote = Quote.objects.get(annotator=analyst)
+    assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [("support-for-ukraine", "unclear")]
+
+
+def test_esc_closes_the_list_first_then_the_panel(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    page.click("#add-stance")
+    combo = page.locator("#stance-rows [role=combobox]")
+    page.keyboard.type("iran")
+    assert combo.get_attribute("aria-expanded") == "true"
+
+    page.keyboard.press("Escape")
+    assert combo.get_attribute("aria-expanded") == "false"
+    assert page.locator("#quote-form").is_visible()  # only the list closed
+
+    # The open quote has changes: Esc asks before discarding them.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#quote-panel #new-quote")
+    assert page.locator("#quote-form").count() == 0
+    page.wait_for_function("() => document.activeElement.id === 'article-text'")
+    assert not Quote.objects.filter(annotator=analyst).exists()
+
+
+def test_editing_labels_the_real_stance_and_a_refused_save_says_why_where_the_focus_is(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    page.click("#add-stance")
+    page.keyboard.type("low profile")
+    page.keyboard.press("Enter")
+    page.keyboard.press("n")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+    quote = Quote.objects.get(annotator=analyst)
+
+    # Reopen it: one row, its own; a label key from the text's side of the panel relabels it.
+    page.click(f"#quote-{quote.pk} .quote-link")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
+    panel_settled(page)
+    assert page.locator("#stance-rows .stance-row").count() == 1
+    page.focus("input[name=kind][value=direct]")
+    page.keyboard.press("o")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Saved changes')")
+    assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [
+        ("israel-low-profile-russia-ukraine", "oppose")
+    ]
+
+    # A stance added and labelled but given no target: refused, and the refusal is in view,
+    # focused and announced, not off-screen.
+    page.click(f"#quote-{quote.pk} .quote-link")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
+    panel_settled(page)
+    page.click("#add-stance")
+    page.keyboard.press("Escape")  # close the list
+    page.locator("#stance-rows .stance-row").nth(1).get_by_text("Support", exact=True).click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .errorlist")
+    panel_settled(page)
+    focused = page.evaluate(
+        "() => { const el = document.activeElement; const r = el.getBoundingClientRect();"
+        " return {cls: el.className, text: el.textContent, inView: r.top >= 0 && r.bottom <= innerHeight}; }"
+    )
+    assert focused["cls"] == "errorlist" and "Choose a target for this stance" in focused["text"]
+    assert focused["inView"]
+    page.wait_for_function("() => document.getElementById('announcer').textContent.includes('Choose a target')")
+    quote.refresh_from_db()
+    assert quote.version == 2
+    assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [
+        ("israel-low-profile-russia-ukraine", "oppose")
+    ]
+
+
+def test_submitting_with_an_incomplete_quote_asks_twice(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    page.click("#save-quote")  # a speaker (suggested) but no stance
+    page.wait_for_selector("#quote-panel .message.success")
+    quote = Quote.objects.get(annotator=analyst)
+    item = page.locator(f"#quote-{quote.pk}")
+    assert "incomplete" in item.get_attribute("class")
+    assert "Incomplete: no stance" in item.inner_text()
+    assert page.locator(f"#article-text .hl.incomplete[data-q='{quote.pk}']").count() >= 1
+
+    page.focus("#article-text")
+    page.keyboard.press("Shift+S")
+    page.wait_for_selector("#quote-panel .incomplete-list")
+    assert page.locator(f"#quote-panel .incomplete-list a[href='/quotes/{quote.pk}/']").is_visible()
+    page.keyboard.press("Enter")  # the autofocused Submit, without the confirmation
+    page.wait_for_selector("#quote-panel .incomplete-list[role=alert]")
+    assert Assignment.objects.get(article=article, annotator=analyst).status == "in_progress"
+
+    page.check("input[name=confirm_incomplete]")
+    page.click("#quote-panel button.primary")
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
+    assert Assignment.objects.get(article=article, annotator=analyst).status == "submitted"
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_screenshot_the_combobox_open_beside_an_incomplete_quote(page, log_in, seeded, screenshot_dir, width):
+    analyst, article = seeded
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+    open_quote_on(page, EXAMPLE["quotes"][1])
+    page.click("#add-stance")
+    page.keyboard.type("iran")
+    page.keyboard.press("ArrowDown")
+    page.evaluate("() => document.querySelector('#stance-rows [role=combobox]').scrollIntoView({block: 'start'})")
+    page.screenshot(path=str(screenshot_dir / f"annotate-combobox-{width}.png"))
+    if width < 600:  # the incomplete quote, further down the phone's single column
+        page.locator("#quote-list li.incomplete").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"annotate-incomplete-{width}.png"))

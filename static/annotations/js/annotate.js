@@ -19,6 +19,7 @@
   let dirty = false;
   let current = -1;
   let lastStanceRow = null;
+  let focusTextNext = false; // after Esc closed the panel, the focus goes back to the text
 
   const codePoints = (s) => Array.from(s).length;
 
@@ -252,6 +253,11 @@
     // A picked target's own path in the box shows every target, not just itself.
     const showAll = !words.length || combo.hidden.value !== "";
     combo.matches = combo.options.filter((option) => showAll || words.every((word) => option.key.includes(word)));
+    if (!showAll) {
+      // Targets whose own name matches come before those matched only through a parent's.
+      const own = (option) => (words.every((word) => option.key.split(" › ").pop().includes(word)) ? 0 : 1);
+      combo.matches.sort((a, b) => own(a) - own(b));
+    }
     combo.list.replaceChildren();
     combo.matches.forEach(function (option, index) {
       const item = document.createElement("li");
@@ -373,9 +379,8 @@
     if (dirty && !window.confirm("Discard the changes in the open quote?")) return;
     dirty = false;
     document.querySelectorAll(".hl.current, #quote-list li.current").forEach((el) => el.classList.remove("current"));
-    htmx.ajax("GET", window.location.pathname + "?fragment=quote-panel", { target: "#quote-panel", swap: "outerHTML" }).then(function () {
-      textBox().focus();
-    });
+    focusTextNext = true;
+    htmx.ajax("GET", window.location.pathname + "?fragment=quote-panel", { target: "#quote-panel", swap: "outerHTML" });
   }
 
   function panelIsOpen() {
@@ -638,6 +643,11 @@
               })
               .join(" ")
         );
+        return;
+      }
+      if (focusTextNext) {
+        focusTextNext = false;
+        textBox().focus();
         return;
       }
       const saved = newPanel.querySelector(".message.success");
