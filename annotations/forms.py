@@ -325,12 +325,14 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
         return wanted
 
 
-# extra=0: a blank row nobody asked for caught label keys and then refused the save
-# ("This field is required") where the analyst wasn't looking; "Add a stance" adds rows.
+# extra=1 is for the page without JavaScript, which can't add a row; with JavaScript the
+# script drops that blank row (data-blank) before anyone sees it: a blank row nobody asked
+# for caught label keys and then refused the save ("This field is required") where the
+# analyst wasn't looking. "Add a stance" adds rows.
 # absolute_max: a posted TOTAL_FORMS of 10**20 would otherwise build 1,030 forms
 # (Django's default ceiling) and take seconds; past 30 the formset refuses.
 StanceFormSet = forms.inlineformset_factory(
-    Quote, Stance, form=StanceForm, formset=BaseStanceFormSet, extra=0, can_delete=True, max_num=30, absolute_max=30
+    Quote, Stance, form=StanceForm, formset=BaseStanceFormSet, extra=1, can_delete=True, max_num=30, absolute_max=30
 )
 
 

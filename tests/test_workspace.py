@@ -620,12 +620,15 @@ def test_incomplete_quotes_are_marked_in_the_list_and_the_text(login, analyst, a
     assert page.count(" incomplete incomplete-end") == 1
 
 
-def test_the_edit_form_carries_no_blank_stance_row(login, analyst, assigned_article):
+def test_the_edit_forms_blank_stance_row_is_marked_for_the_script_to_drop(login, analyst, assigned_article):
     stance = StanceFactory(quote__article=assigned_article, quote__annotator=analyst)
     page = login(analyst).get(reverse("annotations:quote-edit", args=[stance.quote.pk]), **HX).content.decode()
-    assert 'name="stances-TOTAL_FORMS" value="1"' in page
-    assert 'name="stances-1-target"' not in page
-    assert 'name="stances-__prefix__-target"' in page  # the template "Add a stance" copies
+    # Without JavaScript the blank row is the only way to add a stance; with it, the
+    # script drops every data-blank row (tests/browser checks none is left).
+    assert 'name="stances-TOTAL_FORMS" value="2"' in page
+    assert page.count("data-blank") == 2  # the blank row and the template "Add a stance" copies
+    assert page.index("data-blank") > page.index('name="stances-0-target"')
+    assert 'name="stances-__prefix__-target"' in page
 
 
 def test_the_closed_panel_is_the_empty_state(login, analyst, assigned_article):

@@ -267,6 +267,7 @@ def test_label_keys_label_the_stance_after_picking_its_target_in_the_combobox(pa
     log_in(analyst)
     page.goto(article.annotate_url)
     open_quote_on(page, GALLANT)
+    assert page.locator("#stance-rows .stance-row").count() == 0  # none until asked for
 
     page.click("#add-stance")
     combo = page.locator("#stance-rows [role=combobox]")
@@ -343,7 +344,8 @@ def test_editing_labels_the_real_stance_and_a_refused_save_says_why_where_the_fo
     page.click(f"#quote-{quote.pk} .quote-link")
     page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
     panel_settled(page)
-    assert page.locator("#stance-rows .stance-row").count() == 1
+    assert page.locator("#stance-rows .stance-row").count() == 1  # its own; no blank row
+    assert page.locator("input[name=stances-TOTAL_FORMS]").input_value() == "1"
     page.focus("input[name=kind][value=direct]")
     page.keyboard.press("o")
     page.keyboard.press("Control+Enter")
@@ -377,7 +379,7 @@ def test_editing_labels_the_real_stance_and_a_refused_save_says_why_where_the_fo
     ]
 
 
-def test_submitting_with_an_incomplete_quote_asks_twice(page, log_in, seeded):
+def test_submitting_with_an_incomplete_quote_asks_twice(page, log_in, seeded, screenshot_dir):
     analyst, article = seeded
     log_in(analyst)
     page.goto(article.annotate_url)
@@ -396,6 +398,7 @@ def test_submitting_with_an_incomplete_quote_asks_twice(page, log_in, seeded):
     assert page.locator(f"#quote-panel .incomplete-list a[href='/quotes/{quote.pk}/']").is_visible()
     page.keyboard.press("Enter")  # the autofocused Submit, without the confirmation
     page.wait_for_selector("#quote-panel .incomplete-list[role=alert]")
+    page.screenshot(path=str(screenshot_dir / "submit-incomplete.png"))
     assert Assignment.objects.get(article=article, annotator=analyst).status == "in_progress"
 
     page.check("input[name=confirm_incomplete]")

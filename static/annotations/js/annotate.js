@@ -139,6 +139,8 @@
     rows.insertAdjacentHTML("beforeend", html);
     total.value = index + 1;
     const row = rows.lastElementChild;
+    row.removeAttribute("data-blank");
+    row.querySelector(".remove-stance").hidden = false;
     enhanceTargets(row);
     setCurrentRow(row);
     const combo = row.querySelector("[role=combobox]");
@@ -613,8 +615,23 @@
     }
   });
 
+  /* The blank row the server renders for the page without JavaScript: here rows are
+   * added on demand, so none waits to catch a label key or refuse the save. Blank
+   * rows come last, so the remaining rows keep their indices. */
+  function dropBlankRows(root) {
+    root.querySelectorAll("#stance-rows .stance-row[data-blank]").forEach(function (row) {
+      const total = row.closest("form").querySelector("[name$='-TOTAL_FORMS']");
+      row.remove();
+      total.value = Number(total.value) - 1;
+    });
+    // Removing a row not saved yet takes the script (without it, a blank row is simply ignored).
+    root.querySelectorAll(".remove-stance[hidden]").forEach((button) => (button.hidden = false));
+  }
+
+  dropBlankRows(document);
   enhanceTargets(document);
   htmx.onLoad(function (element) {
+    dropBlankRows(element);
     enhanceTargets(element);
   });
 
