@@ -297,11 +297,26 @@ def test_label_keys_label_the_stance_after_picking_its_target_in_the_combobox(pa
     # Elsewhere in the panel (the kind radios), the label keys act on the current row.
     page.focus("input[name=kind][value=indirect]")
     page.keyboard.press("u")
+
+    # A second stance takes the keys while the focus is in it; the first keeps its label.
+    page.keyboard.press("t")
+    page.keyboard.type("acquiring")
+    page.keyboard.press("Enter")
+    page.keyboard.press("o")
+    second = page.locator("#stance-rows .stance-row").nth(1)
+    assert "current" in second.get_attribute("class")
+    # Back in the first row's intensity select, a label key labels that row, not the select.
+    page.focus("select[name='stances-0-intensity']")
+    page.keyboard.press("s")
+    assert page.locator("select[name='stances-0-intensity']").input_value() == ""
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#quote-panel .message.success")
 
     quote = Quote.objects.get(annotator=analyst)
-    assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [("support-for-ukraine", "unclear")]
+    assert sorted((s.target.slug, s.label.slug) for s in quote.stances.all()) == [
+        ("iran-nuclear-weapons", "oppose"),
+        ("support-for-ukraine", "support"),
+    ]
 
 
 def test_esc_closes_the_list_first_then_the_panel(page, log_in, seeded):

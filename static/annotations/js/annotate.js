@@ -158,17 +158,19 @@
   }
 
   function currentRow() {
-    const rows = stanceRows();
     const focused = document.activeElement && document.activeElement.closest("#stance-rows .stance-row");
     if (focused) return focused;
     if (lastStanceRow && document.body.contains(lastStanceRow)) return lastStanceRow;
-    return rows.length === 1 ? rows[0] : null;
+    return null;
   }
 
   function pickLabel(labelId) {
     const row = currentRow();
     if (!row) {
-      announce(stanceRows().length ? "Move to a stance first, then press its label key." : "No stance yet: press t to add one, choose its target, then label it.");
+      // No stance to label: say so where the eye is (the button) and to the ear.
+      const add = document.getElementById("add-stance");
+      if (add) add.focus();
+      announce("No stance yet: press t to add one, choose its target, then label it.");
       return true;
     }
     const radio = row.querySelector("input[type=radio][value='" + labelId + "']");
@@ -633,6 +635,9 @@
   htmx.onLoad(function (element) {
     dropBlankRows(element);
     enhanceTargets(element);
+    // A freshly opened quote: its first stance is the current one, marked, until the focus says otherwise.
+    const rows = stanceRows();
+    if (rows.length && !(lastStanceRow && document.body.contains(lastStanceRow))) setCurrentRow(rows[0]);
   });
 
   document.body.addEventListener("htmx:afterSettle", function (event) {
