@@ -58,6 +58,11 @@ class Curation:
     def unanimous_open_rows(self) -> list[AlignedRow]:
         return [row for row in self.rows if row.verdict.unanimous and not row.curated]
 
+    @property
+    def undecided_rows(self) -> list[AlignedRow]:
+        """Rows without a curated version: marking the article curated leaves them out."""
+        return [row for row in self.rows if not row.curated]
+
     def row_of(self, quote_id: int) -> AlignedRow | None:
         return next((row for row in self.rows if any(quote.pk == quote_id for quote in row.quotes)), None)
 

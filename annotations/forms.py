@@ -241,6 +241,11 @@ class StanceForm(forms.ModelForm):
             "intensity": forms.Select(choices=[("", "—"), (1, "1 hedged"), (2, "2 explicit"), (3, "3 categorical")]),
             "note": forms.TextInput,
         }
+        error_messages = {
+            # A row an analyst added and labelled but gave no target: say which field, and the way out.
+            "target": {"required": "Choose a target for this stance, or remove the row."},
+            "label": {"required": "Choose a label for this stance."},
+        }
 
     def __init__(
         self,
@@ -259,6 +264,7 @@ class StanceForm(forms.ModelForm):
         if label_choices is not None:
             label.choices = label_choices
         label.empty_label = None
+        target.widget.attrs["class"] = "target-select"
 
     def validate_constraints(self) -> None:
         """The formset checks one stance per target, and the fields check intensity
@@ -335,6 +341,10 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
         return wanted
 
 
+# extra=1 is for the page without JavaScript, which can't add a row; with JavaScript the
+# script drops that blank row (data-blank) before anyone sees it: a blank row nobody asked
+# for caught label keys and then refused the save ("This field is required") where the
+# analyst wasn't looking. "Add a stance" adds rows.
 # absolute_max: a posted TOTAL_FORMS of 10**20 would otherwise build 1,030 forms
 # (Django's default ceiling) and take seconds; past 30 the formset refuses.
 StanceFormSet = forms.inlineformset_factory(
@@ -343,13 +353,24 @@ StanceFormSet = forms.inlineformset_factory(
 
 
 def target_choices() -> list:
-    """Targets grouped under their top-level topic, for the stance selects."""
-    targets = list(Target.objects.select_related("parent").order_by("name"))
+    """Targets grouped under their top-level topic, each named by its path
+    ("Iran nuclear issue › Return to the JCPOA"): the page's target combobox
+    searches names and paths alike."""
+    targets = {target.pk: target for target in Target.objects.order_by("name")}
     groups: dict[str, list] = {}
-    for target in targets:
-        topic = target.parent.name if target.parent else target.name
-        groups.setdefault(topic, []).append((target.pk, str(target)))
-    return [("", "Choose a target…"), *groups.items()]
+    for target in targets.values():
+        path = [target.name]
+        ancestor, seen = targets.get(target.parent_id) if target.parent_id else None, {target.pk}
+        while ancestor is not None and ancestor.pk not in seen:  # the model refuses cycles; never loop anyway
+            path.insert(0, ancestor.name)
+            seen.add(ancestor.pk)
+            ancestor = targets.get(ancestor.parent_id) if ancestor.parent_id else None
+        groups.setdefault(path[0], []).append((target.pk, " › ".join(path)))
+    # A topic before its children, the children by path.
+    return [
+        ("", "Choose a target…"),
+        *((topic, sorted(group, key=lambda choice: choice[1])) for topic, group in groups.items()),
+    ]
 
 
 def label_choices() -> list:

@@ -16,7 +16,7 @@ from itertools import pairwise
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Quote
+from .models import Quote, missing_parts
 
 
 @dataclass(slots=True)
@@ -37,6 +37,12 @@ class ListedQuote:
     @property
     def lead_label(self) -> str:
         return self.chips[0][0] if self.chips else "none"
+
+    @property
+    def missing(self) -> str:
+        """The rule of ``QuoteQuerySet.incomplete``, read off the row: a speaker's name
+        is required, so no name means no speaker; no chips means no stance."""
+        return missing_parts(has_speaker=self.speaker_name is not None, has_stance=bool(self.chips))
 
 
 @dataclass
@@ -99,8 +105,14 @@ def render_segments(parts: list[Segment]) -> SafeString:
         if innermost is None:
             rendered.append(f'<span class="seg" data-s="{part.start:d}">{escape(part.text)}</span>')
         else:
+            # An incomplete quote is drawn so; the segment where one ends carries the
+            # marker, which CSS writes after it (generated text: not in the selection's
+            # text, so the offsets the script counts stay the article's).
+            incomplete = " incomplete" if innermost.missing else ""
+            if any(quote.end == part.end and quote.missing for quote in part.quotes):
+                incomplete += " incomplete-end"
             rendered.append(
-                f'<span class="seg hl lbl-{lead_class[innermost.lead_label]} depth-{min(part.depth, 3):d}" '
+                f'<span class="seg hl lbl-{lead_class[innermost.lead_label]} depth-{min(part.depth, 3):d}{incomplete}" '
                 f'data-s="{part.start:d}" data-q="{part.quote_ids}">{escape(part.text)}</span>'
             )
     # Every string from the database above went through escape().
@@ -126,13 +138,15 @@ def render_quote_items(quotes: list[ListedQuote], user: object) -> SafeString:
             whose = ""
         chips = "".join(escaped.chip(*chip) for chip in quote.chips)
         kind = escaped[quote.kind]
+        missing = quote.missing
+        flag = f'<span class="incomplete-marker">Incomplete: {escaped[missing]}</span>' if missing else ""
         items.append(
-            f'<li id="quote-{quote.pk:d}" class="lbl-{escaped[quote.lead_label]}">'
+            f'<li id="quote-{quote.pk:d}" class="lbl-{escaped[quote.lead_label]}{" incomplete" if missing else ""}">'
             f'<a href="{edit_url.format(quote.pk)}" class="quote-link" data-quote="{quote.pk:d}">'
             f'<span class="qtext">{escape(text)}</span></a>'
             f'<span class="qmeta">{escaped[quote.speaker_name or "unattributed"]} · '
             f'<span class="chip kind-{kind}">{KIND_LABELS.get(quote.kind, kind)}</span>{whose}</span>'
-            f'<span class="chips">{chips}</span></li>'
+            f'<span class="chips">{chips}</span>{flag}</li>'
         )
     # Every string from the database above went through escape().
     return mark_safe("".join(items))  # noqa: S308  # nosec B308 B703

@@ -511,6 +511,14 @@ class QuoteQuerySet(models.QuerySet):
         )
         return self.raw_layer().filter(Exists(done))
 
+    def incomplete(self) -> QuoteQuerySet:
+        """Quotes not finished: no speaker, or no stance at all. Each carries
+        ``has_stance`` so ``Quote.missing`` says what is missing without a query.
+        (The annotate page's list reads the same rule off its value rows:
+        ``highlights.ListedQuote.missing``.)"""
+        stances = Stance.objects.filter(quote=OuterRef("pk"))
+        return self.annotate(has_stance=Exists(stances)).filter(Q(speaker__isnull=True) | Q(has_stance=False))
+
     def discussable_by(self, user: AnyUser) -> QuoteQuerySet:
         """Quotes whose comment thread and history a user may read and add to:
         reviewers any quote, an analyst only their own raw quotes."""
@@ -521,6 +529,11 @@ class QuoteQuerySet(models.QuerySet):
         if Role.ANALYST in roles_of(user):
             return self.filter(annotator=user, is_curated=False)
         return self.none()
+
+
+def missing_parts(*, has_speaker: bool, has_stance: bool) -> str:
+    """What an incomplete quote lacks, in words ("" when it is complete)."""
+    return ", ".join(part for part, ok in (("no speaker", has_speaker), ("no stance", has_stance)) if not ok)
 
 
 class Quote(models.Model):
@@ -601,6 +614,7 @@ class Quote(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = QuoteQuerySet.as_manager()
+    has_stance: bool  # annotated by QuoteQuerySet.incomplete()
     # curated_from too: which annotators' quotes a curated quote was made from
     # is part of the record a reviewer's decision is judged by.
     history = HistoricalRecords(excluded_fields=["updated_at"], m2m_fields=[curated_from])
@@ -682,6 +696,14 @@ class Quote(models.Model):
                 errors.setdefault("parent", []).append("A quote can't be nested in itself.")
         if errors:
             raise ValidationError(errors)
+
+    @property
+    def missing(self) -> str:
+        """What keeps this quote incomplete ("" if nothing): see ``QuoteQuerySet.incomplete``."""
+        has_stance = self.__dict__.get("has_stance")
+        if has_stance is None:
+            has_stance = self.stances.exists()
+        return missing_parts(has_speaker=self.speaker_id is not None, has_stance=has_stance)
 
     @property
     def layer(self) -> Quote.Layer:

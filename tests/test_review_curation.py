@@ -327,8 +327,31 @@ def test_marking_curated_needs_a_curated_quote(login, reviewer, two):
     assert Article.objects.get(pk=two.article.pk).status == Article.Status.OPEN
 
 
+def test_marking_curated_with_an_undecided_row_asks_first_naming_it(login, reviewer, two, curated):
+    client = login(reviewer)
+    url = reverse("annotations:review-mark-curated", args=[two.article.pk])
+
+    asked = client.post(url, **HTMX)
+    assert asked.status_code == 422
+    page = asked.content.decode()
+    assert "1 row has no curated version</strong>: nothing was marked" in page
+    assert '<a href="#row-2">Row 2</a>: <q hx-disable>at a dead end.</q>' in page
+    assert 'name="confirm_undecided" value="1"' in page
+    assert Article.objects.get(pk=two.article.pk).status == Article.Status.OPEN
+    assert set(Assignment.objects.values_list("status", flat=True)) == {Assignment.Status.SUBMITTED}
+
+    # Without JavaScript the same question is the whole page, not a redirect that forgets it.
+    plain = client.post(url)
+    assert plain.status_code == 422 and "Mark curated without it" in plain.content.decode()
+    # A confirmation for another number of rows (decided or undecided meanwhile) asks again.
+    assert client.post(url, {"confirm_undecided": "2"}, **HTMX).status_code == 422
+    assert Article.objects.get(pk=two.article.pk).status == Article.Status.OPEN
+
+
 def test_marking_curated_reviews_the_submitted_assignments(login, reviewer, two, curated):
-    response = login(reviewer).post(reverse("annotations:review-mark-curated", args=[two.article.pk]), **HTMX)
+    response = login(reviewer).post(
+        reverse("annotations:review-mark-curated", args=[two.article.pk]), {"confirm_undecided": "1"}, **HTMX
+    )
     assert response.status_code == 200
     assert "is curated; 2 assignments marked reviewed" in response.content.decode()
     assert "Mark curated" not in response.content.decode()

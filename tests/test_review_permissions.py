@@ -13,6 +13,7 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.urls import reverse
 
+from annotations.curation import load_curation
 from annotations.models import Article, Assignment, Comment, Quote
 from annotations.offsets import find_occurrence
 
@@ -139,7 +140,11 @@ POSTS = {
         lambda s: {"exact": "talks were “at a dead end.”", "occurrence": 1, "kind": "indirect"},
     ),
     "review-send-back": (lambda s: [s.article.pk], lambda s: {"assignment": s.assignment.pk, "comment": "Look again"}),
-    "review-mark-curated": (lambda s: [s.article.pk], lambda s: {}),
+    # Confirming the rows left undecided (asking first has its own tests in test_review_curation).
+    "review-mark-curated": (
+        lambda s: [s.article.pk],
+        lambda s: {"confirm_undecided": str(len(load_curation(s.article).undecided_rows))},
+    ),
     "review-edit-quote": (lambda s: [s.curated.pk], edit_data),
     "review-drop-quote": (lambda s: [s.curated.pk], lambda s: {"version": s.curated.version}),
 }

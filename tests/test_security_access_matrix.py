@@ -60,6 +60,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from knox.models import AuthToken
 
 from annotations import services
+from annotations.curation import load_curation
 from annotations.exporters import FORMATS as EXPORT_FORMATS
 from annotations.models import (
     Article,
@@ -559,7 +560,11 @@ TABLE: dict[str, Entry] = {
         body=lambda w: {"assignment": w.review_assignment.pk, "comment": "Look at row 2 again."},
     ),
     "review/articles/<int:pk>/mark-curated/": Entry(
-        "annotations:review-mark-curated", allow(REVIEW_405, POST=REVIEW_ACTION), review_article
+        "annotations:review-mark-curated",
+        allow(REVIEW_405, POST=REVIEW_ACTION),
+        review_article,
+        # The reviewer confirms the rows left undecided (without it the page asks, 422).
+        body=lambda w: {"confirm_undecided": str(len(load_curation(w.review_article).undecided_rows))},
     ),
     "review/curated/<int:pk>/edit/": Entry(
         "annotations:review-edit-quote",

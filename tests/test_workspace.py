@@ -466,7 +466,7 @@ def test_deleting_a_changed_quote_is_refused(login, analyst, assigned_article):
 
 
 def test_submitting_locks_my_quotes(login, analyst, assigned_article):
-    quote = QuoteFactory(article=assigned_article, annotator=analyst)
+    quote = StanceFactory(quote__article=assigned_article, quote__annotator=analyst).quote
     client = login(analyst)
     assert (
         "Submit this article?"
@@ -584,3 +584,55 @@ def test_a_new_target_returns_only_to_our_own_pages(login, reviewer, back, expec
         reverse("annotations:target-new"), {"name": "Sanctions on Iran", "slug": "sanctions-iran", "next": back}
     )
     assert response["Location"] == expected
+
+
+def test_submitting_with_incomplete_quotes_lists_them_and_submits_nothing(login, analyst, assigned_article):
+    unattributed = StanceFactory(quote__article=assigned_article, quote__annotator=analyst, quote__speaker=None).quote
+    unlabelled = QuoteFactory(article=assigned_article, annotator=analyst, start=60, end=70)
+    StanceFactory(quote__article=assigned_article, quote__annotator=analyst, quote__start=80, quote__end=90)
+    client = login(analyst)
+    url = reverse("annotations:article-submit", args=[assigned_article.pk])
+
+    asked = client.get(url, **HX).content.decode()
+    assert "2 quotes are incomplete" in asked
+    assert f'href="/quotes/{unattributed.pk}/"' in asked and f'href="/quotes/{unlabelled.pk}/"' in asked
+
+    refused = client.post(url, **HX)
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "nothing was submitted" in page and "no speaker" in page and "no stance" in page
+    assert Assignment.objects.get(article=assigned_article).status == "assigned"
+
+    # A confirmation of fewer incomplete quotes than there are (one made meanwhile) asks again.
+    assert client.post(url, {"confirm_incomplete": "1"}, **HX).status_code == 422
+    assert Assignment.objects.get(article=assigned_article).status == "assigned"
+
+    confirmed = client.post(url, {"confirm_incomplete": "2"})
+    assert confirmed.status_code == 302
+    assert Assignment.objects.get(article=assigned_article).status == "submitted"
+
+
+def test_incomplete_quotes_are_marked_in_the_list_and_the_text(login, analyst, assigned_article):
+    QuoteFactory(article=assigned_article, annotator=analyst, start=60, end=70)
+    StanceFactory(quote__article=assigned_article, quote__annotator=analyst, quote__start=80, quote__end=90)
+    page = login(analyst).get(assigned_article.annotate_url).content.decode()
+    assert page.count('class="incomplete-marker">Incomplete: no stance</span>') == 1
+    assert page.count(" incomplete incomplete-end") == 1
+
+
+def test_the_edit_forms_blank_stance_row_is_marked_for_the_script_to_drop(login, analyst, assigned_article):
+    stance = StanceFactory(quote__article=assigned_article, quote__annotator=analyst)
+    page = login(analyst).get(reverse("annotations:quote-edit", args=[stance.quote.pk]), **HX).content.decode()
+    # Without JavaScript the blank row is the only way to add a stance; with it, the
+    # script drops every data-blank row (tests/browser checks none is left).
+    assert 'name="stances-TOTAL_FORMS" value="2"' in page
+    assert page.count("data-blank") == 2  # the blank row and the template "Add a stance" copies
+    assert page.index("data-blank") > page.index('name="stances-0-target"')
+    assert 'name="stances-__prefix__-target"' in page
+
+
+def test_the_closed_panel_is_the_empty_state(login, analyst, assigned_article):
+    response = login(analyst).get(assigned_article.annotate_url + "?fragment=quote-panel", **HX)
+    page = response.content.decode()
+    assert '<div id="quote-panel"' in page
+    assert "quote-form" not in page and 'id="new-quote"' in page

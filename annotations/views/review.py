@@ -30,7 +30,7 @@ from django_htmx.http import reswap, retarget
 
 from ..agreement import load_agreement
 from ..charts import bar_chart
-from ..curation import load_curation
+from ..curation import Curation, load_curation
 from ..filters import AgreementFilter
 from ..forms import (
     AssignForm,
@@ -142,7 +142,9 @@ def review_queue(request: AuthedRequest) -> HttpResponse:
 # --- Curation ------------------------------------------------------------------------
 
 
-def _curation_page(request: AuthedRequest, article: Article, *, fragment: bool) -> HttpResponse:
+def _curation_page(
+    request: AuthedRequest, article: Article, *, fragment: bool, curation: Curation | None = None, **extra: Any
+) -> TemplateResponse:
     template = "annotations/review_article.html"
     if fragment:
         template += "#curation"
@@ -151,8 +153,9 @@ def _curation_page(request: AuthedRequest, article: Article, *, fragment: bool) 
         template,
         {
             "article": article,
-            "curation": load_curation(article),
+            "curation": curation or load_curation(article),
             "missed_form": MissedQuoteForm(article=article, curator=request.user),
+            **extra,
         },
     )
 
@@ -263,6 +266,18 @@ def review_send_back(request: AuthedRequest, pk: int) -> HttpResponse:
 @require_POST
 def review_mark_curated(request: AuthedRequest, pk: int) -> HttpResponse:
     article = get_object_or_404(Article, pk=pk)
+    curation = load_curation(article)
+    undecided = curation.undecided_rows
+    # Rows nobody decided drop out of the dataset: only when the reviewer confirmed
+    # that many of them (one more left undecided meanwhile asks again).
+    confirmed = request.POST.get("confirm_undecided") == str(len(undecided))
+    # What refuses outright (nothing curated, still being annotated) is said first, by mark_curated.
+    if undecided and not confirmed and not article.curation_problems():
+        response = _curation_page(
+            request, article, fragment=bool(request.htmx), curation=curation, confirm_undecided=undecided
+        )
+        response.status_code = 422
+        return reswap(retarget(response, "#curation"), "outerHTML") if request.htmx else response
     try:
         reviewed = article.mark_curated()
     except ValidationError as error:

@@ -222,6 +222,10 @@ def _get_article(request: AuthedRequest, pk: int) -> Article:
 @require_GET
 def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
     article = _get_article(request, pk)
+    if request.htmx and request.GET.get("fragment") == "quote-panel":
+        # Esc closes the panel: its empty state, as after a save.
+        can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
+        return TemplateResponse(request, ANNOTATE + "#quote-panel", {"article": article, "can_annotate": can_annotate})
     context = _annotate_context(request, article)
     if context["can_annotate"]:
         context.update(_new_quote_forms(article))
@@ -435,8 +439,16 @@ def article_submit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Submit my annotation of an article: it leaves my queue and locks my quotes."""
     article = _get_article(request, pk)
     assignment = get_object_or_404(Assignment, article=article, annotator=request.user)
+    incomplete = list(
+        Quote.objects.raw_layer().filter(article=article, annotator=request.user).incomplete().order_by("start", "id")
+    )
+    context = {"submitting": assignment, "incomplete": incomplete}
     if request.method == "GET":
-        return _panel_response(request, article, {"submitting": assignment})
+        return _panel_response(request, article, context)
+    # Incomplete quotes go to review only when the analyst confirmed that many of them:
+    # one more made meanwhile (another tab) asks again.
+    if incomplete and request.POST.get("confirm_incomplete") != str(len(incomplete)):
+        return _panel_response(request, article, {**context, "confirm_missing": True}, status=422)
     try:
         assignment.move_to(Assignment.Status.SUBMITTED)
     except ValidationError as error:

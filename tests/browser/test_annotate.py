@@ -103,7 +103,9 @@ def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, sc
     assert page.locator("input[name=kind][value=direct]").is_checked()
     assert page.locator("input[name=cue]").input_value() == "said"
 
-    page.select_option("select[name='stances-0-target']", label="Iran acquiring nuclear weapons")
+    page.click("#add-stance")
+    page.keyboard.type("acquiring nuclear")
+    page.click("#stance-rows [role=option]:has-text('Iran acquiring nuclear weapons')")
     page.locator("#stance-rows .stance-row").first.get_by_text("Oppose").click()
     page.select_option("select[name='stances-0-intensity']", "3")
     page.click("#save-quote")
@@ -169,9 +171,10 @@ def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
     page.keyboard.press("Enter")
     assert page.locator("input[name=speaker_query]").input_value() == "Ned Price"
     page.check("input[name=kind][value=indirect]")
-    page.focus("select[name='stances-0-target']")
-    page.select_option("select[name='stances-0-target']", label="Israel's low public profile on the Russia–Ukraine war")
-    page.focus("#stance-rows .stance-row input[type=radio]")
+    page.keyboard.press("t")  # a stance row, the focus in its target box
+    page.keyboard.type("low profile")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#stance-rows input[type=radio]:focus")
     page.keyboard.press("n")  # the "neutral" label's shortcut
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#quote-panel .message.success")
@@ -247,3 +250,192 @@ def test_a_selection_across_paragraphs_round_trips(page, log_in, seeded):
     page.wait_for_selector("#quote-panel .message.success")
     quote = Quote.objects.get(annotator=analyst)
     assert "\n" in quote.text and quote.text == article.text[start:end]
+
+
+def open_quote_on(page, quote: dict) -> None:
+    """Select one of the worked example's quotes with the mouse; the panel opens on it."""
+    # Bring the passage a third of the way down the screen first: the mouse can't reach past it.
+    box = page.evaluate(CHAR_BOX, [quote["start"], quote["end"]])
+    page.evaluate("(y) => window.scrollBy(0, y - innerHeight / 3)", box["y1"])
+    drag_select(page, quote["start"], quote["end"])
+    page.wait_for_selector(f"#quote-form #selection-offsets:has-text('{quote['start']}–{quote['end']}')")
+    panel_settled(page)
+
+
+def test_label_keys_label_the_stance_after_picking_its_target_in_the_combobox(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    assert page.locator("#stance-rows .stance-row").count() == 0  # none until asked for
+
+    page.click("#add-stance")
+    combo = page.locator("#stance-rows [role=combobox]")
+    assert combo.evaluate("el => el === document.activeElement")
+    assert combo.get_attribute("aria-expanded") == "true"
+    listbox = page.locator("#" + combo.get_attribute("aria-controls"))
+    assert listbox.get_attribute("role") == "listbox"
+    # Filtered by the path as well as the name: "russia ukraine" finds the children of "Russia–Ukraine war".
+    page.keyboard.type("russia ukraine support")
+    assert listbox.locator("[role=option]").all_inner_texts() == [
+        "Russia–Ukraine war › Supporting Ukraine against Russia's invasion"
+    ]
+    page.keyboard.press("ArrowDown")
+    active = combo.get_attribute("aria-activedescendant")
+    assert page.locator(f"#{active}").get_attribute("aria-selected") == "true"
+    page.keyboard.press("Enter")
+
+    # The focus went to the stance's label; "s" labels it, it doesn't re-pick the target.
+    page.wait_for_selector("#stance-rows input[type=radio]:focus")
+    page.keyboard.press("s")
+    assert combo.input_value() == "Russia–Ukraine war › Supporting Ukraine against Russia's invasion"
+    assert combo.get_attribute("aria-expanded") == "false"
+    # Back in the (closed) target box, a label key still labels rather than typing.
+    combo.focus()
+    page.keyboard.press("o")
+    assert combo.input_value() == "Russia–Ukraine war › Supporting Ukraine against Russia's invasion"
+    # Elsewhere in the panel (the kind radios), the label keys act on the current row.
+    page.focus("input[name=kind][value=indirect]")
+    page.keyboard.press("u")
+
+    # A second stance takes the keys while the focus is in it; the first keeps its label.
+    page.keyboard.press("t")
+    page.keyboard.type("acquiring")
+    page.keyboard.press("Enter")
+    page.keyboard.press("o")
+    second = page.locator("#stance-rows .stance-row").nth(1)
+    assert "current" in second.get_attribute("class")
+    # Back in the first row's intensity select, a label key labels that row, not the select.
+    page.focus("select[name='stances-0-intensity']")
+    page.keyboard.press("s")
+    assert page.locator("select[name='stances-0-intensity']").input_value() == ""
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+
+    quote = Quote.objects.get(annotator=analyst)
+    assert sorted((s.target.slug, s.label.slug) for s in quote.stances.all()) == [
+        ("iran-nuclear-weapons", "oppose"),
+        ("support-for-ukraine", "support"),
+    ]
+
+
+def test_esc_closes_the_list_first_then_the_panel(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    page.click("#add-stance")
+    combo = page.locator("#stance-rows [role=combobox]")
+    page.keyboard.type("iran")
+    assert combo.get_attribute("aria-expanded") == "true"
+
+    page.keyboard.press("Escape")
+    assert combo.get_attribute("aria-expanded") == "false"
+    assert page.locator("#quote-form").is_visible()  # only the list closed
+
+    # The open quote has changes: Esc asks before discarding them.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#quote-panel #new-quote")
+    assert page.locator("#quote-form").count() == 0
+    page.wait_for_function("() => document.activeElement.id === 'article-text'")
+    assert not Quote.objects.filter(annotator=analyst).exists()
+
+
+def test_editing_labels_the_real_stance_and_a_refused_save_says_why_where_the_focus_is(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    page.click("#add-stance")
+    page.keyboard.type("low profile")
+    page.keyboard.press("Enter")
+    page.keyboard.press("n")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+    quote = Quote.objects.get(annotator=analyst)
+
+    # Reopen it: one row, its own; a label key from the text's side of the panel relabels it.
+    page.click(f"#quote-{quote.pk} .quote-link")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
+    panel_settled(page)
+    assert page.locator("#stance-rows .stance-row").count() == 1  # its own; no blank row
+    assert page.locator("input[name=stances-TOTAL_FORMS]").input_value() == "1"
+    page.focus("input[name=kind][value=direct]")
+    page.keyboard.press("o")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Saved changes')")
+    assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [
+        ("israel-low-profile-russia-ukraine", "oppose")
+    ]
+
+    # A stance added and labelled but given no target: refused, and the refusal is in view,
+    # focused and announced, not off-screen.
+    page.click(f"#quote-{quote.pk} .quote-link")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
+    panel_settled(page)
+    page.click("#add-stance")
+    page.keyboard.press("Escape")  # close the list
+    page.locator("#stance-rows .stance-row").nth(1).get_by_text("Support", exact=True).click()
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .errorlist")
+    panel_settled(page)
+    focused = page.evaluate(
+        "() => { const el = document.activeElement; const r = el.getBoundingClientRect();"
+        " return {cls: el.className, text: el.textContent, inView: r.top >= 0 && r.bottom <= innerHeight}; }"
+    )
+    assert focused["cls"] == "errorlist" and "Choose a target for this stance" in focused["text"]
+    assert focused["inView"]
+    page.wait_for_function("() => document.getElementById('announcer').textContent.includes('Choose a target')")
+    quote.refresh_from_db()
+    assert quote.version == 2
+    assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [
+        ("israel-low-profile-russia-ukraine", "oppose")
+    ]
+
+
+def test_submitting_with_an_incomplete_quote_asks_twice(page, log_in, seeded, screenshot_dir):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    page.click("#save-quote")  # a speaker (suggested) but no stance
+    page.wait_for_selector("#quote-panel .message.success")
+    quote = Quote.objects.get(annotator=analyst)
+    item = page.locator(f"#quote-{quote.pk}")
+    assert "incomplete" in item.get_attribute("class")
+    assert "Incomplete: no stance" in item.inner_text()
+    assert page.locator(f"#article-text .hl.incomplete[data-q='{quote.pk}']").count() >= 1
+
+    page.focus("#article-text")
+    page.keyboard.press("Shift+S")
+    page.wait_for_selector("#quote-panel .incomplete-list")
+    assert page.locator(f"#quote-panel .incomplete-list a[href='/quotes/{quote.pk}/']").is_visible()
+    page.keyboard.press("Enter")  # the autofocused Submit, without the confirmation
+    page.wait_for_selector("#quote-panel .incomplete-list[role=alert]")
+    page.screenshot(path=str(screenshot_dir / "submit-incomplete.png"))
+    assert Assignment.objects.get(article=article, annotator=analyst).status == "in_progress"
+
+    page.check("input[name=confirm_incomplete]")
+    page.click("#quote-panel button.primary")
+    page.wait_for_url(re.compile(r"^https?://[^/]+/$"))
+    assert Assignment.objects.get(article=article, annotator=analyst).status == "submitted"
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_screenshot_the_combobox_open_beside_an_incomplete_quote(page, log_in, seeded, screenshot_dir, width):
+    analyst, article = seeded
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+    open_quote_on(page, EXAMPLE["quotes"][1])
+    page.click("#add-stance")
+    page.keyboard.type("iran")
+    page.keyboard.press("ArrowDown")
+    page.evaluate("() => document.querySelector('#stance-rows [role=combobox]').scrollIntoView({block: 'start'})")
+    if width >= 1000:  # the side panel scrolls on its own: the text from the top, with the incomplete quote
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshot_dir / f"annotate-combobox-{width}.png"))

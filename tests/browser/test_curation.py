@@ -96,8 +96,20 @@ def test_a_reviewer_curates_the_demo_article(page, log_in, double_coded, screens
 
     page.screenshot(path=str(screenshot_dir / "curation.png"), full_page=True)
 
-    # Not every row is decided, but that is the reviewer's call: mark it curated.
+    # Not every row is decided: "Mark curated" asks first, naming the rows, and changes nothing.
+    expect(page.locator("#undecided-count")).to_have_text("4 rows undecided")
     page.get_by_role("button", name="Mark curated").click()
+    question = page.locator("#curation .confirm-undecided[role=alert]")
+    expect(question).to_contain_text("4 rows have no curated version")
+    expect(question.get_by_role("link", name="Row 7")).to_have_attribute("href", "#row-7")
+    confirm = page.get_by_role("button", name="Mark curated without them")
+    expect(confirm).to_be_focused()
+    assert Article.objects.get().status == Article.Status.OPEN
+    assert set(Assignment.objects.values_list("status", flat=True)) == {Assignment.Status.SUBMITTED}
+    page.screenshot(path=str(screenshot_dir / "curation-undecided.png"))
+
+    # It is the reviewer's call: confirmed, the article is curated without those rows.
+    confirm.click()
     expect(page.locator("#curation .messages")).to_contain_text("2 assignments marked reviewed")
     expect(page.locator("#summary-title .status")).to_have_text("Curated")
     assert Article.objects.get().status == Article.Status.CURATED

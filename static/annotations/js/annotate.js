@@ -19,6 +19,7 @@
   let dirty = false;
   let current = -1;
   let lastStanceRow = null;
+  let focusTextNext = false; // after Esc closed the panel, the focus goes back to the text
 
   const codePoints = (s) => Array.from(s).length;
 
@@ -138,25 +139,257 @@
     rows.insertAdjacentHTML("beforeend", html);
     total.value = index + 1;
     const row = rows.lastElementChild;
+    row.removeAttribute("data-blank");
+    row.querySelector(".remove-stance").hidden = false;
+    enhanceTargets(row);
+    setCurrentRow(row);
+    const combo = row.querySelector("[role=combobox]");
+    if (combo) combo.focus();
+  }
+
+  function stanceRows() {
+    return Array.from(document.querySelectorAll("#stance-rows .stance-row"));
+  }
+
+  /* The row label keys act on: the one holding the focus, else the last one the focus was in. */
+  function setCurrentRow(row) {
     lastStanceRow = row;
-    const select = row.querySelector("select");
-    if (select) select.focus();
+    stanceRows().forEach((r) => r.classList.toggle("current", r === row));
+  }
+
+  function currentRow() {
+    const focused = document.activeElement && document.activeElement.closest("#stance-rows .stance-row");
+    if (focused) return focused;
+    if (lastStanceRow && document.body.contains(lastStanceRow)) return lastStanceRow;
+    return null;
   }
 
   function pickLabel(labelId) {
-    const rows = Array.from(document.querySelectorAll("#stance-rows .stance-row"));
-    if (!rows.length) return false;
-    const row = lastStanceRow && document.body.contains(lastStanceRow) ? lastStanceRow : rows[rows.length - 1];
+    const row = currentRow();
+    if (!row) {
+      // No stance to label: say so where the eye is (the button) and to the ear.
+      const add = document.getElementById("add-stance");
+      if (add) add.focus();
+      announce("No stance yet: press t to add one, choose its target, then label it.");
+      return true;
+    }
     const radio = row.querySelector("input[type=radio][value='" + labelId + "']");
     if (!radio) return false;
     radio.checked = true;
     radio.focus();
     dirty = true;
+    const name = radio.closest("label") ? radio.closest("label").textContent.trim() : "";
+    const target = row.querySelector("[role=combobox]");
+    announce("Labelled " + name + (target && target.value ? ": " + target.value : ""));
     return true;
   }
 
+  /* Say something to screen readers: the region is outside the panel, so it survives swaps. */
+  function announce(text) {
+    const region = document.getElementById("announcer");
+    if (!region) return;
+    region.textContent = "";
+    window.setTimeout(function () {
+      region.textContent = text;
+    }, 50);
+  }
+
+  /* --- The target combobox (the ARIA 1.2 combobox pattern with a listbox popup). ---
+   * The server renders a native <select> (it works without JavaScript); here it
+   * becomes a text input that filters its options by name and by path
+   * ("Parent › Child"), and a hidden input carrying the same field name and the
+   * target id, so the form posts exactly what the select did. */
+  const fold = (s) => s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
+  const combos = new WeakMap();
+  let comboCount = 0;
+
+  function enhanceTargets(root) {
+    root.querySelectorAll("select.target-select").forEach(function (select) {
+      const options = Array.from(select.options)
+        .filter((option) => option.value)
+        .map((option) => ({ id: option.value, path: option.textContent, key: fold(option.textContent) }));
+      const picked = options.find((option) => option.id === select.value);
+      const listId = "target-list-" + ++comboCount;
+      const input = document.createElement("input");
+      input.type = "text";
+      input.id = select.id;
+      input.className = "target-combobox";
+      input.autocomplete = "off";
+      input.spellcheck = false;
+      input.placeholder = "Type to search targets…";
+      input.setAttribute("role", "combobox");
+      input.setAttribute("aria-autocomplete", "list");
+      input.setAttribute("aria-expanded", "false");
+      input.setAttribute("aria-controls", listId);
+      ["aria-invalid", "aria-describedby"].forEach(function (name) {
+        if (select.hasAttribute(name)) input.setAttribute(name, select.getAttribute(name));
+      });
+      input.value = picked ? picked.path : "";
+      const hidden = document.createElement("input");
+      hidden.type = "hidden";
+      hidden.name = select.name;
+      hidden.value = picked ? picked.id : "";
+      const list = document.createElement("ul");
+      list.id = listId;
+      list.className = "options combo-options";
+      list.setAttribute("role", "listbox");
+      list.setAttribute("aria-label", "Targets");
+      list.hidden = true;
+      const wrap = document.createElement("div");
+      wrap.className = "combobox";
+      wrap.append(input, hidden, list);
+      select.replaceWith(wrap);
+      combos.set(input, { options: options, hidden: hidden, list: list, matches: [], active: -1 });
+    });
+  }
+
+  function comboOf(element) {
+    return element && element.matches && element.matches("input.target-combobox") ? combos.get(element) : undefined;
+  }
+
+  function comboOpen(input) {
+    return input.getAttribute("aria-expanded") === "true";
+  }
+
+  function openCombo(input) {
+    const combo = combos.get(input);
+    const words = fold(input.value.trim()).split(/\s+/).filter(Boolean);
+    // A picked target's own path in the box shows every target, not just itself.
+    const showAll = !words.length || combo.hidden.value !== "";
+    combo.matches = combo.options.filter((option) => showAll || words.every((word) => option.key.includes(word)));
+    if (!showAll) {
+      // Targets whose own name matches come before those matched only through a parent's.
+      const own = (option) => (words.every((word) => option.key.split(" › ").pop().includes(word)) ? 0 : 1);
+      combo.matches.sort((a, b) => own(a) - own(b));
+    }
+    combo.list.replaceChildren();
+    combo.matches.forEach(function (option, index) {
+      const item = document.createElement("li");
+      item.id = combo.list.id + "-" + index;
+      item.setAttribute("role", "option");
+      item.dataset.id = option.id;
+      const parts = option.path.split(" › ");
+      const name = parts.pop();
+      if (parts.length) {
+        const parent = document.createElement("span");
+        parent.className = "path";
+        parent.textContent = parts.join(" › ") + " › ";
+        item.append(parent);
+      }
+      item.append(document.createTextNode(name));
+      item.setAttribute("aria-selected", "false");
+      combo.list.append(item);
+    });
+    if (!combo.matches.length) {
+      const empty = document.createElement("li");
+      empty.className = "empty";
+      empty.textContent = "No target matches “" + input.value.trim() + "”.";
+      combo.list.append(empty);
+    }
+    combo.list.hidden = false;
+    input.setAttribute("aria-expanded", "true");
+    const current = combo.matches.findIndex((option) => option.id === combo.hidden.value);
+    setActive(input, current >= 0 ? current : words.length && !showAll ? 0 : -1);
+  }
+
+  function closeCombo(input) {
+    const combo = combos.get(input);
+    if (!combo) return;
+    combo.list.hidden = true;
+    combo.active = -1;
+    input.setAttribute("aria-expanded", "false");
+    input.removeAttribute("aria-activedescendant");
+  }
+
+  function setActive(input, index) {
+    const combo = combos.get(input);
+    const items = combo.list.querySelectorAll("[role=option]");
+    if (!items.length) index = -1;
+    else index = Math.max(-1, Math.min(index, items.length - 1));
+    items.forEach((item, i) => item.setAttribute("aria-selected", String(i === index)));
+    combo.active = index;
+    if (index >= 0) {
+      input.setAttribute("aria-activedescendant", items[index].id);
+      items[index].scrollIntoView({ block: "nearest" });
+    } else {
+      input.removeAttribute("aria-activedescendant");
+    }
+  }
+
+  function pickTarget(input, index) {
+    const combo = combos.get(input);
+    const option = combo.matches[index];
+    if (!option) return;
+    combo.hidden.value = option.id;
+    input.value = option.path;
+    input.removeAttribute("aria-invalid");
+    closeCombo(input);
+    dirty = true;
+    // Straight on to the label: the label keys act on this row from here.
+    const row = input.closest(".stance-row");
+    const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
+    if (radio) radio.focus();
+    announce("Target: " + option.path + ". Now press a label key.");
+  }
+
+  function comboKeydown(event, input) {
+    const combo = combos.get(input);
+    const open = comboOpen(input);
+    switch (event.key) {
+      case "ArrowDown":
+        event.preventDefault();
+        if (!open || event.altKey) openCombo(input);
+        else setActive(input, combo.active + 1);
+        return true;
+      case "ArrowUp":
+        event.preventDefault();
+        if (open) setActive(input, combo.active - 1);
+        return true;
+      case "Enter":
+        if (event.ctrlKey || event.metaKey) return false; // Ctrl+Enter saves
+        // Never the form's implicit submit from this box.
+        event.preventDefault();
+        if (open) pickTarget(input, combo.active >= 0 ? combo.active : 0);
+        return true;
+      case "Escape":
+        if (!open) return false; // the panel's Esc
+        event.preventDefault();
+        closeCombo(input);
+        return true;
+      case "Tab":
+        closeCombo(input);
+        return false;
+    }
+    if (open || event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) return false;
+    // Closed list, a printable key: a label key labels this row; any other key starts a search.
+    const labelId = labelShortcuts[event.key];
+    if (labelId !== undefined) {
+      event.preventDefault();
+      setCurrentRow(input.closest(".stance-row"));
+      pickLabel(labelId);
+      return true;
+    }
+    openCombo(input);
+    return false;
+  }
+
   function typing(target) {
+    // A select inside a stance row (intensity) takes no letters: they are label keys there.
+    if (target.matches("#stance-rows select")) return false;
     return target.closest("input:not([type=radio]):not([type=checkbox]), textarea, select, [contenteditable]");
+  }
+
+  function closePanel() {
+    if (dirty && !window.confirm("Discard the changes in the open quote?")) return;
+    dirty = false;
+    document.querySelectorAll(".hl.current, #quote-list li.current").forEach((el) => el.classList.remove("current"));
+    focusTextNext = true;
+    htmx.ajax("GET", window.location.pathname + "?fragment=quote-panel", { target: "#quote-panel", swap: "outerHTML" });
+  }
+
+  function panelIsOpen() {
+    const p = panel();
+    return !!(p && p.querySelector("#quote-form, form, blockquote"));
   }
 
   document.addEventListener("keydown", function (event) {
@@ -169,10 +402,29 @@
       }
       return;
     }
+    const combo = comboOf(target);
+    if (combo && comboKeydown(event, target)) return;
     if (event.key === "Escape") {
+      // One Esc, one thing closed: the help (the dialog closes itself), an open
+      // list, then the panel.
+      if (document.getElementById("help").open || event.defaultPrevented) return;
       const results = document.getElementById("speaker-results");
-      if (results) results.innerHTML = "";
-      textBox().focus();
+      if (results && results.querySelector(".speaker-option")) {
+        results.innerHTML = "";
+        const query = document.querySelector("[name=speaker_query]");
+        if (query) {
+          query.setAttribute("aria-expanded", "false");
+          query.focus();
+        }
+        return;
+      }
+      if (panelIsOpen()) closePanel();
+      else textBox().focus();
+      return;
+    }
+    const labelKey = labelShortcuts[event.key];
+    if (labelKey !== undefined && !event.altKey && !event.ctrlKey && !event.metaKey && !combo && !typing(target) && document.getElementById("quote-form")) {
+      if (pickLabel(labelKey)) event.preventDefault();
       return;
     }
     if (typing(target) || event.altKey || event.ctrlKey || event.metaKey) return;
@@ -212,10 +464,6 @@
       }
       return;
     }
-    const labelId = labelShortcuts[event.key];
-    if (labelId !== undefined && document.getElementById("quote-form")) {
-      if (pickLabel(labelId)) event.preventDefault();
-    }
   });
 
   /* Mouse: a selection opens the new-quote panel; a click on a highlight opens its quote. */
@@ -240,9 +488,9 @@
       openQuote(quoteLinks().indexOf(link));
       return;
     }
-    const option = event.target.closest(".speaker-option");
-    if (option) {
-      pickSpeaker(option.dataset.id, option.dataset.name);
+    const speaker = event.target.closest(".speaker-option");
+    if (speaker) {
+      pickSpeaker(speaker.dataset.id, speaker.dataset.name);
       return;
     }
     const nudgeButton = event.target.closest("[data-nudge]");
@@ -254,6 +502,30 @@
       addStanceRow();
       return;
     }
+    const option = event.target.closest(".combo-options [role=option]");
+    if (option) {
+      const input = option.closest(".combobox").querySelector("input.target-combobox");
+      pickTarget(input, Array.from(option.parentNode.children).indexOf(option));
+      return;
+    }
+    const remove = event.target.closest(".remove-stance");
+    if (remove) {
+      // A row not saved yet: gone from the form; the formset reads a missing row as empty.
+      const row = remove.closest(".stance-row");
+      const next = row.nextElementSibling || row.previousElementSibling;
+      row.remove();
+      dirty = true;
+      if (next) {
+        setCurrentRow(next);
+        (next.querySelector("input[type=radio]:checked") || next.querySelector("[role=combobox]")).focus();
+      } else {
+        lastStanceRow = null;
+        document.getElementById("add-stance").focus();
+      }
+      return;
+    }
+    const comboInput = event.target.closest("input.target-combobox");
+    if (comboInput && !comboOpen(comboInput)) openCombo(comboInput);
     if (event.target.closest("#show-help")) {
       document.getElementById("help").showModal();
       return;
@@ -278,12 +550,44 @@
 
   document.addEventListener("focusin", function (event) {
     const row = event.target.closest("#stance-rows .stance-row");
-    if (row) lastStanceRow = row;
+    if (row) setCurrentRow(row);
+    // A box with no target picked yet is for searching: show the list straight away.
+    const combo = comboOf(event.target);
+    if (combo && !combo.hidden.value && !comboOpen(event.target)) openCombo(event.target);
+  });
+
+  document.addEventListener("focusout", function (event) {
+    const combo = comboOf(event.target);
+    if (!combo) return;
+    const wrap = event.target.closest(".combobox");
+    if (event.relatedTarget && wrap.contains(event.relatedTarget)) return;
+    closeCombo(event.target);
+    if (!combo.hidden.value) {
+      // A typed name that is exactly one target's name or path picks it, as the select would.
+      const typed = fold(event.target.value.trim());
+      const exact = combo.options.filter((option) => option.key === typed || fold(option.path.split(" › ").pop()) === typed);
+      if (typed && exact.length === 1) {
+        combo.hidden.value = exact[0].id;
+        event.target.value = exact[0].path;
+      }
+    }
+  });
+
+  /* A click in the list must not blur the box first (the list would close under the pointer). */
+  document.addEventListener("mousedown", function (event) {
+    if (event.target.closest(".combo-options")) event.preventDefault();
   });
 
   document.addEventListener("input", function (event) {
     if (!event.target.closest("#quote-form")) return;
     dirty = true;
+    const combo = comboOf(event.target);
+    if (combo) {
+      // Typed text replaces a picked target until one is picked again.
+      combo.hidden.value = "";
+      openCombo(event.target);
+      return;
+    }
     if (event.target.name === "speaker_query") {
       // A typed name replaces a picked speaker until one is picked again.
       event.target.form.elements.speaker.value = "";
@@ -313,14 +617,64 @@
     }
   });
 
+  /* The blank row the server renders for the page without JavaScript: here rows are
+   * added on demand, so none waits to catch a label key or refuse the save. Blank
+   * rows come last, so the remaining rows keep their indices. */
+  function dropBlankRows(root) {
+    root.querySelectorAll("#stance-rows .stance-row[data-blank]").forEach(function (row) {
+      const total = row.closest("form").querySelector("[name$='-TOTAL_FORMS']");
+      row.remove();
+      total.value = Number(total.value) - 1;
+    });
+    // Removing a row not saved yet takes the script (without it, a blank row is simply ignored).
+    root.querySelectorAll(".remove-stance[hidden]").forEach((button) => (button.hidden = false));
+  }
+
+  dropBlankRows(document);
+  enhanceTargets(document);
+  htmx.onLoad(function (element) {
+    dropBlankRows(element);
+    enhanceTargets(element);
+    // A freshly opened quote: its first stance is the current one, marked, until the focus says otherwise.
+    const rows = stanceRows();
+    if (rows.length && !(lastStanceRow && document.body.contains(lastStanceRow))) setCurrentRow(rows[0]);
+  });
+
   document.body.addEventListener("htmx:afterSettle", function (event) {
     const newPanel = panel();
     if (event.detail.target && event.detail.target.id === "quote-panel" && newPanel) {
-      dirty = newPanel.querySelector(".errorlist, [role=alert]") !== null;
-      const focusable = newPanel.querySelector("[autofocus], .message, input[name=speaker_query]");
+      const errors = Array.from(newPanel.querySelectorAll(".errorlist, .message.error, [role=alert]"));
+      dirty = errors.length > 0;
       const form = newPanel.querySelector("#quote-form");
       const editing = form && form.getAttribute("action").match(/^\/quotes\/(\d+)\//);
       if (editing) highlightQuote(editing[1]);
+      if (errors.length) {
+        // Not saved: the first problem comes into view and takes the focus, and all are read out.
+        const first = errors[0];
+        const row = first.closest(".stance-row");
+        if (row) setCurrentRow(row);
+        first.tabIndex = -1;
+        first.scrollIntoView({ block: "center" });
+        first.focus({ preventScroll: true });
+        announce(
+          "Not saved. " +
+            errors
+              .map(function (error) {
+                const field = error.closest(".stance-row") ? "Stance " + (stanceRows().indexOf(error.closest(".stance-row")) + 1) + ": " : "";
+                return field + error.textContent.trim();
+              })
+              .join(" ")
+        );
+        return;
+      }
+      if (focusTextNext) {
+        focusTextNext = false;
+        textBox().focus();
+        return;
+      }
+      const saved = newPanel.querySelector(".message.success");
+      if (saved) announce(saved.textContent.trim());
+      const focusable = newPanel.querySelector("[autofocus], .message, input[name=speaker_query]");
       (focusable || newPanel).focus();
     }
   });
