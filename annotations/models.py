@@ -155,6 +155,11 @@ class ArticleQuerySet(models.QuerySet):
         ).values("article_id")
         return self.visible_to(user).filter(status=Article.Status.OPEN).exclude(pk__in=locked)
 
+    def with_annotatable(self, user: AnyUser) -> ArticleQuerySet:
+        """Each article with ``annotatable``: whether ``user`` may add quotes to it
+        (``annotatable_by``), answered in the query that reads the article."""
+        return self.annotate(annotatable=Exists(Article.objects.annotatable_by(user).filter(pk=OuterRef("pk"))))
+
 
 class Article(models.Model):
     class Status(models.TextChoices):
@@ -545,6 +550,16 @@ class QuoteQuerySet(models.QuerySet):
         ).values("article_id")
         return self.filter(annotator=user, is_curated=False).exclude(article_id__in=locked)
 
+    def with_permissions(self, user: AnyUser) -> QuoteQuerySet:
+        """Each quote with what ``user`` may do, answered in the query that reads it:
+        ``editable`` (``editable_by``), ``discussable`` (``discussable_by``) and
+        ``article_annotatable`` (``Article.objects.annotatable_by``: may add quotes to its article)."""
+        return self.annotate(
+            editable=Exists(Quote.objects.editable_by(user).filter(pk=OuterRef("pk"))),
+            discussable=Exists(Quote.objects.discussable_by(user).filter(pk=OuterRef("pk"))),
+            article_annotatable=Exists(Article.objects.annotatable_by(user).filter(pk=OuterRef("article_id"))),
+        )
+
     def in_text_order(self) -> QuoteQuerySet:
         return self.order_by("start", "-end", "id")
 
@@ -745,7 +760,8 @@ class Quote(models.Model):
         (no read-then-write race); it holds the row lock until commit, so the
         ordinary save that follows (and records history) can't interleave.
         """
-        with transaction.atomic():
+        # No savepoint of its own: a failure undoes the caller's whole write (annotate's transaction).
+        with transaction.atomic(savepoint=False):
             claimed = Quote.objects.filter(pk=self.pk, version=expected_version).update(version=F("version") + 1)
             if not claimed:
                 raise VersionConflict(Quote.objects.filter(pk=self.pk).first())
