@@ -492,6 +492,32 @@ class VersionConflict(Exception):
         super().__init__("The quote was changed by someone else." if current else "The quote was deleted.")
 
 
+# What the database's rules for quotes and stances mean, for a write it refuses
+# (the forms and serializers check the same first; these are the last guard).
+REFUSALS = {
+    "quote_span_not_empty": "A quote must be at least one character long: its end must come after its start.",
+    "quote_text_length_matches_span": "The quote's text must be exactly end − start characters long.",
+    "quote_mention_span_valid": "The source mention needs a start before its end and the text between them.",
+    "quote_cue_span_valid": "The cue needs a start before its end and the text between them.",
+    "quote_spans_match_article": "A span's text is not the article's text at its offsets: select it again.",
+    "quote_version_positive": "A quote's version starts at 1.",
+    "quote_not_own_parent": "A quote can't be nested in itself.",
+    "stance_one_per_quote_target": "A quote has one stance per target.",
+    "stance_intensity_1_to_3": "A stance's intensity is 1, 2 or 3.",
+    "stance_confidence_0_to_1": "A stance's confidence is between 0 and 1.",
+}
+
+
+def refusal_message(error: IntegrityError) -> str:
+    """A database refusal of a quote or stance as a person can act on it: the rule
+    it broke, found by the constraint's name in the error (both databases name it)."""
+    text = str(error)
+    for constraint, message in REFUSALS.items():
+        if constraint in text:
+            return message
+    return "The database refused this change: it breaks a rule of quotes and stances. Reload and try again."
+
+
 class QuoteHistory(HistoricalRecords):
     """Quote's history, which also records ``curated_from``.
 
@@ -711,8 +737,8 @@ class Quote(models.Model):
     def validate_constraints(self, exclude: Any = None) -> None:
         """Nothing to ask the database: ``clean()`` states the rule of every CHECK
         constraint above with a message naming the field, and the database keeps
-        them on every write (a violation there is an IntegrityError the callers
-        answer). Django's check would cost a query per constraint on every
+        them on every write (``annotate`` answers a violation there with a
+        ValidationError naming the rule). Django's check would cost a query per constraint on every
         ``full_clean`` (forms, serializers, admin), and on PostgreSQL the mention
         and cue checks don't even compile for an empty span (``NULL > NULL``):
         Django logs a warning and lets the row through."""
@@ -856,19 +882,25 @@ class Quote(models.Model):
         run again here.
         """
         creating = self._state.adding
-        with transaction.atomic():
-            held = Assignment.hold_open(self.article_id, by)
-            self.refuse_duplicate_span()
+        try:
+            with transaction.atomic():
+                held = Assignment.hold_open(self.article_id, by)
+                self.refuse_duplicate_span()
+                if creating:
+                    self.save()
+                    if not self.is_curated and by is not None:
+                        Assignment.start(self.article_id, by, held=held)
+                else:
+                    if expected_version is None:
+                        raise ValueError("Changing a stored quote needs the version it was read at.")
+                    self.save_with_version(expected_version)
+                if stances is not None:
+                    self._replace_stances(stances, creating=creating)
+        except IntegrityError as error:
+            # Rolled back: the quote is as new as it was, and the refusal says which rule.
             if creating:
-                self.save()
-                if not self.is_curated and by is not None:
-                    Assignment.start(self.article_id, by, held=held)
-            else:
-                if expected_version is None:
-                    raise ValueError("Changing a stored quote needs the version it was read at.")
-                self.save_with_version(expected_version)
-            if stances is not None:
-                self._replace_stances(stances, creating=creating)
+                self.pk, self._state.adding = None, True
+            raise ValidationError(refusal_message(error), code="database_refused") from error
 
     @classmethod
     def annotate_many(cls, spans: list[tuple[int, int, int, str]], *, by: User) -> dict[tuple[int, int, int], int]:
