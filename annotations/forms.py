@@ -303,7 +303,7 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
             "label": StanceLabel.objects.in_bulk(ids["label"]) if ids["label"] else {},
         }
 
-    def add_fields(self, form: forms.Form, index: int | None) -> None:
+    def add_fields(self, form: forms.ModelForm, index: int | None) -> None:
         super().add_fields(form, index)
         if form.is_bound:
             # The hidden stance id: found among this quote's stances, which the

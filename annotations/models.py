@@ -70,7 +70,7 @@ def record_creations(model: type[models.Model], pks: list[int], *, by: AnyUser |
             cursor.execute(
                 f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608 (names from the models)
                 f"SELECT {columns}, %s, '+', %s FROM {name(model._meta.db_table)} "
-                f"WHERE {name(model._meta.pk.column)} IN ({', '.join(['%s'] * len(batch))})",
+                f"WHERE {name(str(model._meta.pk.column))} IN ({', '.join(['%s'] * len(batch))})",
                 [now, user_id, *batch],
             )
 
@@ -187,6 +187,7 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ArticleQuerySet.as_manager()
+    annotatable: bool  # set on the rows ArticleQuerySet.with_annotatable reads
     # Who changed the status, pool or metadata, and when. Not the text: it can
     # be 50,000 characters, a copy per change would dwarf the table, and it is
     # immutable once annotated; its hash is kept, so a change still shows.
@@ -687,6 +688,10 @@ class Quote(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     objects = QuoteQuerySet.as_manager()
+    # Set on the rows QuoteQuerySet.with_permissions reads.
+    editable: bool
+    discussable: bool
+    article_annotatable: bool
     # curated_from too: which annotators' quotes a curated quote was made from
     # is part of the record a reviewer's decision is judged by.
     history = QuoteHistory(excluded_fields=["updated_at"], m2m_fields=[curated_from])
@@ -927,7 +932,7 @@ class Quote(models.Model):
         # Every other column as a new quote's default has it (blank cue, version 1, no speaker…).
         given = {"id", "article_id", "start", "end", "text", "kind", "annotator_id", "created_at", "updated_at"}
         defaults = [
-            (field.column, field.get_db_prep_save(field.get_default(), connection))
+            (str(field.column), field.get_db_prep_save(field.get_default(), connection))
             for field in cls._meta.concrete_fields
             if field.column not in given
         ]
