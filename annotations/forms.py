@@ -235,7 +235,7 @@ class ReadOnceChoiceField(forms.ModelChoiceField):
     rows: Callable[[int], Any] | None = None
 
     def to_python(self, value: Any) -> Any:
-        if self.rows is not None and isinstance(value, str) and value.isdigit():
+        if self.rows is not None and isinstance(value, str) and value.isascii() and value.isdigit():
             found = self.rows(int(value))
             if found is not None:
                 return found
@@ -296,8 +296,9 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
         ids: dict[str, set[int]] = {"target": set(), "label": set()}
         for key, value in self.data.items():
             name = key.rsplit("-", 1)[-1]
-            if key.startswith(f"{self.prefix}-") and name in ids and isinstance(value, str) and value.isdigit():
-                ids[name].add(int(value))
+            is_id = isinstance(value, str) and value.isascii() and value.isdigit() and int(value) < 2**63
+            if key.startswith(f"{self.prefix}-") and name in ids and is_id:
+                ids[name].add(int(value))  # anything else is left to the field, which refuses it
         return {
             "target": Target.objects.in_bulk(ids["target"]) if ids["target"] else {},
             "label": StanceLabel.objects.in_bulk(ids["label"]) if ids["label"] else {},

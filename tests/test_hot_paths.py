@@ -254,3 +254,15 @@ def test_a_span_import_writes_in_a_fixed_number_of_queries_whatever_the_spans(an
     quote = Quote.objects.order_by("id").last()
     created = quote.history.get()
     assert (created.history_type, created.history_user_id, created.text) == ("+", analyst.pk, quote.text)
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999", "-1", "x", "0"])
+def test_a_stance_row_naming_no_row_is_refused_as_before(login, analyst, stage, value):
+    """The formset's read-once lookup of targets, labels and stance ids falls back
+    to the field's own for anything it didn't read: a 422 on the form, never a 500."""
+    article, label = stage["article"], stage["labels"][0]
+    data = quote_post(article, 1, 51, **{"stances-TOTAL_FORMS": "1", "stances-0-target": value})
+    data["stances-0-label"] = label.pk
+    response = login(analyst).post(reverse("annotations:quote-new", args=[article.pk]), data, **HX)
+    assert response.status_code == 422
+    assert not Quote.objects.exists()
