@@ -67,3 +67,15 @@ def test_a_malformed_boolean_is_refused_by_name():
 @pytest.mark.parametrize("name", ["DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "CSRF_TRUSTED_ORIGINS", "DATABASE_URL"])
 def test_env_example_lists_every_variable(name):
     assert f"\n{name}=" in "\n" + (ROOT / ".env.example").read_text()
+
+
+def test_gunicorn_recycles_no_worker_unless_asked_and_then_spreads_the_restarts(monkeypatch):
+    """Workers' memory stays flat (config/gunicorn.conf.py says how it was measured);
+    recycling, when turned on, spreads restarts over a whole cycle rather than 10% of one."""
+    import runpy
+
+    monkeypatch.delenv("GUNICORN_MAX_REQUESTS", raising=False)
+    assert runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))["max_requests"] == 0
+    monkeypatch.setenv("GUNICORN_MAX_REQUESTS", "5000")
+    config = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+    assert (config["max_requests"], config["max_requests_jitter"]) == (5000, 5000)
