@@ -98,6 +98,7 @@ from .serializers import (
     drf_errors,
     quote_representations,
     quote_rows,
+    quotes_by_id,
 )
 
 # --- Pagination ------------------------------------------------------------------
@@ -530,7 +531,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         serializer = QuoteWriteSerializer(data=request.data, context=self.get_serializer_context())
         serializer.is_valid(raise_exception=True)
         quote, stances = serializer.validated_data["quote"], serializer.validated_data["stances"]
-        if not Article.objects.annotatable_by(request.user).filter(pk=quote.article_id).exists():
+        if not quote.article.annotatable:  # read with the article (QuoteWriteSerializer)
             raise exceptions.PermissionDenied(
                 "You can read this article but not add quotes to it: it is curated, or you have submitted it "
                 "(its quotes are locked until a reviewer sends it back)."
@@ -539,10 +540,9 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             quote.annotate(by=request.user, stances=stances)
         except DjangoValidationError as error:
             raise exceptions.ValidationError(drf_errors(error)) from None
-        quote = self._visible(quote.pk)
-        response = Response(QuoteSerializer(quote).data, status=status.HTTP_201_CREATED)
+        response = self._written(quote, code=status.HTTP_201_CREATED)
         response["Location"] = request.build_absolute_uri(reverse("api:quote-detail", args=[quote.pk]))
-        return with_etag(response, quote)
+        return response
 
     @extend_schema(
         summary="Change a quote (optimistic locking with If-Match)",
@@ -570,8 +570,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             raise VersionMismatch(conflict.current.version if conflict.current else None) from None
         except DjangoValidationError as error:
             raise exceptions.ValidationError(drf_errors(error)) from None
-        quote = self._visible(quote.pk)
-        return with_etag(Response(QuoteSerializer(quote).data), quote)
+        return self._written(quote)
 
     @extend_schema(
         summary="Delete a quote (optimistic locking with If-Match)",
@@ -668,15 +667,27 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             status=status.HTTP_201_CREATED if report.ok else status.HTTP_400_BAD_REQUEST,
         )
 
-    def _visible(self, pk: Any) -> Quote:
-        quote = quotes_for(self.request.user, article_text=True).filter(pk=pk).first()
-        if quote is None:
-            raise exceptions.NotFound("No such quote, or not one you may read.")
-        return quote
+    def _written(self, quote: Quote, code: int = status.HTTP_200_OK) -> Response:
+        """The answer to a write: the quote as stored, read afresh (its writer may read it)."""
+        (rendered,) = quotes_by_id([quote.pk])
+        # The ETag names the version just rendered, as retrieve's does.
+        return with_etag(Response(rendered, status=code), Quote(version=rendered["version"]))
 
     def _editable(self, pk: str) -> Quote:
-        quote = self._visible(pk)
-        if not Quote.objects.editable_by(self.request.user).filter(pk=quote.pk).exists():
+        # What a write reads, in two queries: the quote with its article (the
+        # text the offsets are checked against) and whether the user may change
+        # it; then its stances, which the write compares with the ones sent.
+        quote = (
+            Quote.objects.visible_to(self.request.user)
+            .with_permissions(self.request.user)
+            .select_related("article", "speaker", "speaker_role")
+            .prefetch_related("stances")
+            .filter(pk=pk)
+            .first()
+        )
+        if quote is None:
+            raise exceptions.NotFound("No such quote, or not one you may read.")
+        if not quote.editable:
             raise exceptions.PermissionDenied(
                 "You may read this quote but not change it: analysts change only their own raw quotes, "
                 "and only until they submit the article."

@@ -232,10 +232,26 @@ class QuoteForm(ModelErrorsOnShownFields):
                 setattr(self.instance, f"{prefix}_end", None)
 
 
+class ReadOnceChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField that finds the chosen row among rows its formset read
+    once for all its rows (``rows``: id → row or None), instead of a query per
+    row; a value not among them is looked up as usual, so it is refused as before."""
+
+    rows: Callable[[int], Any] | None = None
+
+    def to_python(self, value: Any) -> Any:
+        if self.rows is not None and isinstance(value, str) and value.isascii() and value.isdigit():
+            found = self.rows(int(value))
+            if found is not None:
+                return found
+        return super().to_python(value)
+
+
 class StanceForm(forms.ModelForm):
     class Meta:
         model = Stance
         fields = ["target", "label", "intensity", "note"]
+        field_classes = {"target": ReadOnceChoiceField, "label": ReadOnceChoiceField}
         widgets = {
             "label": forms.RadioSelect,
             "intensity": forms.Select(choices=[("", "—"), (1, "1 hedged"), (2, "2 explicit"), (3, "3 categorical")]),
@@ -252,12 +268,16 @@ class StanceForm(forms.ModelForm):
         *args: Any,
         target_choices: Callable[[], list[Any]] | None = None,
         label_choices: Callable[[], list[Any]] | None = None,
+        rows: dict[str, Any] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
-        # Both are foreign keys on Stance, so the model form made them ModelChoiceFields.
-        target = cast(forms.ModelChoiceField, self.fields["target"])
-        label = cast(forms.ModelChoiceField, self.fields["label"])
+        # Meta.field_classes made both foreign keys ReadOnceChoiceFields.
+        target = cast(ReadOnceChoiceField, self.fields["target"])
+        label = cast(ReadOnceChoiceField, self.fields["label"])
+        if rows is not None:  # a bound formset's targets and labels, read once
+            target.rows = rows["target"].get
+            label.rows = rows["label"].get
         # Choices shared by every row of the formset, read only when a row is rendered.
         if target_choices is not None:
             target.choices = target_choices
@@ -287,7 +307,36 @@ class BaseStanceFormSet(forms.BaseInlineFormSet):
         kwargs = super().get_form_kwargs(index)
         kwargs["target_choices"] = self.target_choices
         kwargs["label_choices"] = self.label_choices
+        if self.is_bound:
+            kwargs["rows"] = self.rows_sent
         return kwargs
+
+    @functools.cached_property
+    def rows_sent(self) -> dict[str, dict[int, Any]]:
+        """The targets and labels the posted rows name, two queries for all the rows
+        (each row's select asked the database once per field)."""
+        ids: dict[str, set[int]] = {"target": set(), "label": set()}
+        for key, value in self.data.items():
+            name = key.rsplit("-", 1)[-1]
+            is_id = isinstance(value, str) and value.isascii() and value.isdigit() and int(value) < 2**63
+            if key.startswith(f"{self.prefix}-") and name in ids and is_id:
+                ids[name].add(int(value))  # anything else is left to the field, which refuses it
+        return {
+            "target": Target.objects.in_bulk(ids["target"]) if ids["target"] else {},
+            "label": StanceLabel.objects.in_bulk(ids["label"]) if ids["label"] else {},
+        }
+
+    def add_fields(self, form: forms.ModelForm, index: int | None) -> None:
+        super().add_fields(form, index)
+        if form.is_bound:
+            # The hidden stance id: found among this quote's stances, which the
+            # formset reads once anyway, rather than a query per row.
+            pk_name = Stance._meta.pk.name  # the hidden id field add_fields made (the formset's model)
+            # BaseModelFormSet.add_fields made it a ModelChoiceField over the quote's stances.
+            shown = cast(forms.ModelChoiceField, form.fields[pk_name])
+            field = ReadOnceChoiceField(shown.queryset, initial=shown.initial, required=False, widget=shown.widget)
+            field.rows = self._existing_object  # type: ignore[attr-defined]  # a private helper, not in django-stubs
+            form.fields[pk_name] = field
 
     def clean(self) -> None:
         # A row that says it edits a stance (an initial row with an id) but whose id is

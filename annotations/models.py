@@ -15,14 +15,16 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
-from django.db import IntegrityError, connections, models, transaction
+from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
 from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.urls import reverse
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
+from simple_history.utils import bulk_create_with_history
 
 from .offsets import check_span, normalise_text
 
@@ -44,6 +46,33 @@ language_validator = RegexValidator(
 )
 colour_validator = RegexValidator(r"^#[0-9a-fA-F]{6}$", "Use a hex colour such as #1f77b4.")
 qid_validator = RegexValidator(r"^Q[1-9][0-9]*$", "A Wikidata QID looks like Q42.")
+
+
+# --- History of rows written in bulk ------------------------------------------
+
+
+def record_creations(model: type[models.Model], pks: list[int], *, by: AnyUser | None) -> None:
+    """Write the "created" history rows of rows just inserted in bulk (``bulk_create``
+    records none), as simple_history's ``bulk_history_create`` would, but copied by
+    the database from the stored rows (INSERT … SELECT, a batch of ids at a time):
+    building a history instance per row in Python was most of a large import's time.
+    """
+    history = model.history.model  # type: ignore[attr-defined]
+    connection = connections[router.db_for_write(model)]
+    name = connection.ops.quote_name
+    columns = ", ".join(name(field.column) for field in history.tracked_fields)
+    extra = ", ".join(name(column) for column in ("history_date", "history_type", "history_user_id"))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    user_id = by.pk if by is not None and by.is_authenticated else None
+    with connection.cursor() as cursor:
+        for start in range(0, len(pks), 900):  # SQLite builds before 3.32 allow 999 parameters
+            batch = pks[start : start + 900]
+            cursor.execute(
+                f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608 (names from the models)
+                f"SELECT {columns}, %s, '+', %s FROM {name(model._meta.db_table)} "
+                f"WHERE {name(str(model._meta.pk.column))} IN ({', '.join(['%s'] * len(batch))})",
+                [now, user_id, *batch],
+            )
 
 
 # --- Articles ----------------------------------------------------------------
@@ -126,6 +155,11 @@ class ArticleQuerySet(models.QuerySet):
         ).values("article_id")
         return self.visible_to(user).filter(status=Article.Status.OPEN).exclude(pk__in=locked)
 
+    def with_annotatable(self, user: AnyUser) -> ArticleQuerySet:
+        """Each article with ``annotatable``: whether ``user`` may add quotes to it
+        (``annotatable_by``), answered in the query that reads the article."""
+        return self.annotate(annotatable=Exists(Article.objects.annotatable_by(user).filter(pk=OuterRef("pk"))))
+
 
 class Article(models.Model):
     class Status(models.TextChoices):
@@ -153,6 +187,7 @@ class Article(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = ArticleQuerySet.as_manager()
+    annotatable: bool  # set on the rows ArticleQuerySet.with_annotatable reads
     # Who changed the status, pool or metadata, and when. Not the text: it can
     # be 50,000 characters, a copy per change would dwarf the table, and it is
     # immutable once annotated; its hash is kept, so a change still shows.
@@ -458,6 +493,48 @@ class VersionConflict(Exception):
         super().__init__("The quote was changed by someone else." if current else "The quote was deleted.")
 
 
+# What the database's rules for quotes and stances mean, for a write it refuses
+# (the forms and serializers check the same first; these are the last guard).
+REFUSALS = {
+    "quote_span_not_empty": "A quote must be at least one character long: its end must come after its start.",
+    "quote_text_length_matches_span": "The quote's text must be exactly end − start characters long.",
+    "quote_mention_span_valid": "The source mention needs a start before its end and the text between them.",
+    "quote_cue_span_valid": "The cue needs a start before its end and the text between them.",
+    "quote_spans_match_article": "A span's text is not the article's text at its offsets: select it again.",
+    "quote_version_positive": "A quote's version starts at 1.",
+    "quote_not_own_parent": "A quote can't be nested in itself.",
+    "stance_one_per_quote_target": "A quote has one stance per target.",
+    "stance_intensity_1_to_3": "A stance's intensity is 1, 2 or 3.",
+    "stance_confidence_0_to_1": "A stance's confidence is between 0 and 1.",
+}
+
+
+def refusal_message(error: IntegrityError) -> str:
+    """A database refusal of a quote or stance as a person can act on it: the rule
+    it broke, found by the constraint's name in the error (both databases name it)."""
+    text = str(error)
+    for constraint, message in REFUSALS.items():
+        if constraint in text:
+            return message
+    return "The database refused this change: it breaks a rule of quotes and stances. Reload and try again."
+
+
+class QuoteHistory(HistoricalRecords):
+    """Quote's history, which also records ``curated_from``.
+
+    simple_history copies a quote's ``curated_from`` links into every history
+    row, at the cost of two reads per save (the links, and the instance again
+    for the fields history leaves out). A quote being created has no links yet
+    (they need its id), so its first row skips both: a curated copy's links are
+    recorded when ``curated_from.set()`` adds them (m2m_changed).
+    """
+
+    def create_historical_record_m2ms(self, history_instance: Any, instance: models.Model) -> None:
+        if history_instance.history_type == "+":
+            return
+        super().create_historical_record_m2ms(history_instance, instance)
+
+
 class QuoteQuerySet(models.QuerySet):
     def curated(self) -> QuoteQuerySet:
         return self.filter(is_curated=True)
@@ -499,6 +576,16 @@ class QuoteQuerySet(models.QuerySet):
             status__in=[Assignment.Status.SUBMITTED, Assignment.Status.REVIEWED],
         ).values("article_id")
         return self.filter(annotator=user, is_curated=False).exclude(article_id__in=locked)
+
+    def with_permissions(self, user: AnyUser) -> QuoteQuerySet:
+        """Each quote with what ``user`` may do, answered in the query that reads it:
+        ``editable`` (``editable_by``), ``discussable`` (``discussable_by``) and
+        ``article_annotatable`` (``Article.objects.annotatable_by``: may add quotes to its article)."""
+        return self.annotate(
+            editable=Exists(Quote.objects.editable_by(user).filter(pk=OuterRef("pk"))),
+            discussable=Exists(Quote.objects.discussable_by(user).filter(pk=OuterRef("pk"))),
+            article_annotatable=Exists(Article.objects.annotatable_by(user).filter(pk=OuterRef("article_id"))),
+        )
 
     def in_text_order(self) -> QuoteQuerySet:
         return self.order_by("start", "-end", "id")
@@ -615,9 +702,13 @@ class Quote(models.Model):
 
     objects = QuoteQuerySet.as_manager()
     has_stance: bool  # annotated by QuoteQuerySet.incomplete()
+    # Set on the rows QuoteQuerySet.with_permissions reads.
+    editable: bool
+    discussable: bool
+    article_annotatable: bool
     # curated_from too: which annotators' quotes a curated quote was made from
     # is part of the record a reviewer's decision is judged by.
-    history = HistoricalRecords(excluded_fields=["updated_at"], m2m_fields=[curated_from])
+    history = QuoteHistory(excluded_fields=["updated_at"], m2m_fields=[curated_from])
     # Who simple-history records as the author of the next save, when a caller
     # (the admin) names them; otherwise its middleware takes the request's user.
     _history_user: AnyUser
@@ -664,6 +755,15 @@ class Quote(models.Model):
         # bulk writes that bypass save().
         check_span(self.article.text, self.start, self.end, self.text, name="quote")
         super().save(*args, **kwargs)
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """Nothing to ask the database: ``clean()`` states the rule of every CHECK
+        constraint above with a message naming the field, and the database keeps
+        them on every write (``annotate`` answers a violation there with a
+        ValidationError naming the rule). Django's check would cost a query per constraint on every
+        ``full_clean`` (forms, serializers, admin), and on PostgreSQL the mention
+        and cue checks don't even compile for an empty span (``NULL > NULL``):
+        Django logs a warning and lets the row through."""
 
     def clean(self) -> None:
         """The offset invariant and the rules that tie a quote to its article."""
@@ -716,7 +816,8 @@ class Quote(models.Model):
         (no read-then-write race); it holds the row lock until commit, so the
         ordinary save that follows (and records history) can't interleave.
         """
-        with transaction.atomic():
+        # No savepoint of its own: a failure undoes the caller's whole write (annotate's transaction).
+        with transaction.atomic(savepoint=False):
             claimed = Quote.objects.filter(pk=self.pk, version=expected_version).update(version=F("version") + 1)
             if not claimed:
                 raise VersionConflict(Quote.objects.filter(pk=self.pk).first())
@@ -792,7 +893,6 @@ class Quote(models.Model):
         by: AnyUser | None,
         expected_version: int | None = None,
         stances: Mapping[int, StanceValues] | None = None,
-        checked_in_bulk: bool = False,
     ) -> None:
         """Store this quote and make its stances exactly ``stances`` (target id → values).
 
@@ -804,34 +904,92 @@ class Quote(models.Model):
         "submitted meanwhile") and their first quote on an article starts
         their assignment. ``stances=None`` leaves the stances as they are.
         The same span stored twice by one annotator in one layer is refused
-        (ValidationError naming the quote that has it).
-
-        ``checked_in_bulk``: the caller (a span import) has held the
-        assignments of its whole batch and looked up the spans already stored
-        in one query; asking again for every quote would cost two queries each.
+        (ValidationError naming the quote that has it). Many new quotes at
+        once (a span import) go through ``annotate_many``.
 
         Callers validate first (forms, serializers, importers); the database
         constraints and triggers are the last guard, so ``full_clean`` is not
         run again here.
         """
         creating = self._state.adding
-        # A bulk caller's transaction is all or nothing: a savepoint per quote
-        # would only double its queries.
-        with transaction.atomic(savepoint=not checked_in_bulk):
-            held = None
-            if not checked_in_bulk:
+        try:
+            with transaction.atomic():
                 held = Assignment.hold_open(self.article_id, by)
                 self.refuse_duplicate_span()
+                if creating:
+                    self.save()
+                    if not self.is_curated and by is not None:
+                        Assignment.start(self.article_id, by, held=held)
+                else:
+                    if expected_version is None:
+                        raise ValueError("Changing a stored quote needs the version it was read at.")
+                    self.save_with_version(expected_version)
+                if stances is not None:
+                    self._replace_stances(stances, creating=creating)
+        except IntegrityError as error:
+            # Rolled back: the quote is as new as it was, and the refusal says which rule.
             if creating:
-                self.save()
-                if not self.is_curated and not checked_in_bulk and by is not None:
-                    Assignment.start(self.article_id, by, held=held)
-            else:
-                if expected_version is None:
-                    raise ValueError("Changing a stored quote needs the version it was read at.")
-                self.save_with_version(expected_version)
-            if stances is not None:
-                self._replace_stances(stances, creating=creating)
+                self.pk, self._state.adding = None, True
+            raise ValidationError(refusal_message(error), code="database_refused") from error
+
+    @classmethod
+    def annotate_many(cls, spans: list[tuple[int, int, int, str]], *, by: User) -> dict[tuple[int, int, int], int]:
+        """Store ``by``'s new raw quotes, unattributed and without stances, from spans;
+        return each new quote's id by (article id, start, end).
+
+        For a span import, which has done for its whole file what ``annotate``
+        does per quote: held the writer's assignments (``Assignment.hold_open``
+        over every article), refused the spans already stored or repeated (one
+        query per batch of articles), and checked every span against its
+        article's text, graphemes included. So no model instance and no
+        ``save()`` per quote: each batch is one INSERT … SELECT that takes the
+        quote's text from its article in the database (``substr`` counts code
+        points on both databases, as the offsets do), and one more copies the
+        new rows into history (``record_creations``). The constraints and the
+        offset triggers still check every row. Assignments are not started,
+        as an import never started them.
+        """
+        if not spans:
+            return {}
+        connection = connections[router.db_for_write(cls)]
+        name = connection.ops.quote_name
+        now = connection.ops.adapt_datetimefield_value(timezone.now())
+        # Every other column as a new quote's default has it (blank cue, version 1, no speaker…).
+        given = {"id", "article_id", "start", "end", "text", "kind", "annotator_id", "created_at", "updated_at"}
+        defaults = [
+            (str(field.column), field.get_db_prep_save(field.get_default(), connection))
+            for field in cls._meta.concrete_fields
+            if field.column not in given
+        ]
+        columns = ", ".join(
+            name(column)
+            for column in ["article_id", "start", "end", "kind", "text", "annotator_id", "created_at", "updated_at"]
+            + [column for column, _ in defaults]
+        )
+        quote, article = name(cls._meta.db_table), name(Article._meta.db_table)
+        batch_size = min(1000, (connection.features.max_query_params or 4000) // 4 - 10)
+        created: dict[tuple[int, int, int], int] = {}
+        with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+            for index in range(0, len(spans), batch_size):
+                batch = spans[index : index + batch_size]
+                rows = ", ".join(["(CAST(%s AS bigint), CAST(%s AS integer), CAST(%s AS integer), %s)"] * len(batch))
+                cursor.execute(
+                    # Names from the models, values as parameters.
+                    f"WITH span (article_id, start_at, end_at, kind) AS (VALUES {rows}) "  # noqa: S608
+                    f"INSERT INTO {quote} ({columns}) "
+                    "SELECT span.article_id, span.start_at, span.end_at, span.kind, "
+                    "substr(article.text, span.start_at + 1, span.end_at - span.start_at), "
+                    f"%s, %s, %s{', %s' * len(defaults)} "
+                    f"FROM span JOIN {article} article ON article.id = span.article_id "
+                    f"RETURNING {name('id')}, {name('article_id')}, {name('start')}, {name('end')}",
+                    [value for span in batch for value in span] + [by.pk, now, now] + [value for _, value in defaults],
+                )
+                for pk, article_id, start, end in cursor.fetchall():
+                    created[(article_id, start, end)] = pk
+            if len(created) != len({span[:3] for span in spans}):  # a JOIN found no article
+                raise IntegrityError("annotate_many: a span names an article that doesn't exist.")
+            record_creations(cls, list(created.values()), by=by)
+        return created
 
     def remove(self, *, by: AnyUser | None, expected_version: int) -> None:
         """Delete this quote if nobody changed it since ``expected_version``, holding
@@ -869,7 +1027,8 @@ class Quote(models.Model):
     def _replace_stances(self, wanted: Mapping[int, StanceValues], *, creating: bool) -> None:
         """Make the stances exactly ``wanted``: an unchanged stance is left alone (same
         id, no history row), a changed one updated in place, a missing one deleted,
-        a new one created. One row at a time, not in bulk, so history records each."""
+        the new ones created together (one INSERT, and one for their history rows).
+        History records each row either way."""
         existing = {} if creating else {stance.target_id: stance for stance in self.stances.all()}
         for target_id, stance in existing.items():
             values = wanted.get(target_id)
@@ -878,11 +1037,14 @@ class Quote(models.Model):
             elif StanceValues.of(stance) != values:
                 values.apply_to(stance)
                 stance.save(update_fields=["label", "intensity", "confidence", "note"])
+        new = []
         for target_id, values in wanted.items():
             if target_id not in existing:
                 stance = Stance(quote=self, target_id=target_id)
                 values.apply_to(stance)
-                stance.save(force_insert=True)
+                new.append(stance)
+        if new:
+            bulk_create_with_history(new, Stance)
 
 
 @dataclass(frozen=True)

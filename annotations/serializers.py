@@ -412,6 +412,9 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
         {"id", "layer", "annotator", "curated_from", "version", "created_at", "updated_at", "offsets_convention"}
     )
 
+    # Foreign keys the fields read (or the instance holds): full_clean needn't look them up again.
+    FETCHED = ["article", "speaker", "speaker_role", "addressee", "parent"]
+
     # Model field (as full_clean names it) → the API field a client sent.
     ERROR_FIELDS = {
         "mention_text": "mention",
@@ -430,8 +433,11 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
             # "does not exist", never "exists but is not yours".
             # cast: both are declared above as PrimaryKeyRelatedFields. The ignores: the stubs type
             # RelatedField.queryset with Manager, whose __get__ mypy then applies to the field.
+            # With ``annotatable``: the view refuses a curated or submitted article without asking again.
             article_field = cast("serializers.PrimaryKeyRelatedField[Article]", self.fields["article"])
-            article_field.queryset = Article.objects.visible_to(request.user)  # type: ignore[arg-type]
+            article_field.queryset = Article.objects.visible_to(request.user).with_annotatable(  # type: ignore[arg-type]
+                request.user
+            )
             parent_field = cast("serializers.PrimaryKeyRelatedField[Quote]", self.fields["parent"])
             parent_field.queryset = Quote.objects.visible_to(request.user)  # type: ignore[arg-type]
         if self.instance is not None:
@@ -468,7 +474,8 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
             # Field and clean() rules, whose messages name the problem. Not the
             # constraint check: it would ask the database once per constraint
             # to repeat what clean() has said, and the database keeps them anyway.
-            quote.full_clean(exclude=["annotator"], validate_constraints=False)
+            # Nor the foreign keys: the fields above have just read those rows.
+            quote.full_clean(exclude=["annotator", *self.FETCHED], validate_constraints=False)
         except DjangoValidationError as error:
             raise serializers.ValidationError(drf_errors(error, self.ERROR_FIELDS)) from None
 
@@ -526,7 +533,10 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
                     note=row.get("note", ""),
                 )
                 try:
-                    stance.full_clean(exclude=["quote"], validate_unique=False, validate_constraints=False)
+                    # Target and label were read by in_bulk above.
+                    stance.full_clean(
+                        exclude=["quote", "target", "label"], validate_unique=False, validate_constraints=False
+                    )
                 except DjangoValidationError as error:
                     problems.update(drf_errors(error))
                 stances[target.pk] = StanceValues.of(stance)

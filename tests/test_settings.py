@@ -115,3 +115,15 @@ def test_behind_a_transaction_pooler_server_side_cursors_are_off_on_every_databa
         DATABASE_URL=PG, DATABASE_REPLICA_URL=PG + "_replica", DISABLE_SERVER_SIDE_CURSORS="1", CONN_MAX_AGE="0"
     )
     assert flags == "default:True:0 replica:True:0"
+
+
+def test_gunicorn_recycles_no_worker_unless_asked_and_then_spreads_the_restarts(monkeypatch):
+    """Workers' memory stays flat (config/gunicorn.conf.py says how it was measured);
+    recycling, when turned on, spreads restarts over a whole cycle rather than 10% of one."""
+    import runpy
+
+    monkeypatch.delenv("GUNICORN_MAX_REQUESTS", raising=False)
+    assert runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))["max_requests"] == 0
+    monkeypatch.setenv("GUNICORN_MAX_REQUESTS", "5000")
+    config = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
+    assert (config["max_requests"], config["max_requests_jitter"]) == (5000, 5000)

@@ -199,7 +199,7 @@ def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
 def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
     quotes = _page_quotes(request, article)
     assignment = Assignment.objects.filter(article=article, annotator=request.user).first()
-    can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
+    can_annotate = _can_annotate(request, article)
     labels = list(StanceLabel.objects.all())
     return {
         "article": article,
@@ -215,7 +215,16 @@ def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) ->
 
 
 def _get_article(request: AuthedRequest, pk: int) -> Article:
-    return get_object_or_404(Article.objects.visible_to(request.user), pk=pk)
+    return get_object_or_404(Article.objects.visible_to(request.user).with_annotatable(request.user), pk=pk)
+
+
+def _can_annotate(request: AuthedRequest, article: Article) -> bool:
+    """Whether the user may add quotes to the article: read with it when it came
+    through ``with_annotatable`` (as ``_get_article`` reads it), else asked."""
+    annotatable = getattr(article, "annotatable", None)
+    if annotatable is None:
+        annotatable = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
+    return annotatable
 
 
 @login_required
@@ -341,7 +350,7 @@ def _after_save(
     # the panel links to it for the keyboard (rendering it was a fifth of a save).
     quotes = _page_quotes(request, article)
     if can_annotate is None:
-        can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
+        can_annotate = _can_annotate(request, article)
     context = {
         "article": article,
         "article_html": render_segments(segments(article.text, quotes)),
@@ -354,9 +363,10 @@ def _after_save(
 
 
 def _get_quote(request: AuthedRequest, pk: int) -> Quote:
-    return get_object_or_404(
-        Quote.objects.visible_to(request.user).select_related("article", "speaker", "speaker_role"), pk=pk
-    )
+    # with_permissions: what the edit panel asks (may change it, may discuss it, may add
+    # quotes to its article) is read with the quote rather than a query each.
+    quotes = Quote.objects.visible_to(request.user).with_permissions(request.user)
+    return get_object_or_404(quotes.select_related("article", "speaker", "speaker_role"), pk=pk)
 
 
 @login_required
@@ -365,7 +375,8 @@ def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     """Open a quote for editing; save with optimistic locking on its version."""
     quote = _get_quote(request, pk)
     article = quote.article
-    editable = Quote.objects.editable_by(request.user).filter(pk=quote.pk).exists()
+    article.annotatable = quote.article_annotatable  # for _can_annotate
+    editable = quote.editable
     if request.method == "POST" and not editable:
         raise Http404("You can't change this quote.")
     data = request.POST if request.method == "POST" else None
@@ -373,7 +384,7 @@ def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     # cast: inlineformset_factory is typed as returning the base class, not ours.
     stances = cast(BaseStanceFormSet, StanceFormSet(data, instance=quote))
     forms = {"form": form, "stances": stances, "editing": quote, "editable": editable}
-    if Quote.objects.discussable_by(request.user).filter(pk=quote.pk).exists():
+    if quote.discussable:
         forms["editing_comments"] = quote.comments.select_related("author")
     if request.method == "GET":
         return _panel_response(request, article, forms)

@@ -1,0 +1,268 @@
+"""The analyst's hot paths, by their SQL queries: saving a quote (API and page),
+listing an article's quotes, the annotate page, and a span import's batch.
+
+Counts leave out authentication (the session or token, the user, their roles)
+and savepoint statements: in a test every transaction is a savepoint inside
+the test's own, where production runs BEGIN and COMMIT, which Django doesn't
+log. The budgets are the queries each path needs: reading what it checks,
+locking the assignment, the duplicate-span lookup, the writes with their
+history rows, and the answer rendered once.
+"""
+
+# Shared fixtures are imported from test_api_support by name, which pyflakes
+# reads as unused imports shadowed by the test arguments.
+# ruff: noqa: F401, F811
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from annotations.models import Assignment, Quote, StanceValues
+from annotations.span_importers import import_spans
+
+from .factories import (
+    ArticleFactory,
+    AssignmentFactory,
+    QuoteFactory,
+    SpeakerFactory,
+    StanceFactory,
+    StanceLabelFactory,
+    TargetFactory,
+)
+from .test_api_support import api, fresh_throttles, isolated_media
+from .test_workspace import quote_post, with_stance
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+AUTHENTICATION = ('FROM "django_session"', 'FROM "auth_user"', 'FROM "knox_authtoken"', 'FROM "auth_group"')
+
+
+def work(queries: CaptureQueriesContext) -> list[str]:
+    """The queries a request made past authentication, savepoints left out."""
+    return [
+        query["sql"]
+        for query in queries.captured_queries
+        if not any(marker in query["sql"] for marker in AUTHENTICATION)
+        and not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT", "ROLLBACK TO SAVEPOINT"))
+    ]
+
+
+def assert_at_most(budget: int, queries: CaptureQueriesContext) -> None:
+    done = work(queries)
+    assert len(done) <= budget, "\n".join(f"{n}. {sql[:160]}" for n, sql in enumerate(done, start=1))
+    assert not any('AS "_check"' in sql for sql in done), "a CHECK constraint asked of the database again"
+
+
+@pytest.fixture
+def stage(analyst, assigned_article):
+    """The analyst at work on their article (assignment in progress), two targets, two labels, a speaker."""
+    Assignment.objects.filter(article=assigned_article).update(status=Assignment.Status.IN_PROGRESS)
+    return {
+        "article": assigned_article,
+        "targets": [TargetFactory(slug="t1"), TargetFactory(slug="t2")],
+        "labels": [StanceLabelFactory(slug="support"), StanceLabelFactory(slug="oppose")],
+        "speaker": SpeakerFactory(),
+    }
+
+
+def api_body(stage: dict, start: int = 1, end: int = 51) -> dict:
+    article = stage["article"]
+    return {
+        "article": article.pk,
+        "start": start,
+        "end": end,
+        "text": article.text[start:end],
+        "speaker": stage["speaker"].pk,
+        "stances": [{"target": "t1", "label": "support"}, {"target": "t2", "label": "oppose", "intensity": 2}],
+    }
+
+
+# --- Saving a quote ------------------------------------------------------------------
+
+
+def test_an_api_post_with_two_stances_takes_at_most_13_queries(analyst, stage, api):
+    """Article (with may-annotate), speaker, its roles, targets, labels; the assignment
+    lock and the duplicate lookup; quote, its history, stances, theirs; the answer (2)."""
+    client = api(analyst)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/quotes/", api_body(stage), format="json")
+    assert response.status_code == 201, response.content
+    assert Quote.objects.get().stances.count() == 2
+    assert_at_most(13, queries)
+
+
+def test_an_api_patch_of_two_stances_takes_at_most_18_queries(analyst, stage, api):
+    """The quote (with may-change) and its stances, the speaker's roles, targets, labels;
+    lock and duplicate lookup; the version claim, the update, its history (with the
+    curated_from it copies: 2 reads); two stances updated with their history; the answer."""
+    client = api(analyst)
+    pk = client.post("/api/v1/quotes/", api_body(stage), format="json").json()["id"]
+    body = {
+        "kind": "indirect",
+        "stances": [{"target": "t1", "label": "oppose"}, {"target": "t2", "label": "oppose", "intensity": 3}],
+    }
+    with CaptureQueriesContext(connection) as queries:
+        response = client.patch(f"/api/v1/quotes/{pk}/", body, format="json", HTTP_IF_MATCH='"1"')
+    assert response.status_code == 200, response.content
+    assert response["ETag"] == '"2"'
+    assert_at_most(18, queries)
+
+
+def test_an_htmx_create_with_two_stances_takes_at_most_13_queries(login, analyst, stage):
+    article, (t1, t2), (support, oppose) = stage["article"], stage["targets"], stage["labels"]
+    data = with_stance(quote_post(article, 1, 51, speaker=stage["speaker"].pk), 0, t1, support, 3)
+    data = with_stance(data, 1, t2, oppose, 2)
+    client = login(analyst)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("annotations:quote-new", args=[article.pk]), data, **HX)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    assert Quote.objects.get().stances.count() == 2
+    assert_at_most(13, queries)
+
+
+def test_an_htmx_edit_of_two_stances_takes_at_most_20_queries(login, analyst, stage):
+    article, speaker, oppose = stage["article"], stage["speaker"], stage["labels"][1]
+    quote = QuoteFactory(article=article, annotator=analyst, speaker=speaker)
+    stances = [StanceFactory(quote=quote, target=target, label=stage["labels"][0]) for target in stage["targets"]]
+    data = quote_post(article, 1, 51, speaker=speaker.pk, version=1, kind="indirect")
+    data.update({"stances-TOTAL_FORMS": "2", "stances-INITIAL_FORMS": "2"})
+    for index, stance in enumerate(stances):
+        prefix = f"stances-{index}-"
+        data.update({prefix + "id": stance.pk, prefix + "quote": quote.pk, prefix + "target": stance.target_id})
+        data.update({prefix + "label": oppose.pk, prefix + "intensity": 1, prefix + "note": ""})
+    client = login(analyst)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("annotations:quote-edit", args=[quote.pk]), data, **HX)
+    assert response.status_code == 200, response.content.decode()[:2000]
+    assert set(quote.stances.values_list("label", flat=True)) == {oppose.pk}
+    assert_at_most(20, queries)
+
+
+def test_an_api_post_and_a_full_clean_log_no_warning(analyst, stage, api, caplog):
+    """Django's constraint check logged "Got a database error calling check()" on
+    PostgreSQL for every quote without a mention or cue span (NULL > NULL)."""
+    article = stage["article"]
+    with caplog.at_level(logging.WARNING):
+        response = api(analyst).post("/api/v1/quotes/", api_body(stage), format="json")
+        Quote(article=article, start=2, end=51, text=article.text[2:51], annotator=analyst).full_clean()
+    assert response.status_code == 201, response.content
+    assert [record.getMessage() for record in caplog.records if record.levelno >= logging.WARNING] == []
+
+
+def test_full_clean_of_a_quote_asks_the_database_nothing(analyst, assigned_article, django_assert_num_queries):
+    quote = Quote(article=assigned_article, start=1, end=51, text=assigned_article.text[1:51], annotator=analyst)
+    with django_assert_num_queries(0):
+        quote.validate_constraints()
+
+
+# --- What the database refuses becomes a message ----------------------------------------
+
+
+@pytest.fixture
+def no_model_checks(monkeypatch):
+    """A validation gap: the model's clean() lets anything through, so only the database stands guard."""
+    monkeypatch.setattr(Quote, "clean", lambda self: None)
+
+
+def test_a_span_the_database_refuses_over_the_api_is_a_400_naming_the_rule(analyst, stage, api, no_model_checks):
+    body = api_body(stage) | {"mention": {"start": 55, "end": 60, "text": "wrong"}}
+    response = api(analyst).post("/api/v1/quotes/", body, format="json")
+    assert response.status_code == 400, response.content
+    assert "source mention" in json.dumps(response.json()) or "article's text" in json.dumps(response.json())
+    assert not Quote.objects.exists()
+
+
+def test_a_span_the_database_refuses_on_the_page_is_a_422_naming_the_rule(login, analyst, stage, no_model_checks):
+    article = stage["article"]
+    data = quote_post(article, 1, 51, mention_start=55, mention_end=60, mention_text="wrong")
+    response = login(analyst).post(reverse("annotations:quote-new", args=[article.pk]), data, **HX)
+    assert response.status_code == 422
+    body = response.content.decode()
+    assert "source mention" in body or "article’s text" in body or "article&#x27;s text" in body
+    assert not Quote.objects.exists()
+
+
+def test_a_stance_the_database_refuses_leaves_no_quote_behind(analyst, stage):
+    article = stage["article"]
+    quote = Quote(article=article, start=1, end=51, text=article.text[1:51], annotator=analyst)
+    label = stage["labels"][0]
+    with pytest.raises(ValidationError) as refused:
+        quote.annotate(by=analyst, stances={stage["targets"][0].pk: StanceValues(label.pk, intensity=7)})
+    assert "intensity is 1, 2 or 3" in str(refused.value)
+    assert quote.pk is None and not Quote.objects.exists()
+
+
+# --- Reading ------------------------------------------------------------------------------
+
+
+def test_an_articles_quotes_over_the_api_take_two_queries(analyst, stage, api):
+    article = stage["article"]
+    for start in range(1, 21):
+        quote = QuoteFactory(article=article, annotator=analyst, start=start, end=51)
+        StanceFactory(quote=quote, target=stage["targets"][0], label=stage["labels"][0])
+    client = api(analyst)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/quotes/?article={article.pk}&layer=raw")
+    assert response.status_code == 200
+    assert len(response.json()["results"]) == 20
+    assert_at_most(2, queries)  # the page (with article, speaker, role, annotator joined), its stances
+
+
+@pytest.mark.parametrize("count", [1, 20])
+def test_the_annotate_page_takes_the_same_queries_for_1_or_20_quotes(login, analyst, stage, count):
+    article = stage["article"]
+    for start in range(1, count + 1):
+        quote = QuoteFactory(article=article, annotator=analyst, start=start, end=51)
+        for target, label in zip(stage["targets"], stage["labels"], strict=True):
+            StanceFactory(quote=quote, target=target, label=label)
+    client = login(analyst)
+    client.get(article.annotate_url)  # warm the caches (content types, templates)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(article.annotate_url)
+    assert response.status_code == 200
+    assert len(response.context["quotes"]) == count
+    # Article (with may-annotate), its stances and quotes, the assignment, labels, the
+    # stance form's targets and labels: 7, whatever the number of quotes.
+    assert len(work(queries)) == 7, "\n".join(sql[:160] for sql in work(queries))
+
+
+# --- A span import's batch ----------------------------------------------------------------
+
+
+def test_a_span_import_writes_in_a_fixed_number_of_queries_whatever_the_spans(analyst, assigned_article):
+    """Articles matched and checked, the assignments held, the spans already stored,
+    then one INSERT … SELECT for the quotes and one for their history rows."""
+
+    def doccano(spans: int, story: int) -> bytes:
+        opening = f"“We will not allow it,” the minister said. (Story {story}.) "
+        text = opening + "Filler sentence. " * spans
+        labels = [[len(opening) + 17 * n, len(opening) + 17 * n + 16, "DIRECT"] for n in range(spans)]
+        return json.dumps({"text": text, "label": labels}).encode()
+
+    with CaptureQueriesContext(connection) as few:
+        assert import_spans(doccano(2, 1), "doccano", user=analyst).quotes_created == 2
+    with CaptureQueriesContext(connection) as many:
+        assert import_spans(doccano(40, 2), "doccano", user=analyst).quotes_created == 40
+    assert len(work(many)) == len(work(few)) <= 9, "\n".join(sql[:160] for sql in work(many))
+    quote = Quote.objects.order_by("id").last()
+    created = quote.history.get()
+    assert (created.history_type, created.history_user_id, created.text) == ("+", analyst.pk, quote.text)
+
+
+@pytest.mark.parametrize("value", ["²", "99999999999999999999", "-1", "x", "0"])
+def test_a_stance_row_naming_no_row_is_refused_as_before(login, analyst, stage, value):
+    """The formset's read-once lookup of targets, labels and stance ids falls back
+    to the field's own for anything it didn't read: a 422 on the form, never a 500."""
+    article, label = stage["article"], stage["labels"][0]
+    data = quote_post(article, 1, 51, **{"stances-TOTAL_FORMS": "1", "stances-0-target": value})
+    data["stances-0-label"] = label.pk
+    response = login(analyst).post(reverse("annotations:quote-new", args=[article.pk]), data, **HX)
+    assert response.status_code == 422
+    assert not Quote.objects.exists()
