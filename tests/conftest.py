@@ -122,16 +122,22 @@ def pytest_sessionfinish(session, exitstatus):
     else:
         found = shared_postgres.problems(before, after, pid=os.getpid(), test_database=test_database)
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    for problem in found:
-        if reporter is not None:
+    if reporter is not None:
+        reporter.write("\n")  # after the progress line
+        for problem in found:
             reporter.write_line(f"SHARED POSTGRESQL: {problem}", red=True, bold=True)
+        if not found:
+            reporter.write_line(
+                f"Shared PostgreSQL server: up since {before.started:%Y-%m-%d %H:%M:%S.%f %Z} throughout; "
+                "no database of this run left on it"
+            )
     if found and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
     return result
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup, django_db_blocker):
+def django_db_setup(django_db_setup):
     """pytest-django's test database; before it is dropped, nothing may still be connected to it.
 
     A connection a thread or a subprocess left open would make DROP DATABASE
@@ -141,12 +147,11 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     from django.db import connection, connections
 
-    connections.close_all()
+    connections.close_all()  # this thread's own
     if connection.vendor == "postgresql":
-        with django_db_blocker.unblock():
-            STRAY_CONNECTIONS.extend(
-                shared_postgres.close_connections_to(connection.settings_dict, connection.settings_dict["NAME"])
-            )
+        STRAY_CONNECTIONS.extend(
+            shared_postgres.close_connections_to(connection.settings_dict, connection.settings_dict["NAME"])
+        )
 
 
 def pytest_terminal_summary(terminalreporter):
