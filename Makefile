@@ -98,15 +98,19 @@ schema-check: install
 
 # The benchmark table (bench/__main__.py): 1,000,000 quotes, non-zero on a missed
 # target. QUICK=1: small sizes in under two minutes, never fails on a miss (CI).
-# REUSE=1 keeps a bench database generated earlier with the same spec.
+# Its database, demarche_bench_<pid>, is dropped at the end. REUSE=1 keeps
+# demarche_bench between runs instead (reused when the bench generated it with
+# the same spec; refused, never dropped, when anything else made it).
 BENCH_ARGS ?=
 bench: install
 	$(PY) -m bench $(if $(QUICK),--quick) $(if $(REUSE),--reuse) $(BENCH_ARGS)
 
 # Load, concurrent edits, backup round trip and a PostgreSQL restart, against
-# gunicorn on 127.0.0.1. Restarts the PostgreSQL cluster DATABASE_URL points at
-# (RESILIENCE_PG_CLUSTER names it when it is not "<version> main"); its own
-# database is test_<name>_resilience, created and dropped by the tests.
+# gunicorn on 127.0.0.1, on a PostgreSQL cluster of the tests' own
+# (tests/throwaway_postgres.py: initdb into a temporary folder, a free port on
+# 127.0.0.1; stopped and deleted afterwards): the one they restart. Needs
+# PostgreSQL's server programs (initdb, pg_ctl; PG_BINDIR names their folder).
+# The server DATABASE_URL names is only checked, never restarted.
 resilience: install pg-tools
 	DEMARCHE_RESILIENCE=1 DATABASE_URL=$${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/demarche} \
 	  $(PY) -m pytest tests/test_resilience.py -v -s $(PYTEST_ARGS)
@@ -125,22 +129,25 @@ image-check:
 
 # Static analysis of Demarche's own code: zero findings (waivers are inline
 # `# nosec BXXX` comments next to the reason). Known vulnerabilities in
-# everything installed from requirements.txt: exits 1 on any; a package the
-# vulnerability service can't answer for is listed as skipped, not counted as
-# safe. Then the offset invariant read back by the database's own substr() on
-# the demo data.
+# everything installed (.ci/pip_audit.py): exits 1 on any; packages the advisory
+# service couldn't answer for are counted on a loud NOT AUDITED line, never
+# reported as safe. Then the offset invariant read back by the database's own substr() on
+# the demo data, in a database of the run's own (demarche_offsets_<shell pid>)
+# that the trap drops whether the checks pass or fail.
 security: install pg-tools
 	$(VENV)/bin/bandit -r annotations config -q
 	$(PY) .ci/pip_audit.py
-	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS demarche_offsets" -c "CREATE DATABASE demarche_offsets"
-	DATABASE_URL=$(PG_URL_BASE)/demarche_offsets DEBUG=1 $(PY) manage.py migrate --noinput -v0
-	DATABASE_URL=$(PG_URL_BASE)/demarche_offsets DEBUG=1 $(PY) manage.py seed_demo -v0
-	DATABASE_URL=$(PG_URL_BASE)/demarche_offsets DEBUG=1 $(PY) manage.py check_offsets
+	db=demarche_offsets_$$$$; psql "$(PG_URL_BASE)/postgres" -q -c "CREATE DATABASE $$db" \
+	  && trap 'psql "$(PG_URL_BASE)/postgres" -q -c "DROP DATABASE IF EXISTS $$db WITH (FORCE)"' EXIT \
+	  && export DATABASE_URL=$(PG_URL_BASE)/$$db DEBUG=1 \
+	  && $(PY) manage.py migrate --noinput -v0 && $(PY) manage.py seed_demo -v0 && $(PY) manage.py check_offsets
 
-# The compose file and the container's command, run without Docker on PostgreSQL.
+# The compose file and the container's command, run without Docker on PostgreSQL,
+# in a database of the run's own (demarche_smoke_<shell pid>), dropped by the trap.
 compose-smoke: install pg-tools
-	psql -h 127.0.0.1 -U postgres -q -c "DROP DATABASE IF EXISTS demarche_smoke" -c "CREATE DATABASE demarche_smoke"
-	DATABASE_URL=$(PG_URL_BASE)/demarche_smoke $(PY) .ci/compose_smoke.py
+	db=demarche_smoke_$$$$; psql "$(PG_URL_BASE)/postgres" -q -c "CREATE DATABASE $$db" \
+	  && trap 'psql "$(PG_URL_BASE)/postgres" -q -c "DROP DATABASE IF EXISTS $$db WITH (FORCE)"' EXIT \
+	  && DATABASE_URL=$(PG_URL_BASE)/$$db $(PY) .ci/compose_smoke.py
 
 # The whole suite on SQLite, whatever DATABASE_URL the shell has.
 test-sqlite:
@@ -171,7 +178,7 @@ ci:
 	$(MAKE) bench QUICK=1
 	@printf '\n== %s ==\n' "Resilience"
 	@# Load (50 clients), concurrent edits, a pg_dump round trip, then a PostgreSQL
-	@# restart mid-write (last: it restarts the server the steps above used).
+	@# restart mid-write, on a throwaway cluster of the tests' own.
 	RESILIENCE_LOAD_SECONDS=30 $(MAKE) resilience
 
 # --- Demarche beside doccano 1.8.4 (bench/peers.py) ------------------------------

@@ -1,9 +1,13 @@
 """Run the benchmarks and print one table: ``python -m bench [--quick] [--reuse]`` (``make bench``).
 
-1. Creates and migrates a database of its own (``demarche_bench`` by default)
-   and fills it with the workload generator: 1,000,000 curated quotes, or
-   10,000 with ``--quick``. ``--reuse`` keeps a database generated earlier with
-   the same size, seed and generator.
+1. Creates and migrates a database of its own and fills it with the workload
+   generator: 1,000,000 curated quotes, or 10,000 with ``--quick``. It is named
+   for the run (``demarche_bench_<pid>``) and dropped at the end, whatever
+   happens; a database of that name that already exists is never touched.
+   ``--reuse`` keeps one database (``demarche_bench``) between runs instead:
+   reused when the bench generated it with the same size, seed and generator,
+   generated again (without forcing anyone off it) when the bench generated it
+   with another, and refused when anything else made it.
 2. Serves it with gunicorn on 127.0.0.1 (``config/gunicorn.conf.py``, DEBUG
    off, a real secret key) under ``bench.settings``, which adds the floor views.
 3. Runs each job beside its floor, prints the table and writes it as JSON to
@@ -16,6 +20,7 @@ a target is missed; ``--quick`` (CI) only checks that everything runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import hashlib
 import json
@@ -33,6 +38,8 @@ from .server import ROOT
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432"
+REUSED_DATABASE = "demarche_bench"
+SPEC_PREFIX = "demarche bench:"  # the comment the bench puts on a database it generated
 
 
 def log(message: str) -> None:
@@ -53,23 +60,70 @@ def admin_connection(server_url: str) -> Any:
 
 
 def database_spec(args: argparse.Namespace) -> str:
-    return f"demarche bench: size={args.size} seed={args.seed} generator={generator_version()}"
+    return f"{SPEC_PREFIX} size={args.size} seed={args.seed} generator={generator_version()}"
 
 
-def prepare_database(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    """A migrated, generated bench database; reused only when asked and identical in spec."""
+def drop_database(server: str, database: str) -> None:
+    """Drop a database this run created (FORCE only ends this run's own leftover connections)."""
+    if "django.db" in sys.modules:
+        from django.db import connections
+
+        connections.close_all()
+    with admin_connection(server) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+    log(f"Dropped {database}")
+
+
+def prepare_database(args: argparse.Namespace, env: dict[str, str], cleanup: contextlib.ExitStack) -> dict[str, Any]:
+    """A migrated, generated bench database; reused only when asked and identical in spec.
+
+    Without --reuse the database is new (CREATE fails on an existing name: it is
+    someone else's) and ``cleanup`` drops it. With --reuse, an existing database
+    is replaced only when its comment says the bench generated it, and never
+    with FORCE: a run still connected to it keeps it, and this one stops.
+    """
+    import psycopg
+
     spec = database_spec(args)
     with admin_connection(args.server) as admin:
         row = admin.execute(
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", [args.database]
         ).fetchone()
-        if args.reuse and row and row[0] and row[0].startswith(spec + " "):
-            log(f"Reusing {args.database} ({row[0]}); applying new migrations, if any")
-            subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
-            return json.loads(row[0][len(spec) + 1 :])
+        if args.reuse and row:
+            comment = row[0] or ""
+            if comment.startswith(spec + " "):
+                log(f"Reusing {args.database} ({comment}); applying new migrations, if any")
+                subprocess.run(
+                    [sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True
+                )
+                return json.loads(comment[len(spec) + 1 :])
+            if not comment.startswith(SPEC_PREFIX):
+                raise SystemExit(
+                    f"{args.database} exists but the bench did not generate it (or is generating it now): "
+                    "drop it yourself, or name another database with BENCH_DATABASE"
+                )
+            log(f"Replacing {args.database}, generated with another spec ({comment.split(' {')[0]})")
+            try:
+                admin.execute(f'DROP DATABASE "{args.database}"')
+            except psycopg.errors.ObjectInUse as busy:
+                raise SystemExit(f"{args.database} is in use by another session: not replaced ({busy})") from busy
         log(f"Creating {args.database}")
-        admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-        admin.execute(f'CREATE DATABASE "{args.database}"')
+        try:
+            admin.execute(f'CREATE DATABASE "{args.database}"')
+        except psycopg.errors.DuplicateDatabase as taken:
+            raise SystemExit(f"{args.database} already exists and is not this run's: left as it is") from taken
+    if not args.reuse:
+        cleanup.callback(drop_database, args.server, args.database)
+        return generate_into(args, env, spec)
+    try:
+        return generate_into(args, env, spec)
+    except BaseException:
+        # Half generated, without the comment that lets a later run reuse it: not worth keeping.
+        drop_database(args.server, args.database)
+        raise
+
+
+def generate_into(args: argparse.Namespace, env: dict[str, str], spec: str) -> dict[str, Any]:
     started = time.monotonic()
     subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     migrated = time.monotonic() - started
@@ -145,11 +199,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--reuse", action="store_true", help="keep a bench database generated with the same spec")
     parser.add_argument("--size", type=int, help="curated quotes (default 1,000,000; 10,000 with --quick)")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--database", default=os.environ.get("BENCH_DATABASE", "demarche_bench"))
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("BENCH_DATABASE"),
+        help=f"default demarche_bench_<pid>, dropped at the end; {REUSED_DATABASE} with --reuse",
+    )
     parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES", DEFAULT_SERVER), help="PostgreSQL URL")
     parser.add_argument("--only", help="comma-separated jobs: annotate,create,api,export,import")
     args = parser.parse_args(argv)
     args.size = args.size or (10_000 if args.quick else 1_000_000)
+    args.database = args.database or (REUSED_DATABASE if args.reuse else f"demarche_bench_{os.getpid()}")
+    with contextlib.ExitStack() as cleanup:
+        return run(args, cleanup)
+
+
+def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     mode = "quick" if args.quick else "full"
     started = time.monotonic()
 
@@ -164,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "LOG_LEVEL": "WARNING",
     }
     os.environ.update(env)
-    generated = prepare_database(args, env)
+    generated = prepare_database(args, env, cleanup)
 
     import django
 

@@ -50,7 +50,10 @@ def collectstatic(env: dict[str, str]) -> None:
 
 @contextmanager
 def gunicorn(env: dict[str, str], *, workers: int | None = None, startup: float = 60) -> Iterator[Server]:
-    """gunicorn with ``config/gunicorn.conf.py`` on 127.0.0.1, stopped (its whole process group) on exit."""
+    """gunicorn with ``config/gunicorn.conf.py`` on 127.0.0.1, stopped (its whole process group) on exit.
+
+    Its log (a temporary file) is deleted then, unless the body raised.
+    """
     port = free_port()
     server_env = {**env, "GUNICORN_BIND": f"127.0.0.1:{port}"}
     if workers is not None:
@@ -68,6 +71,7 @@ def gunicorn(env: dict[str, str], *, workers: int | None = None, startup: float 
             start_new_session=True,
         )
     server = Server("127.0.0.1", port, process, log)
+    failed = True
     try:
         deadline = time.monotonic() + startup
         while True:
@@ -83,6 +87,7 @@ def gunicorn(env: dict[str, str], *, workers: int | None = None, startup: float 
                 raise RuntimeError(f"gunicorn did not answer /health/ within {startup:.0f} s:\n{server.log_tail()}")
             time.sleep(0.2)
         yield server
+        failed = False
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)
@@ -91,3 +96,6 @@ def gunicorn(env: dict[str, str], *, workers: int | None = None, startup: float 
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
+        # Kept to read when something went wrong; otherwise nothing is left in the temporary folder.
+        if not failed:
+            log.unlink(missing_ok=True)

@@ -28,3 +28,7 @@ max_requests_jitter = max_requests
 accesslog = "-"
 errorlog = "-"
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn ≥ 25.1 opens a control socket for gunicornc in $XDG_RUNTIME_DIR or
+# ~/.gunicorn/ by default: a file outside the project that outlives a killed
+# server and that two servers on one machine would both claim. Nothing uses it.
+control_socket_disable = True

@@ -8,6 +8,7 @@ import os
 import pytest
 from django.test import Client
 
+from . import shared_postgres
 from .factories import ArticleFactory, AssignmentFactory, UserFactory
 
 
@@ -76,6 +77,88 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix):
     if database["ENGINE"] != "django.db.backends.sqlite3":
         test = database.setdefault("TEST", {})
         test["NAME"] = f"{test.get('NAME') or 'test_' + database['NAME']}_{os.getpid()}"
+
+
+# --- The shared PostgreSQL server, untouched -------------------------------------------
+
+SHARED_SERVER = pytest.StashKey[tuple[dict, shared_postgres.ServerState] | None]()
+STRAY_CONNECTIONS: list[str] = []
+
+
+def _postgresql_settings() -> dict | None:
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    return dict(database) if database["ENGINE"] == "django.db.backends.postgresql" else None
+
+
+def pytest_sessionstart(session):
+    """On PostgreSQL: the server's start time and databases, before any test ran."""
+    database = _postgresql_settings()
+    state = None
+    if database is not None:
+        try:
+            state = shared_postgres.server_state(database)
+        except Exception as error:  # the suite itself will say the server is unreachable
+            print(f"\nShared PostgreSQL server not checked (unreachable at session start: {error})")
+    session.stash[SHARED_SERVER] = (database, state) if state else None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_sessionfinish(session, exitstatus):
+    """After the test database is dropped: the run fails if the server restarted or a database of this run is left."""
+    result = yield
+    recorded = session.stash.get(SHARED_SERVER, None)
+    if recorded is None:
+        return result
+    database, before = recorded
+    from django.conf import settings
+
+    test_database = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    try:
+        after = shared_postgres.server_state(database)
+    except Exception as error:
+        found = [f"the shared PostgreSQL server can't be reached at the end of this run ({error})"]
+    else:
+        found = shared_postgres.problems(before, after, pid=os.getpid(), test_database=test_database)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write("\n")  # after the progress line
+        for problem in found:
+            reporter.write_line(f"SHARED POSTGRESQL: {problem}", red=True, bold=True)
+        if not found:
+            reporter.write_line(
+                f"Shared PostgreSQL server: up since {before.started:%Y-%m-%d %H:%M:%S.%f %Z} throughout; "
+                "no database of this run left on it"
+            )
+    if found and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+    return result
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """pytest-django's test database; before it is dropped, nothing may still be connected to it.
+
+    A connection a thread or a subprocess left open would make DROP DATABASE
+    fail and leave the database on the shared server: they are closed here and
+    named at the end of the run, to be fixed where they were opened.
+    """
+    yield
+    from django.db import connection, connections
+
+    connections.close_all()  # this thread's own
+    if connection.vendor == "postgresql":
+        STRAY_CONNECTIONS.extend(
+            shared_postgres.close_connections_to(connection.settings_dict, connection.settings_dict["NAME"])
+        )
+
+
+def pytest_terminal_summary(terminalreporter):
+    if STRAY_CONNECTIONS:
+        terminalreporter.write_sep("-", "connections left open to the test database (closed before dropping it)")
+        for line in STRAY_CONNECTIONS:
+            terminalreporter.write_line(line, yellow=True)
 
 
 @pytest.fixture(autouse=True)

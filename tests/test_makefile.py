@@ -73,3 +73,18 @@ def test_make_run_serves_on_port_and_prints_that_url(args, port, monkeypatch):
     dry_run = make("-n", "run", *args).stdout
     assert f'echo "Demarche is at http://127.0.0.1:{port}/"' in dry_run
     assert f"manage.py runserver 127.0.0.1:{port}" in dry_run
+
+
+@pytest.mark.parametrize(
+    ("target", "prefix"), [("security", "demarche_offsets_"), ("compose-smoke", "demarche_smoke_")]
+)
+def test_the_databases_make_creates_are_named_for_the_run_and_dropped_by_a_trap(target, prefix):
+    recipe = make("-n", target).stdout
+    database_line = next(line for line in recipe.splitlines() if prefix in line)
+    assert f"db={prefix}$$;" in database_line  # the shell's pid: two runs never share (or drop) one
+    assert "DROP DATABASE IF EXISTS $db WITH (FORCE)" in recipe  # only $db: the one this line created
+    assert (
+        recipe.index("CREATE DATABASE $db")
+        < recipe.index("trap '")
+        < recipe.index("manage.py" if target == "security" else "compose_smoke.py")
+    )

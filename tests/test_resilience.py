@@ -1,20 +1,22 @@
 """Resilience, measured: load held, concurrent edits, a backup round trip, a database restart.
 
 Each test drives gunicorn (``config/gunicorn.conf.py``, DEBUG off, production
-settings) on 127.0.0.1 over HTTP, against a PostgreSQL test database filled by
-the bench's workload generator. They take about two minutes and restart
-PostgreSQL, so they run only when asked: ``make resilience`` sets
-DEMARCHE_RESILIENCE=1 (CI runs it after the suite). Traffic stays on loopback,
-every load loop is bounded in time and count, and PostgreSQL is started again
-whatever happens.
+settings) on 127.0.0.1 over HTTP, against a database filled by the bench's
+workload generator. They take about two minutes, so they run only when asked:
+``make resilience`` sets DEMARCHE_RESILIENCE=1 (CI runs it after the suite).
+
+The database lives in a PostgreSQL cluster of the module's own
+(tests/throwaway_postgres.py: initdb into a temporary folder, a free port on
+127.0.0.1), the one the restart test restarts; it is stopped and deleted
+afterwards, whatever happens. The machine's PostgreSQL server, which DATABASE_URL
+names and others share, is never restarted or written to. Traffic stays on
+loopback and every load loop is bounded in time and count.
 
 RESILIENCE_LOAD_SECONDS shortens the load test (default 60; CI uses less, with
-the same 50 clients). RESILIENCE_PG_CLUSTER ("15 main" by default, from
-/etc/postgresql) names the cluster to restart; it must be the one DATABASE_URL
-points at.
+the same 50 clients).
 """
 
-# ruff: noqa: S603, S607  (PostgreSQL's client tools and our own commands, from PATH, with fixed arguments)
+# ruff: noqa: S603  (the cluster's own PostgreSQL tools and our own commands, with fixed arguments)
 from __future__ import annotations
 
 import hashlib
@@ -33,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 from django.db import connection, connections
 from django.test import override_settings
@@ -41,9 +44,11 @@ from bench.client import Client, Outcome, Session, api_token, login_session, per
 from bench.generate import generate
 from bench.server import ROOT, Server, collectstatic, gunicorn
 
+from .throwaway_postgres import Cluster, find_bindir, throwaway_cluster
+
 pytestmark = [
     pytest.mark.skipif(
-        os.environ.get("DEMARCHE_RESILIENCE") != "1", reason="slow and restarts PostgreSQL: run `make resilience`"
+        os.environ.get("DEMARCHE_RESILIENCE") != "1", reason="slow (about two minutes): run `make resilience`"
     ),
     pytest.mark.skipif(connection.vendor != "postgresql", reason="resilience is tested on PostgreSQL"),
     pytest.mark.timeout(600),
@@ -58,6 +63,7 @@ HX = {"HX-Request": "true"}
 
 @dataclass
 class World:
+    cluster: Cluster
     server: Server
     env: dict[str, str]
     secret_key: str
@@ -89,44 +95,49 @@ class World:
                     return start, end
 
 
-def database_url(name: str) -> str:
-    settings = connection.settings_dict
-    user = settings["USER"] or "postgres"
-    password = f":{settings['PASSWORD']}" if settings["PASSWORD"] else ""
-    return f"postgres://{user}{password}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{name}"
+@pytest.fixture(scope="module")
+def cluster():
+    """The module's own PostgreSQL server: the restart test restarts it, not the machine's."""
+    if find_bindir() is None:
+        pytest.fail(
+            "the resilience tests need PostgreSQL's server programs (initdb, pg_ctl) for a cluster of their own"
+        )
+    with throwaway_cluster() as cluster:
+        yield cluster
 
 
 @pytest.fixture(scope="module")
-def world(django_db_blocker):
+def world(cluster, django_db_blocker):
     """A database of its own, filled by the bench generator and served by gunicorn under production settings.
 
     Not pytest-django's test database: gunicorn, pg_dump and the restart all
-    need one that lives outside a test transaction for the whole module.
+    need one that lives outside a test transaction for the whole module, on a
+    server that may be restarted. Django's connection points at it meanwhile.
     """
     from django.contrib.auth import get_user_model
 
     from annotations.models import Article, Quote, StanceLabel, Target
 
     settings = connection.settings_dict
-    original = settings["NAME"]
-    database = f"test_{original}_resilience"
+    original = {key: settings[key] for key in ("NAME", "HOST", "PORT", "USER", "PASSWORD")}
+    database = "demarche_resilience"
     secret_key = secrets.token_urlsafe(50)
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": database_url(database),
+        "DATABASE_URL": cluster.url(database),
         "SECRET_KEY": secret_key,
         "DEBUG": "0",
         "ALLOWED_HOSTS": "127.0.0.1",
         "SECURE_SSL_REDIRECT": "0",
         "LOG_LEVEL": "WARNING",
     }
-    ensure_postgresql_up()
     with django_db_blocker.unblock():
-        recreate(database)
+        with psycopg.connect(cluster.url("postgres"), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{database}"')
         subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
         connections.close_all()
-        settings["NAME"] = database
+        settings.update(NAME=database, HOST=cluster.host, PORT=cluster.port, USER=cluster.user, PASSWORD="")
         try:
             generate(3_000, seed=7, analysts=ANALYSTS, open_per_analyst=8, workers=1, log=lambda message: None)
             users = {user.username: user for user in get_user_model().objects.filter(username__startswith="bench-")}
@@ -145,30 +156,11 @@ def world(django_db_blocker):
             taken = set(Quote.objects.values_list("article_id", "start", "end"))
             collectstatic(env)
             with gunicorn(env) as server:
-                yield World(server, env, secret_key, database, researcher, analysts, articles, stance, taken)
+                yield World(cluster, server, env, secret_key, database, researcher, analysts, articles, stance, taken)
         finally:
-            ensure_postgresql_up()
+            # The cluster (and the database with it) is deleted by its own fixture.
             connections.close_all()
-            settings["NAME"] = original
-            recreate(database, create=False)
-
-
-def recreate(database: str, *, create: bool = True) -> None:
-    """Drop ``database`` (and create it again), through the server's maintenance database."""
-    import psycopg
-
-    settings = connection.settings_dict
-    with psycopg.connect(
-        dbname="postgres",
-        host=settings["HOST"] or "127.0.0.1",
-        port=settings["PORT"] or 5432,
-        user=settings["USER"] or "postgres",
-        password=settings["PASSWORD"] or None,
-        autocommit=True,
-    ) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
-        if create:
-            admin.execute(f'CREATE DATABASE "{database}"')
+            settings.update(original)
 
 
 ERROR_ITEM = re.compile(r'<ul class="errorlist[^"]*"[^>]*>\s*<li>(.*?)</li>', re.S)  # a refusal's own words
@@ -430,12 +422,12 @@ def test_an_api_edit_racing_a_page_edit_is_refused_with_412_not_overwritten(worl
 # --- 7. Backup round trip -------------------------------------------------------------------
 
 
-def export_sha256(env: dict[str, str], database: str, folder: Path, layer: str) -> tuple[str, int]:
+def export_sha256(env: dict[str, str], cluster: Cluster, database: str, folder: Path, layer: str) -> tuple[str, int]:
     output = folder / f"{database}-{layer}.jsonl"
     subprocess.run(
         [sys.executable, "manage.py", "export_dataset", "--format=jsonl", f"--layer={layer}", f"--output={output}"],
         cwd=ROOT,
-        env={**env, "DATABASE_URL": database_url(database)},
+        env={**env, "DATABASE_URL": cluster.url(database)},
         check=True,
         capture_output=True,  # also silences the progress bar
     )
@@ -444,60 +436,38 @@ def export_sha256(env: dict[str, str], database: str, folder: Path, layer: str) 
 
 
 def test_a_pg_dump_restored_into_a_fresh_database_exports_the_same_bytes(world):
-    settings = connection.settings_dict
+    cluster = world.cluster
     target = f"{world.database}_restored"
-    connect = ["-h", settings["HOST"] or "127.0.0.1", "-p", str(settings["PORT"] or 5432), "-U", settings["USER"]]
+    connect = cluster.connect_args()
+    # The server's own version of each tool (Debian's wrappers on PATH pick the newest installed).
+    pg_dump, pg_restore, createdb, dropdb = (
+        cluster.tool(name) for name in ("pg_dump", "pg_restore", "createdb", "dropdb")
+    )
     with tempfile.TemporaryDirectory(prefix="demarche-backup-") as name:
         folder = Path(name)
         dump = folder / "demarche.dump"
         started = time.monotonic()
-        subprocess.run(["pg_dump", *connect, "--format=custom", f"--file={dump}", world.database], check=True)
+        subprocess.run([pg_dump, *connect, "--format=custom", f"--file={dump}", world.database], check=True)
         dumped = time.monotonic() - started
-        subprocess.run(["dropdb", *connect, "--if-exists", "--force", target], check=True)
-        subprocess.run(["createdb", *connect, target], check=True)
+        subprocess.run([dropdb, *connect, "--if-exists", "--force", target], check=True)
+        subprocess.run([createdb, *connect, target], check=True)
         try:
             subprocess.run(
-                ["pg_restore", *connect, "--no-owner", "--exit-on-error", f"--dbname={target}", str(dump)], check=True
+                [pg_restore, *connect, "--no-owner", "--exit-on-error", f"--dbname={target}", str(dump)], check=True
             )
             restored = time.monotonic() - started - dumped
             for layer in ("curated", "raw"):
-                original, lines = export_sha256(world.env, world.database, folder, layer)
-                copy, copy_lines = export_sha256(world.env, target, folder, layer)
+                original, lines = export_sha256(world.env, cluster, world.database, folder, layer)
+                copy, copy_lines = export_sha256(world.env, cluster, target, folder, layer)
                 assert lines > 1000, f"the {layer} export is too small to prove anything ({lines} quotes)"
                 assert (copy, copy_lines) == (original, lines), f"the {layer} export differs after restore"
                 print(f"\nBackup: {layer} export of {lines} quotes, SHA-256 {original[:16]}… identical after restore")
             print(f"pg_dump {dump.stat().st_size / 2**20:.1f} MiB in {dumped:.1f} s, pg_restore in {restored:.1f} s")
         finally:
-            subprocess.run(["dropdb", *connect, "--if-exists", "--force", target], check=True)
+            subprocess.run([dropdb, *connect, "--if-exists", "--force", target], check=True)
 
 
 # --- 5. Database restart --------------------------------------------------------------------
-
-
-def pg_cluster() -> list[str]:
-    named = os.environ.get("RESILIENCE_PG_CLUSTER", "").split()
-    if named:
-        return named
-    return [sorted(os.listdir("/etc/postgresql"))[0], "main"]
-
-
-def pg_ready() -> bool:
-    settings = connection.settings_dict
-    result = subprocess.run(
-        ["pg_isready", "-q", "-h", settings["HOST"] or "127.0.0.1", "-p", str(settings["PORT"] or 5432)], check=False
-    )
-    return result.returncode == 0
-
-
-def ensure_postgresql_up() -> None:
-    if pg_ready():
-        return
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *pg_cluster(), "start"], check=False)
-    for _ in range(60):
-        if pg_ready():
-            return
-        time.sleep(0.5)
-    raise RuntimeError("PostgreSQL did not come back")
 
 
 def test_a_database_restart_mid_write_load_loses_no_saved_quote_and_the_app_recovers_by_itself(world):
@@ -540,7 +510,7 @@ def test_a_database_restart_mid_write_load_loses_no_saved_quote_and_the_app_reco
     def restart() -> None:
         time.sleep(restart_at)
         events["restart_started"] = time.monotonic()
-        subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *pg_cluster(), "restart"], check=True)
+        world.cluster.restart()  # pg_ctl restart --mode=fast: every connection dropped, as pg_ctlcluster does
         events["restart_done"] = time.monotonic()
 
     threads = [threading.Thread(target=poll_health), threading.Thread(target=restart)]
@@ -551,7 +521,7 @@ def test_a_database_restart_mid_write_load_loses_no_saved_quote_and_the_app_reco
         for thread in threads:
             thread.join(60)
     finally:
-        ensure_postgresql_up()
+        world.cluster.ensure_up()
         connections.close_all()
 
     assert "restart_done" in events, "the restart did not happen"
