@@ -68,7 +68,7 @@ def record_creations(model: type[models.Model], pks: list[int], *, by: AnyUser |
         for start in range(0, len(pks), 900):  # SQLite builds before 3.32 allow 999 parameters
             batch = pks[start : start + 900]
             cursor.execute(
-                f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608 (names from the models)
+                f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608  # nosec B608: names from the models, values as parameters
                 f"SELECT {columns}, %s, '+', %s FROM {name(model._meta.db_table)} "
                 f"WHERE {name(str(model._meta.pk.column))} IN ({', '.join(['%s'] * len(batch))})",
                 [now, user_id, *batch],
@@ -975,7 +975,7 @@ class Quote(models.Model):
                 rows = ", ".join(["(CAST(%s AS bigint), CAST(%s AS integer), CAST(%s AS integer), %s)"] * len(batch))
                 cursor.execute(
                     # Names from the models, values as parameters.
-                    f"WITH span (article_id, start_at, end_at, kind) AS (VALUES {rows}) "  # noqa: S608
+                    f"WITH span (article_id, start_at, end_at, kind) AS (VALUES {rows}) "  # noqa: S608  # nosec B608: see above
                     f"INSERT INTO {quote} ({columns}) "
                     "SELECT span.article_id, span.start_at, span.end_at, span.kind, "
                     "substr(article.text, span.start_at + 1, span.end_at - span.start_at), "
