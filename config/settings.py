@@ -54,6 +54,36 @@ def env_list(name: str, default: list[str] | None = None) -> list[str]:
     return [item.strip() for item in raw.split(",") if item.strip()]
 
 
+def object_storage(bucket: str, **options: str) -> dict[str, object]:
+    """The default storage as an S3-compatible bucket: private objects, short-lived signed URLs.
+
+    ``options`` are django-storages' S3 options (endpoint_url, region_name,
+    access_key, secret_key, location); empty ones are left out, so boto3 finds
+    AWS_ACCESS_KEY_ID and the rest of its usual chain (environment, config
+    files, instance role).
+    """
+    return {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": bucket,
+            **{name: value for name, value in options.items() if value},
+            # No ACL is sent, so the bucket's own (private by default) holds;
+            # downloads go through the release file endpoint, which checks who
+            # asks. A URL the storage signs (the admin's link) lasts 5 minutes.
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "signature_version": "s3v4",
+            # A release file is written once: a name already taken gets a suffix
+            # rather than replacing bytes that a paper may cite.
+            "file_overwrite": False,
+            # Reading a file downloads it whole first; past this many bytes it
+            # spools to a temporary file rather than the worker's memory.
+            "max_memory_size": 5 * 1024 * 1024,
+        },
+    }
+
+
 DEBUG = env_bool("DEBUG", default=False)
 
 # Only ever used with DEBUG on; production refuses to start with it. Waived for
@@ -211,8 +241,30 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+
+# Release files (the only files written at run time): a folder under MEDIA_ROOT,
+# or with STORAGE_BUCKET an S3-compatible bucket that every web machine shares
+# (docs/deployment.md, "Several web machines").
+STORAGE_BUCKET = env_str("STORAGE_BUCKET")
+_STORAGE_OPTIONS = {
+    "endpoint_url": env_str("STORAGE_ENDPOINT_URL"),
+    "region_name": env_str("STORAGE_REGION"),
+    "access_key": env_str("STORAGE_ACCESS_KEY_ID"),
+    "secret_key": env_str("STORAGE_SECRET_ACCESS_KEY"),
+    "location": env_str("STORAGE_PREFIX").strip("/"),
+}
+if not STORAGE_BUCKET and any(_STORAGE_OPTIONS.values()):
+    # Without the bucket each machine would write its own folder and answer 404 for the others' files.
+    raise ImproperlyConfigured("STORAGE_* is set but STORAGE_BUCKET is empty: name the bucket, or unset them all.")
+if bool(_STORAGE_OPTIONS["access_key"]) != bool(_STORAGE_OPTIONS["secret_key"]):
+    raise ImproperlyConfigured("Set STORAGE_ACCESS_KEY_ID and STORAGE_SECRET_ACCESS_KEY together, or neither.")
+_DEFAULT_STORAGE: dict[str, object] = (
+    object_storage(STORAGE_BUCKET, **_STORAGE_OPTIONS)
+    if STORAGE_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": _DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -222,8 +274,8 @@ STORAGES = {
     },
 }
 
-# Release files and other stored exports; object storage past one machine.
-# Empty (as in .env.example) means the default, like every other path here.
+# Release files' folder when STORAGE_BUCKET is empty (one machine). Empty (as in
+# .env.example) means the default, like every other path here.
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "media/"
 

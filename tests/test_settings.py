@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -127,3 +128,88 @@ def test_gunicorn_recycles_no_worker_unless_asked_and_then_spreads_the_restarts(
     monkeypatch.setenv("GUNICORN_MAX_REQUESTS", "5000")
     config = runpy.run_path(str(ROOT / "config" / "gunicorn.conf.py"))
     assert (config["max_requests"], config["max_requests_jitter"]) == (5000, 5000)
+
+
+def default_storage(*expressions: str, **env: str) -> subprocess.CompletedProcess:
+    """Settings imported with ``env`` (and no STORAGE_* or AWS_* from this process), printing ``expressions``."""
+    clean = {key: value for key, value in os.environ.items() if not key.startswith(("STORAGE_", "AWS_"))}
+    return subprocess.run(  # noqa: S603 (our own interpreter; the expressions are this module's)
+        [
+            sys.executable,
+            "-c",
+            "import json, django; django.setup(); from django.conf import settings; "
+            "from django.core.files.storage import default_storage; "
+            f"print(json.dumps([{', '.join(expressions)}]))",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_release_files_stay_in_the_local_folder_without_a_bucket():
+    result = default_storage('settings.STORAGES["default"]')
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"BACKEND": "django.core.files.storage.FileSystemStorage"}]
+
+
+def test_with_a_bucket_release_files_go_to_private_object_storage():
+    result = default_storage(
+        'settings.STORAGES["default"]',
+        "default_storage.__class__.__name__",
+        STORAGE_BUCKET="demarche-releases",
+        STORAGE_ENDPOINT_URL="https://minio.example.org:9000",
+        STORAGE_REGION="eu-west-3",
+        STORAGE_ACCESS_KEY_ID="release-writer",
+        STORAGE_SECRET_ACCESS_KEY="release-writer-secret",
+        STORAGE_PREFIX="/demarche/",
+    )
+    assert result.returncode == 0, result.stderr
+    storage, backend = json.loads(result.stdout)
+    assert storage == {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": "demarche-releases",
+            "endpoint_url": "https://minio.example.org:9000",
+            "region_name": "eu-west-3",
+            "access_key": "release-writer",
+            "secret_key": "release-writer-secret",
+            "location": "demarche",
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "signature_version": "s3v4",
+            "file_overwrite": False,
+            "max_memory_size": 5 * 1024 * 1024,
+        },
+    }
+    assert backend == "S3Storage"
+
+
+def test_without_storage_keys_boto3s_own_aws_variables_are_used():
+    result = default_storage(
+        'sorted(settings.STORAGES["default"]["OPTIONS"])',
+        "default_storage.access_key",
+        STORAGE_BUCKET="demarche-releases",
+        AWS_ACCESS_KEY_ID="from-the-aws-variables",
+        AWS_SECRET_ACCESS_KEY="aws-secret",
+    )
+    assert result.returncode == 0, result.stderr
+    options, access_key = json.loads(result.stdout)
+    assert "access_key" not in options and "endpoint_url" not in options
+    assert access_key == "from-the-aws-variables"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"STORAGE_ENDPOINT_URL": "https://minio.example.org"}, "STORAGE_BUCKET is empty"),
+        ({"STORAGE_BUCKET": "b", "STORAGE_ACCESS_KEY_ID": "k"}, "together, or neither"),
+    ],
+)
+def test_half_an_object_storage_configuration_is_refused(env, message):
+    result = default_storage("1", **env)
+    assert result.returncode != 0
+    assert message in result.stderr
