@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import review, tokens, workspace
+from .views import dataset, review, tokens, workspace
 
 app_name = "annotations"
 
@@ -21,6 +21,8 @@ urlpatterns = [
     path("targets/search/", workspace.target_search, name="target-search"),
     path("targets/new/", workspace.target_new, name="target-new"),
     path("labels.css", workspace.label_styles, name="label-styles"),
+    # --- The researcher's landing page.
+    path("dataset/", dataset.dataset, name="dataset"),
     # --- Review, curation and agreement.
     path("review/", review.review_queue, name="review-queue"),
     path("review/assign/", review.review_assign, name="review-assign"),

@@ -457,7 +457,12 @@ TABLE: dict[str, Entry] = {
     ),
     "accounts/logout/": Entry("logout", allow(PUBLIC_405, POST=roles(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN))),
     # --- The workspace.
-    "": Entry("annotations:home", allow(PAGE_405, GET=EVERYONE_IN)),
+    # A researcher has no queue: they land on the dataset page.
+    "": Entry("annotations:home", allow(PAGE_405, GET=roles(LOGIN, 200, 200, 200, 302, 200))),
+    "dataset/": Entry(
+        "annotations:dataset",
+        allow(roles(LOGIN, 403, 403, 405, 405, 405), GET=roles(LOGIN, 403, 403, 200, 200, 200)),
+    ),
     "next/": Entry("annotations:next-article", allow(ANALYST_405, POST=ANALYST_ACTION)),
     "articles/new/": Entry(
         "annotations:article-new",
@@ -1115,7 +1120,7 @@ def test_a_curated_article_is_not_work_in_an_analysts_queue(world):
     title = world.curated_article.title.encode()
     assert title not in requester.send("second_analyst", "GET", "/").content
     assert title in requester.send("analyst", "GET", "/").content  # theirs: they annotated it
-    assert title in requester.send("researcher", "GET", "/").content
+    assert title in requester.send("researcher", "GET", "/dataset/").content
 
 
 # --- IDOR: another analyst's ids in query strings ------------------------------------------------

@@ -48,7 +48,7 @@ from ..models import (
     VersionConflict,
 )
 from ..requests import AuthedRequest
-from ..roles import analyst_required, is_analyst, is_reviewer, reviewer_required
+from ..roles import analyst_required, is_analyst, is_researcher, is_reviewer, reviewer_required
 from ..suggestions import suggest
 
 ANNOTATE = "annotations/article_annotate.html"
@@ -67,8 +67,12 @@ def _redirect_back(request: AuthedRequest, back: str) -> HttpResponse:
 @login_required
 @require_GET
 def home(request: AuthedRequest) -> HttpResponse:
-    """My queue: the articles assigned to me and the open pool, searchable."""
+    """My queue: the articles assigned to me and the open pool, searchable.
+
+    A researcher has no queue: they land on the dataset page instead."""
     user = request.user
+    if is_researcher(user) and not is_analyst(user):
+        return redirect("annotations:dataset")
     visible_quotes = Quote.objects.visible_to(user).filter(is_curated=False)
     articles = (
         Article.objects.queue_for(user)
