@@ -16,6 +16,7 @@ urlpatterns = [
     path("articles/<int:pk>/submit/", workspace.article_submit, name="article-submit"),
     path("quotes/<int:pk>/", workspace.quote_edit, name="quote-edit"),
     path("quotes/<int:pk>/delete/", workspace.quote_delete, name="quote-delete"),
+    path("quotes/<int:pk>/undo/", workspace.quote_undo, name="quote-undo"),
     path("speakers/search/", workspace.speaker_search, name="speaker-search"),
     path("speakers/new/", workspace.speaker_new, name="speaker-new"),
     path("targets/search/", workspace.target_search, name="target-search"),

@@ -503,6 +503,14 @@ TABLE: dict[str, Entry] = {
         mine_quote,
         body=lambda w: {"version": w.mine_quote.version},
     ),
+    # The world's quote was made by a factory, so its last change is nobody's to undo:
+    # those who may see it are sent back with the refusal; a stranger gets 404.
+    "quotes/<int:pk>/undo/": Entry(
+        "annotations:quote-undo",
+        allow(ANALYST_405, POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_quote,
+        body=lambda w: {"change": Quote.last_change_id(w.mine_quote.pk)},
+    ),
     "quotes/<int:pk>/comments/": Entry(
         "annotations:quote-comments",
         allow(PAGE_405, GET=DRAFT, POST=roles(LOGIN, 302, 404, 302, 404, 302)),

@@ -45,6 +45,7 @@ from ..models import (
     Stance,
     StanceLabel,
     Target,
+    UndoRefused,
     VersionConflict,
 )
 from ..requests import AuthedRequest
@@ -335,7 +336,13 @@ def _panel_response(
 
 
 def _after_save(
-    request: AuthedRequest, article: Article, quote: Quote | None, message: str, *, can_annotate: bool | None = None
+    request: AuthedRequest,
+    article: Article,
+    quote: Quote | None,
+    message: str,
+    *,
+    can_annotate: bool | None = None,
+    undo: dict[str, int | None] | None = None,
 ) -> HttpResponse:
     if not request.htmx:
         messages.success(request, message)
@@ -353,6 +360,7 @@ def _after_save(
         "quote_items": render_quote_items(quotes, request.user),
         "saved_message": message,
         "can_annotate": can_annotate,
+        "undo": undo,
     }
     return TemplateResponse(request, ANNOTATE + "#saved", context)
 
@@ -396,7 +404,13 @@ def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         form.add_error(None, error)
         return _panel_response(request, article, forms, status=422)
-    return _after_save(request, article, edited, f"Saved changes to quote at {edited.start}–{edited.end}.")
+    return _after_save(
+        request,
+        article,
+        edited,
+        f"Saved changes to quote at {edited.start}–{edited.end}.",
+        undo={"quote": edited.pk, "change": Quote.last_change_id(edited.pk)},
+    )
 
 
 def _refused_panel(request: AuthedRequest, article: Article, forms: dict, refusal: PermissionDenied) -> HttpResponse:
@@ -434,7 +448,29 @@ def quote_delete(request: AuthedRequest, pk: int) -> HttpResponse:
         quote.remove(by=request.user, expected_version=version)
     except VersionConflict as conflict:
         return _panel_response(request, article, {"deleting": quote, "current": conflict.current}, status=409)
-    return _after_save(request, article, None, "Quote deleted.")
+    return _after_save(request, article, None, "Quote deleted.", undo={"quote": pk, "change": Quote.last_change_id(pk)})
+
+
+@analyst_required
+@require_POST
+def quote_undo(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Undo my last delete or edit of a quote, within a minute (``Quote.undo_change``)."""
+    try:
+        change = int(request.POST.get("change", ""))
+    except ValueError:
+        change = 0
+    record = Quote.history.filter(history_id=change, id=pk).only("article_id").first()
+    if record is None:
+        raise Http404("No such change.")
+    article = get_object_or_404(Article.objects.visible_to(request.user), pk=record.article_id)
+    try:
+        quote = Quote.undo_change(change, by=request.user)
+    except UndoRefused as refusal:
+        if not request.htmx:
+            messages.error(request, str(refusal))
+            return redirect(article.annotate_url)
+        return _panel_response(request, article, {"undo_refused": str(refusal)}, status=409)
+    return _after_save(request, article, quote, f"Undone: quote at {quote.start}–{quote.end} is back as it was.")
 
 
 @login_required
