@@ -563,7 +563,14 @@ class DemarcheUserAdmin(UserAdmin):
         *UserAdmin.add_fieldsets,
         ("Role", {"fields": ("role",)}),
     )
-    list_display = ("username", "email", "role", "is_active", "is_staff", "last_login")
+    list_display = (
+        "username",
+        "role",
+        "email",
+        "is_active",
+        "is_staff",
+        "last_login",
+    )  # the role first: narrow screens
     list_filter = ("groups", "is_staff", "is_superuser", "is_active")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
