@@ -1402,6 +1402,7 @@ def leak_paths(w: World, role: str) -> list[tuple[str, bool]]:
     own_article = w.theirs_article if role == "second_analyst" else w.curated_article
     pages = [
         "/",
+        "/dataset/",
         f"/?q={SEARCH}",
         "/?q=7f3a",
         "/review/",
