@@ -15,7 +15,9 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.auth.models import User
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -41,6 +43,7 @@ from .models import (
     Target,
     VersionConflict,
 )
+from .roles import ROLE_DESCRIPTIONS, Role
 
 admin.site.site_header = "Demarche administration"
 admin.site.site_title = "Demarche admin"
@@ -513,3 +516,87 @@ class ApiTokenNameAdmin(admin.ModelAdmin):
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[ApiTokenName]) -> None:
         for record in queryset:
             record.remove()
+
+
+# --- Users and their roles ---------------------------------------------------
+
+
+def _describe(group: Group) -> str:
+    return ROLE_DESCRIPTIONS.get(group.name, "")
+
+
+class RoleChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        description = _describe(obj)
+        return f"{obj.name}: {description}" if description else obj.name
+
+
+class UserCreationWithRoleForm(AdminUserCreationForm):
+    """The add form with the user's Demarche role, so a new user is complete on the
+    first save (Django's own add form has no groups: the admin saved twice)."""
+
+    role = RoleChoiceField(
+        queryset=Group.objects.filter(name__in=Role.values).order_by("name"),
+        required=False,
+        empty_label="No role (an outsider until given one)",
+        widget=forms.RadioSelect,
+        help_text="What the user does in Demarche. More groups can be added on the next page.",
+    )
+
+    def _save_m2m(self) -> None:
+        # The admin saves the user (save_model) and then the relations: the role
+        # joins them there, on the one save.
+        super()._save_m2m()  # type: ignore[misc]  # ModelForm has it; the stubs do not
+        role = self.cleaned_data.get("role")
+        if role is not None:
+            self.instance.groups.add(role)
+
+
+admin.site.unregister(User)
+admin.site.unregister(Group)
+
+
+@admin.register(User)
+class DemarcheUserAdmin(UserAdmin):
+    add_form = UserCreationWithRoleForm
+    add_fieldsets = (
+        *UserAdmin.add_fieldsets,
+        ("Role", {"fields": ("role",)}),
+    )
+    list_display = (
+        "username",
+        "role",
+        "email",
+        "is_active",
+        "is_staff",
+        "last_login",
+    )  # the role first: narrow screens
+    list_filter = ("groups", "is_staff", "is_superuser", "is_active")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
+        return super().get_queryset(request).prefetch_related("groups")
+
+    @admin.display(description="Role")
+    def role(self, user: User) -> str:
+        names = sorted(group.name for group in user.groups.all())
+        if user.is_superuser:
+            names.insert(0, "admin")
+        return ", ".join(names) or "—"
+
+
+@admin.register(Group)
+class DemarcheGroupAdmin(GroupAdmin):
+    list_display = ("name", "description", "members")
+    readonly_fields = ("description",)
+    fields = ("name", "description", "permissions")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Group]:
+        return super().get_queryset(request).annotate(member_count=Count("user"))
+
+    @admin.display(description="What this role does")
+    def description(self, group: Group) -> str:
+        return _describe(group) or "Not a Demarche role: its members get no pages of their own."
+
+    @admin.display(description="Members", ordering="member_count")
+    def members(self, group: Any) -> int:
+        return group.member_count

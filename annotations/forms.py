@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Callable
 from typing import Any, cast
 
@@ -11,7 +12,19 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
 
-from .models import Article, Assignment, Quote, Role, Speaker, SpeakerRole, Stance, StanceLabel, StanceValues, Target
+from .models import (
+    Article,
+    Assignment,
+    Quote,
+    Role,
+    Speaker,
+    SpeakerAlias,
+    SpeakerRole,
+    Stance,
+    StanceLabel,
+    StanceValues,
+    Target,
+)
 from .offsets import find_occurrence, normalise_text
 
 User = get_user_model()
@@ -429,6 +442,13 @@ def label_choices() -> list:
 class SpeakerForm(forms.ModelForm):
     """A new speaker from the annotate page, with the role they hold."""
 
+    aliases = forms.CharField(
+        required=False,
+        max_length=2000,
+        label="Aliases",
+        help_text="Other names the texts use for them, one per line or separated by semicolons.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
     role_title = forms.CharField(required=False, max_length=200, label="Role")
     role_organisation = forms.CharField(required=False, max_length=200, label="Organisation")
     role_start = forms.DateField(required=False, label="Since", widget=forms.DateInput(attrs={"type": "date"}))
@@ -447,6 +467,16 @@ class SpeakerForm(forms.ModelForm):
     def clean_country(self) -> str:
         return self.cleaned_data["country"].upper()
 
+    def clean_aliases(self) -> list[str]:
+        aliases: list[str] = []
+        for alias in re.split(r"[;\n]", self.cleaned_data.get("aliases") or ""):
+            alias = " ".join(alias.split())
+            if len(alias) > 200:
+                raise forms.ValidationError("An alias is at most 200 characters long.")
+            if alias and alias not in aliases and alias != self.cleaned_data.get("name"):
+                aliases.append(alias)
+        return aliases
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         data = self.cleaned_data
@@ -459,6 +489,10 @@ class SpeakerForm(forms.ModelForm):
 
     def save(self, commit: bool = True) -> Speaker:
         speaker = super().save(commit=commit)
+        if commit:
+            SpeakerAlias.objects.bulk_create(
+                [SpeakerAlias(speaker=speaker, name=alias) for alias in self.cleaned_data.get("aliases", [])]
+            )
         if commit and self.cleaned_data.get("role_title"):
             SpeakerRole.objects.create(
                 speaker=speaker,

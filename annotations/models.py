@@ -530,9 +530,23 @@ class QuoteHistory(HistoricalRecords):
     """
 
     def create_historical_record_m2ms(self, history_instance: Any, instance: models.Model) -> None:
+        # Called right after each record is written: the instance's last change,
+        # the undo handle a save's answer offers without reading history back.
+        instance.recorded_change_id = history_instance.history_id  # type: ignore[attr-defined]
         if history_instance.history_type == "+":
             return
         super().create_historical_record_m2ms(history_instance, instance)
+
+
+class UndoRefused(Exception):
+    """An undo the rules don't allow; the message says why, for the person who asked."""
+
+
+# How long a delete or an edit stays undoable.
+UNDO_WINDOW = datetime.timedelta(minutes=1)
+# Stamped on a deleted quote's history record: when its stances were last as
+# they were (the cascade deletes them, and records it, just before the quote).
+STANCES_AS_OF = "stances as of "
 
 
 class QuoteQuerySet(models.QuerySet):
@@ -994,9 +1008,98 @@ class Quote(models.Model):
     def remove(self, *, by: AnyUser | None, expected_version: int) -> None:
         """Delete this quote if nobody changed it since ``expected_version``, holding
         the writer's assignment open as ``annotate`` does."""
+        from django.utils import timezone
+
         with transaction.atomic():
             Assignment.hold_open(self.article_id, by)
+            # The deletion's history record says when the stances were last whole,
+            # so that undo can read them back (see ``undo_change``).
+            self._change_reason = STANCES_AS_OF + timezone.now().isoformat()
             self.delete_with_version(expected_version)
+
+    # What undo restores from history: everything the analyst edits.
+    UNDONE_FIELDS = (*CURATED_COPY_FIELDS[1:], "parent")
+
+    @classmethod
+    def last_change_id(cls, pk: int, *, just_saved: Quote | None = None) -> int | None:
+        """The history record of the quote's last change (its undo handle).
+
+        ``just_saved``: the instance this request has just saved or removed, whose
+        history record ``QuoteHistory`` noted as it wrote it (no query)."""
+        noted = getattr(just_saved, "recorded_change_id", None)
+        if noted is not None:
+            return noted
+        # history_id, not history_date: ids only grow, clocks can step back.
+        latest = cls.history.filter(id=pk).order_by("-history_id")
+        return latest.values_list("history_id", flat=True).first()
+
+    @classmethod
+    def undo_change(cls, change_id: int, *, by: AnyUser) -> Quote:
+        """Undo the delete or edit recorded as history record ``change_id``: the
+        quote and its stances as they were before it, saved as a new version through
+        ``annotate`` (a deleted quote comes back under its own id).
+
+        Refused (UndoRefused, with the reason) unless the change is ``by``'s own,
+        on a quote of the annotators' layer, at most a minute old and still the
+        quote's last change; ``annotate`` refuses it on a submitted article.
+        """
+        from django.utils import timezone
+
+        history = cls.history.model
+        with transaction.atomic():
+            record = history.objects.filter(history_id=change_id).first()
+            if record is None or by.pk is None or record.history_user_id != by.pk or record.is_curated:
+                raise UndoRefused("There is no change of yours to undo here.")
+            if record.history_type == "+":
+                raise UndoRefused("Only a delete or an edit can be undone.")
+            if timezone.now() - record.history_date > UNDO_WINDOW:
+                raise UndoRefused("More than a minute has passed: this change can no longer be undone.")
+            if cls.last_change_id(record.id) != record.history_id:
+                raise UndoRefused("The quote has changed since: only its last change can be undone.")
+            if record.history_type == "-":
+                before, stances_at = record, record.history_change_reason or ""
+                if not stances_at.startswith(STANCES_AS_OF):
+                    raise UndoRefused("This deletion was not recorded with its stances: it can't be undone.")
+                as_of = datetime.datetime.fromisoformat(stances_at.removeprefix(STANCES_AS_OF))
+                quote = cls(pk=record.id, article_id=record.article_id, annotator_id=record.annotator_id)
+            else:
+                before = record.prev_record
+                if before is None:
+                    raise UndoRefused("There is no earlier version to go back to.")
+                # annotate saves the quote before it writes the stances: the
+                # stance records before this record are the stances before the edit.
+                as_of = record.history_date - datetime.timedelta(microseconds=1)
+                quote = cls.objects.select_related("article").get(pk=record.id)
+            for name in cls.UNDONE_FIELDS:
+                attname = cls._meta.get_field(name).get_attname()  # type: ignore[union-attr]  # concrete fields
+                setattr(quote, attname, getattr(before, attname))
+            stances = cls._stances_as_of(record.id, as_of)
+            try:
+                if record.history_type == "-":
+                    quote.version = record.version + 1
+                    quote.annotate(by=by, stances=stances)
+                else:
+                    quote.annotate(by=by, expected_version=record.version, stances=stances)
+            except VersionConflict:
+                raise UndoRefused("The quote has changed since: only its last change can be undone.") from None
+            except PermissionDenied as refusal:
+                raise UndoRefused(f"Can't undo: {refusal}") from None
+            except ValidationError as error:
+                raise UndoRefused(f"Can't undo: {' '.join(error.messages)}") from None
+        return quote
+
+    @staticmethod
+    def _stances_as_of(quote_id: int, moment: datetime.datetime) -> dict[int, StanceValues]:
+        """A quote's stances as its stances' history had them at ``moment``."""
+        latest: dict[int, Any] = {}
+        records = Stance.history.filter(quote_id=quote_id, history_date__lte=moment)
+        for record in records.order_by("history_date", "history_id"):
+            latest[record.id] = record
+        return {
+            record.target_id: StanceValues(record.label_id, record.intensity, record.confidence, record.note)
+            for record in latest.values()
+            if record.history_type != "-"
+        }
 
     def duplicate(self) -> Quote | None:
         """Another quote of this annotator in this layer with exactly this span,

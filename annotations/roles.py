@@ -40,6 +40,17 @@ class Role(models.TextChoices):
     RESEARCHER = "researcher", "Researcher"
 
 
+# What each role is for, as the admin shows it beside the group (DESIGN.md's table).
+ROLE_DESCRIPTIONS: dict[str, str] = {
+    Role.ANALYST: "Opens the next article in their queue, highlights quotes, attributes them to speakers, "
+    "labels their stances toward targets and submits the article.",
+    Role.REVIEWER: "Everything an analyst can; compares the annotators of an article, adjudicates, produces "
+    "the curated version, manages assignments and the label taxonomy.",
+    Role.RESEARCHER: "Reads the curated dataset: filters, searches, exports and pins releases, through the "
+    "REST API with a token and the read-only dataset pages.",
+}
+
+
 def roles_of(user: AnyUser) -> frozenset[str]:
     """The user's Demarche roles, cached on the user object for the request."""
     if not user.is_authenticated or not user.is_active:

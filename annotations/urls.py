@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import review, tokens, workspace
+from .views import dataset, review, tokens, workspace
 
 app_name = "annotations"
 
@@ -16,11 +16,14 @@ urlpatterns = [
     path("articles/<int:pk>/submit/", workspace.article_submit, name="article-submit"),
     path("quotes/<int:pk>/", workspace.quote_edit, name="quote-edit"),
     path("quotes/<int:pk>/delete/", workspace.quote_delete, name="quote-delete"),
+    path("quotes/<int:pk>/undo/", workspace.quote_undo, name="quote-undo"),
     path("speakers/search/", workspace.speaker_search, name="speaker-search"),
     path("speakers/new/", workspace.speaker_new, name="speaker-new"),
     path("targets/search/", workspace.target_search, name="target-search"),
     path("targets/new/", workspace.target_new, name="target-new"),
     path("labels.css", workspace.label_styles, name="label-styles"),
+    # --- The researcher's landing page.
+    path("dataset/", dataset.dataset, name="dataset"),
     # --- Review, curation and agreement.
     path("review/", review.review_queue, name="review-queue"),
     path("review/assign/", review.review_assign, name="review-assign"),

@@ -58,7 +58,7 @@ def test_an_analysts_queue_is_their_work_not_the_curated_articles_they_may_read(
     titles = {article.title for article in login(analyst).get(reverse("annotations:home")).context["page"]}
     assert titles == {"Assigned to me", "In the pool", "Mine, curated"}
     assert Article.objects.visible_to(analyst).filter(title="Someone else's, curated").exists()
-    researchers = {article.title for article in login(researcher).get(reverse("annotations:home")).context["page"]}
+    researchers = {article.title for article in login(researcher).get(reverse("annotations:dataset")).context["page"]}
     assert researchers == {"Mine, curated", "Someone else's, curated"}
 
 

@@ -32,9 +32,9 @@ def demo(settings):
     """The demo article with the demo accounts, left open for review (--no-curation),
     the first analyst's eight quotes submitted."""
     settings.DEBUG = True
-    call_command("seed_demo", no_curation=True, stdout=io.StringIO())
+    call_command("seed_demo", no_curation=True, one_annotator=True, stdout=io.StringIO())
     settings.DEBUG = False
-    article = Article.objects.get()
+    article = Article.objects.get(metadata__source="worked-example.json")
     Assignment.objects.get(article=article, annotator__username="analyst").move_to(Assignment.Status.SUBMITTED)
     return article
 
@@ -155,7 +155,9 @@ def test_two_analysts_a_reviewer_and_the_figures_worked_out_by_hand(demo, client
     assert response.status_code == 302
     article.refresh_from_db()
     assert article.status == Article.Status.CURATED
-    assert set(Assignment.objects.values_list("status", flat=True)) == {Assignment.Status.REVIEWED}
+    assert set(Assignment.objects.filter(article=article).values_list("status", flat=True)) == {
+        Assignment.Status.REVIEWED
+    }
 
     # The curated version is the worked example again, and each quote records its sources.
     def layer(queryset):

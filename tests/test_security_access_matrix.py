@@ -457,7 +457,12 @@ TABLE: dict[str, Entry] = {
     ),
     "accounts/logout/": Entry("logout", allow(PUBLIC_405, POST=roles(LOGIN, LOGIN, LOGIN, LOGIN, LOGIN, LOGIN))),
     # --- The workspace.
-    "": Entry("annotations:home", allow(PAGE_405, GET=EVERYONE_IN)),
+    # A researcher has no queue: they land on the dataset page.
+    "": Entry("annotations:home", allow(PAGE_405, GET=roles(LOGIN, 200, 200, 200, 302, 200))),
+    "dataset/": Entry(
+        "annotations:dataset",
+        allow(roles(LOGIN, 403, 403, 405, 405, 405), GET=roles(LOGIN, 403, 403, 200, 200, 200)),
+    ),
     "next/": Entry("annotations:next-article", allow(ANALYST_405, POST=ANALYST_ACTION)),
     "articles/new/": Entry(
         "annotations:article-new",
@@ -497,6 +502,14 @@ TABLE: dict[str, Entry] = {
         allow(PAGE_405, GET=DRAFT, POST=roles(LOGIN, 302, 404, 302, 404, 302)),
         mine_quote,
         body=lambda w: {"version": w.mine_quote.version},
+    ),
+    # The world's quote was made by a factory, so its last change is nobody's to undo:
+    # those who may see it are sent back with the refusal; a stranger gets 404.
+    "quotes/<int:pk>/undo/": Entry(
+        "annotations:quote-undo",
+        allow(ANALYST_405, POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_quote,
+        body=lambda w: {"change": Quote.last_change_id(w.mine_quote.pk)},
     ),
     "quotes/<int:pk>/comments/": Entry(
         "annotations:quote-comments",
@@ -1115,7 +1128,7 @@ def test_a_curated_article_is_not_work_in_an_analysts_queue(world):
     title = world.curated_article.title.encode()
     assert title not in requester.send("second_analyst", "GET", "/").content
     assert title in requester.send("analyst", "GET", "/").content  # theirs: they annotated it
-    assert title in requester.send("researcher", "GET", "/").content
+    assert title in requester.send("researcher", "GET", "/dataset/").content
 
 
 # --- IDOR: another analyst's ids in query strings ------------------------------------------------
@@ -1389,6 +1402,7 @@ def leak_paths(w: World, role: str) -> list[tuple[str, bool]]:
     own_article = w.theirs_article if role == "second_analyst" else w.curated_article
     pages = [
         "/",
+        "/dataset/",
         f"/?q={SEARCH}",
         "/?q=7f3a",
         "/review/",

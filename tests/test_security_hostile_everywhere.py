@@ -573,7 +573,8 @@ PAGES = [
         ("text", "comment"),
     ),
     # --- Researchers' pages
-    Page("researcher queue", lambda p: reverse("annotations:home"), "researcher", ("title", "outlet")),
+    # A researcher's home is the dataset page (the queue redirects there).
+    Page("researcher dataset", lambda p: reverse("annotations:dataset"), "researcher", ("title", "outlet")),
     Page(
         "curated article page",
         each(lambda v: v.done.annotate_url),

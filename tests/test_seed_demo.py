@@ -40,15 +40,24 @@ def test_the_demo_data_is_the_shared_seed():
         assert (settings.DEMO_DATA_DIR / name).read_bytes() == (shared / name).read_bytes()
 
 
+def seed_article() -> Article:
+    return Article.objects.get(metadata__source="worked-example.json")
+
+
 def test_seed_demo_loads_the_worked_example():
     call_command("seed_demo", stdout=io.StringIO())
-    article = Article.objects.get()
+    article = seed_article()
     assert len(article.text) == EXAMPLE["article"]["length"]
     assert Speaker.objects.count() == len(EXAMPLE["speakers"])
     assert Target.objects.count() == len(EXAMPLE["targets"])
     assert list(StanceLabel.objects.values_list("slug", flat=True)) == ["support", "oppose", "neutral", "unclear"]
     assert Target.objects.get(slug="jcpoa-return").parent.slug == "iran-nuclear"
-    quotes = list(Quote.objects.raw_layer().in_text_order().select_related("speaker", "speaker_role", "addressee"))
+    quotes = list(
+        Quote.objects.raw_layer()
+        .filter(annotator__username="analyst")
+        .in_text_order()
+        .select_related("speaker", "speaker_role", "addressee")
+    )
     assert len(quotes) == 8
     for quote, expected in zip(quotes, EXAMPLE["quotes"], strict=True):
         assert (quote.start, quote.end, quote.text) == (expected["start"], expected["end"], expected["text"])
@@ -70,8 +79,8 @@ def test_seed_demo_twice_leaves_the_same_rows():
     """History included: a second run changes nothing, so it records nothing."""
     call_command("seed_demo", stdout=io.StringIO())
     first = row_counts()
-    # 16 quotes created, and the 8 curated ones' curated_from recorded (a second record each).
-    assert first["annotations.HistoricalQuote"] == 24
+    # 8 + 7 quotes created, 8 curated copies and their curated_from recorded (a second record each).
+    assert first["annotations.HistoricalQuote"] == 31
     stances_before = set(Stance.objects.values_list("quote__start", "target__slug", "label__slug"))
     call_command("seed_demo", stdout=io.StringIO())
     assert row_counts() == first
@@ -94,19 +103,22 @@ def test_seed_demo_creates_no_accounts_when_debug_is_off(settings):
     call_command("seed_demo", stdout=io.StringIO(), stderr=err)
     assert not get_user_model().objects.exists()
     assert "DEBUG is off" in err.getvalue()
-    assert Article.objects.count() == 1
     assert Quote.objects.raw_layer().filter(annotator=None).count() == 8
     assert Quote.objects.curated().filter(annotator=None).count() == 8
-    assert Article.objects.get().status == Article.Status.CURATED
+    assert seed_article().status == Article.Status.CURATED
+    # Without an analyst to wait for them, the invented articles are in the pool.
+    assert set(Article.objects.filter(metadata__invented=True).values_list("pool", flat=True)) == {True}
 
 
 def test_seed_demo_loads_the_curated_version_made_by_the_reviewer():
     call_command("seed_demo", stdout=io.StringIO())
-    article = Article.objects.get()
+    article = seed_article()
     assert article.status == Article.Status.CURATED
-    assignment = Assignment.objects.get(article=article)
-    assert (assignment.annotator.username, assignment.status) == ("analyst", Assignment.Status.REVIEWED)
-    raw = list(Quote.objects.raw_layer().in_text_order())
+    assert set(Assignment.objects.filter(article=article).values_list("annotator__username", "status")) == {
+        ("analyst", Assignment.Status.REVIEWED),
+        ("analyst2", Assignment.Status.REVIEWED),
+    }
+    raw = list(Quote.objects.raw_layer().filter(annotator__username="analyst").in_text_order())
     curated = list(Quote.objects.curated().in_text_order().prefetch_related("curated_from"))
     assert len(curated) == 8
     for original, copy in zip(raw, curated, strict=True):
@@ -123,15 +135,19 @@ def test_seed_demo_twice_keeps_one_curated_copy_per_quote():
     call_command("seed_demo", stdout=io.StringIO())
     call_command("seed_demo", stdout=io.StringIO())
     assert Quote.objects.curated().count() == 8
-    assert Assignment.objects.get().status == Assignment.Status.REVIEWED
+    assert set(Assignment.objects.filter(article=seed_article()).values_list("status", flat=True)) == {
+        Assignment.Status.REVIEWED
+    }
 
 
 def test_seed_demo_without_curation_leaves_the_article_open_for_review():
     call_command("seed_demo", no_curation=True, stdout=io.StringIO())
-    article = Article.objects.get()
+    article = seed_article()
     assert article.status == Article.Status.OPEN
     assert not Quote.objects.curated().exists()
-    assert Assignment.objects.get().status == Assignment.Status.IN_PROGRESS
+    assert set(Assignment.objects.filter(article=article).values_list("status", flat=True)) == {
+        Assignment.Status.IN_PROGRESS
+    }
 
 
 def test_seed_demo_refuses_offsets_that_do_not_match_the_text(tmp_path):
@@ -144,3 +160,65 @@ def test_seed_demo_refuses_offsets_that_do_not_match_the_text(tmp_path):
         call_command("seed_demo", data_dir=tmp_path, stdout=io.StringIO())
     assert not Quote.objects.exists()
     assert not Article.objects.exists()
+
+
+def test_the_second_analyst_reads_the_seed_article_differently_in_places():
+    call_command("seed_demo", stdout=io.StringIO())
+    first = {
+        (q.start, q.end): q
+        for q in Quote.objects.raw_layer().filter(annotator__username="analyst").prefetch_related("stances__label")
+    }
+    second = {
+        (q.start, q.end): q
+        for q in Quote.objects.raw_layer().filter(annotator__username="analyst2").prefetch_related("stances__label")
+    }
+    assert len(first) == 8 and len(second) == 7
+    # Price's "a decision for Israel to make" is missed; his partial quote is marked narrower.
+    assert not any(q.text == "that was a decision for Israel to make" for q in second.values())
+    narrow = next(q for q in second.values() if q.text == "foot-dragging and empty promises")
+    assert (narrow.start, narrow.end) not in first
+    # Same span, another speaker; same span, another label.
+    added = next(key for key, q in first.items() if q.text.startswith("We’re always"))
+    assert (first[added].speaker.name, second[added].speaker.name) == ("Ned Price", "Lloyd Austin")
+    assert second[added].speaker_role is None
+    long = next(key for key, q in first.items() if q.text.startswith("Even though the JCPOA"))
+    labels = [{s.target.slug: s.label.slug for s in quotes[long].stances.all()} for quotes in (first, second)]
+    assert (labels[0]["jcpoa-return"], labels[1]["jcpoa-return"]) == ("neutral", "unclear")
+
+
+def test_the_agreement_report_shows_figures_for_the_seed_article(client):
+    from django.urls import reverse
+
+    call_command("seed_demo", stdout=io.StringIO())
+    client.force_login(get_user_model().objects.get(username="reviewer"))
+    response = client.get(reverse("annotations:review-agreement"))
+    assert response.status_code == 200
+    figures = response.context["figures"]
+    # The figures tests/test_review_walkthrough.py works out by hand for this reading.
+    assert figures.compared_articles == 1
+    assert round(figures.exact_f1, 2) == 0.80
+    assert round(figures.overlap_f1, 2) == 0.93
+    assert round(figures.speaker_agreement, 2) == 0.86
+    assert round(figures.stance_alpha, 2) == 0.87
+
+
+def test_invented_articles_wait_in_the_analysts_queue_marked_as_invented():
+    call_command("seed_demo", stdout=io.StringIO())
+    invented = list(Article.objects.filter(metadata__invented=True))
+    assert len(invented) == 3
+    for article in invented:
+        assert article.title.startswith("[Invented demo]")
+        assert "invented" in article.outlet
+        assert "not a real article" in article.metadata["note"]
+        assert not article.pool
+    analyst = get_user_model().objects.get(username="analyst")
+    upcoming = Assignment.objects.next_for(analyst)
+    assert upcoming is not None and upcoming.article in invented
+    assert upcoming.status == Assignment.Status.ASSIGNED
+
+
+def test_seed_demo_twice_leaves_the_offsets_sound():
+    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", stdout=io.StringIO())
+    assert Article.objects.count() == 4
+    call_command("check_offsets", stdout=io.StringIO())

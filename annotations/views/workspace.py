@@ -45,10 +45,11 @@ from ..models import (
     Stance,
     StanceLabel,
     Target,
+    UndoRefused,
     VersionConflict,
 )
 from ..requests import AuthedRequest
-from ..roles import analyst_required, is_analyst, is_reviewer, reviewer_required
+from ..roles import analyst_required, is_analyst, is_researcher, is_reviewer, reviewer_required
 from ..suggestions import suggest
 
 ANNOTATE = "annotations/article_annotate.html"
@@ -67,8 +68,12 @@ def _redirect_back(request: AuthedRequest, back: str) -> HttpResponse:
 @login_required
 @require_GET
 def home(request: AuthedRequest) -> HttpResponse:
-    """My queue: the articles assigned to me and the open pool, searchable."""
+    """My queue: the articles assigned to me and the open pool, searchable.
+
+    A researcher has no queue: they land on the dataset page instead."""
     user = request.user
+    if is_researcher(user) and not is_analyst(user):
+        return redirect("annotations:dataset")
     visible_quotes = Quote.objects.visible_to(user).filter(is_curated=False)
     articles = (
         Article.objects.queue_for(user)
@@ -340,7 +345,13 @@ def _panel_response(
 
 
 def _after_save(
-    request: AuthedRequest, article: Article, quote: Quote | None, message: str, *, can_annotate: bool | None = None
+    request: AuthedRequest,
+    article: Article,
+    quote: Quote | None,
+    message: str,
+    *,
+    can_annotate: bool | None = None,
+    undo: dict[str, int | None] | None = None,
 ) -> HttpResponse:
     if not request.htmx:
         messages.success(request, message)
@@ -358,6 +369,7 @@ def _after_save(
         "quote_items": render_quote_items(quotes, request.user),
         "saved_message": message,
         "can_annotate": can_annotate,
+        "undo": undo,
     }
     return TemplateResponse(request, ANNOTATE + "#saved", context)
 
@@ -403,7 +415,13 @@ def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         form.add_error(None, error)
         return _panel_response(request, article, forms, status=422)
-    return _after_save(request, article, edited, f"Saved changes to quote at {edited.start}–{edited.end}.")
+    return _after_save(
+        request,
+        article,
+        edited,
+        f"Saved changes to quote at {edited.start}–{edited.end}.",
+        undo={"quote": edited.pk, "change": Quote.last_change_id(edited.pk, just_saved=edited)},
+    )
 
 
 def _refused_panel(request: AuthedRequest, article: Article, forms: dict, refusal: PermissionDenied) -> HttpResponse:
@@ -441,7 +459,35 @@ def quote_delete(request: AuthedRequest, pk: int) -> HttpResponse:
         quote.remove(by=request.user, expected_version=version)
     except VersionConflict as conflict:
         return _panel_response(request, article, {"deleting": quote, "current": conflict.current}, status=409)
-    return _after_save(request, article, None, "Quote deleted.")
+    return _after_save(
+        request,
+        article,
+        None,
+        "Quote deleted.",
+        undo={"quote": pk, "change": Quote.last_change_id(pk, just_saved=quote)},
+    )
+
+
+@analyst_required
+@require_POST
+def quote_undo(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Undo my last delete or edit of a quote, within a minute (``Quote.undo_change``)."""
+    try:
+        change = int(request.POST.get("change", ""))
+    except ValueError:
+        change = 0
+    record = Quote.history.filter(history_id=change, id=pk).only("article_id").first()
+    if record is None:
+        raise Http404("No such change.")
+    article = get_object_or_404(Article.objects.visible_to(request.user), pk=record.article_id)
+    try:
+        quote = Quote.undo_change(change, by=request.user)
+    except UndoRefused as refusal:
+        if not request.htmx:
+            messages.error(request, str(refusal))
+            return redirect(article.annotate_url)
+        return _panel_response(request, article, {"undo_refused": str(refusal)}, status=409)
+    return _after_save(request, article, quote, f"Undone: quote at {quote.start}–{quote.end} is back as it was.")
 
 
 @login_required

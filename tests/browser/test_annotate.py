@@ -79,10 +79,10 @@ def panel_settled(page) -> None:
 @pytest.fixture
 def seeded(settings):
     settings.DEBUG = True
-    call_command("seed_demo", stdout=io.StringIO())
+    call_command("seed_demo", one_annotator=True, stdout=io.StringIO())
     settings.DEBUG = False
     analyst = get_user_model().objects.get(username="analyst2")
-    article = Article.objects.get()
+    article = Article.objects.get(metadata__source="worked-example.json")
     # The demo article comes curated; reopen it so a second analyst can annotate it.
     Article.objects.filter(pk=article.pk).update(status=Article.Status.OPEN)
     article.refresh_from_db()

@@ -21,12 +21,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 def double_coded(settings):
     """The demo article annotated by both demo analysts (see test_review_walkthrough), both submitted."""
     settings.DEBUG = True
-    call_command("seed_demo", no_curation=True, stdout=io.StringIO())
+    call_command("seed_demo", no_curation=True, one_annotator=True, stdout=io.StringIO())
     settings.DEBUG = False
-    article = Article.objects.get()
+    article = Article.objects.get(metadata__source="worked-example.json")
     User = get_user_model()
     analyst2 = User.objects.get(username="analyst2")
-    Assignment.objects.get(annotator__username="analyst").move_to(Assignment.Status.SUBMITTED)
+    Assignment.objects.get(article=article, annotator__username="analyst").move_to(Assignment.Status.SUBMITTED)
     Assignment.objects.create(article=article, annotator=analyst2, status=Assignment.Status.SUBMITTED)
     second_analysts_quotes(article, analyst2)
     return article
@@ -104,15 +104,17 @@ def test_a_reviewer_curates_the_demo_article(page, log_in, double_coded, screens
     expect(question.get_by_role("link", name="Row 7")).to_have_attribute("href", "#row-7")
     confirm = page.get_by_role("button", name="Mark curated without them")
     expect(confirm).to_be_focused()
-    assert Article.objects.get().status == Article.Status.OPEN
-    assert set(Assignment.objects.values_list("status", flat=True)) == {Assignment.Status.SUBMITTED}
+    assert Article.objects.get(pk=article.pk).status == Article.Status.OPEN
+    assert set(Assignment.objects.filter(article=article).values_list("status", flat=True)) == {
+        Assignment.Status.SUBMITTED
+    }
     page.screenshot(path=str(screenshot_dir / "curation-undecided.png"))
 
     # It is the reviewer's call: confirmed, the article is curated without those rows.
     confirm.click()
     expect(page.locator("#curation .messages")).to_contain_text("2 assignments marked reviewed")
     expect(page.locator("#summary-title .status")).to_have_text("Curated")
-    assert Article.objects.get().status == Article.Status.CURATED
+    assert Article.objects.get(pk=article.pk).status == Article.Status.CURATED
     assert Quote.objects.curated().count() == 5
 
 

@@ -1,6 +1,12 @@
 """Load the demo: the seed article, its worked example, the default taxonomy and
 one user per role, and the curated version of the article.
 
+The seed article is double-coded: the analyst's quotes are the worked example,
+the second analyst's differ from them in a few places (``SECOND_READING``), so
+the comparison and agreement pages show real figures. A few invented articles
+(``invented-articles.json``, marked as invented in title, outlet and metadata)
+wait in the analyst's queue, so "Next article" leads somewhere.
+
 Idempotent: running it twice leaves the same rows, history included (a row is
 only saved when something in it changed, so no empty history records pile up).
 Offsets in the worked example are checked against the text, never trusted.
@@ -43,6 +49,44 @@ LABEL_STYLE = {
 }
 
 
+# How the second demo analyst reads the seed article differently from the worked
+# example, by quote number (1-based). None: the quote is missed. "span": the part
+# of the worked example's span they marked instead (a narrower reading).
+# The same reading as tests/test_review_walkthrough.py's, whose agreement figures
+# are worked out by hand there (exact F1 0.80, overlap 0.93, speaker 0.86, α 0.87).
+SECOND_READING: dict[int, dict[str, Any] | None] = {
+    # Price's partial quote: only the words in quotation marks.
+    3: {"span": "foot-dragging and empty promises"},
+    # Price's first "added" quote, attributed to Lloyd Austin.
+    4: {"speaker": "Lloyd Austin", "no_role": True},
+    # Unclear rather than neutral on returning to the deal.
+    5: {"relabel": {"jcpoa-return": "unclear"}},
+    # Price's "a decision for Israel to make" is missed.
+    7: None,
+}
+
+INVENTED_ARTICLES = Path(__file__).resolve().parents[2] / "demo" / "invented-articles.json"
+
+
+def second_reading(rows: list[dict]) -> list[dict]:
+    """The worked example's quotes as the second analyst marks them."""
+    reading = []
+    for number, row in enumerate(rows, start=1):
+        if number in SECOND_READING and SECOND_READING[number] is None:
+            continue
+        change = SECOND_READING.get(number) or {}
+        row = dict(row)
+        if "span" in change:
+            start = row["start"] + row["text"].index(change["span"])
+            row.update(start=start, end=start + len(change["span"]), text=change["span"])
+        if "speaker" in change:
+            row.update(speaker=change["speaker"], no_role=change.get("no_role", False))
+        relabel = change.get("relabel", {})
+        row["stances"] = [{**s, "label": relabel.get(s["target"], s["label"])} for s in row.get("stances", [])]
+        reading.append(row)
+    return reading
+
+
 def _date(value: str | None) -> datetime.date | None:
     return datetime.date.fromisoformat(value) if value else None
 
@@ -71,12 +115,25 @@ class Command(BaseCommand):
         )
         parser.add_argument("--no-users", action="store_true", help="Load the data only; create no demo accounts.")
         parser.add_argument(
+            "--one-annotator",
+            action="store_true",
+            help="Load only the first analyst's reading of the seed article, not the second analyst's.",
+        )
+        parser.add_argument(
             "--no-curation",
             action="store_true",
             help="Leave the demo article open for review: no curated version, the analyst's work in progress.",
         )
 
-    def handle(self, *args: Any, data_dir: Path, no_users: bool, no_curation: bool = False, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        data_dir: Path,
+        no_users: bool,
+        no_curation: bool = False,
+        one_annotator: bool = False,
+        **options: Any,
+    ) -> None:
         example_path = data_dir / "worked-example.json"
         try:
             example = json.loads(example_path.read_text(encoding="utf-8"))
@@ -101,20 +158,24 @@ class Command(BaseCommand):
             # Without demo accounts the quotes are loaded unowned, for reviewers to see.
             annotator = users.get("analyst")
             self.load_quotes(article, example["quotes"], speakers, targets, labels, annotator)
-            assignment = None
+            assignments = []
             if annotator is not None:
-                assignment, _ = Assignment.objects.get_or_create(
-                    article=article, annotator=annotator, defaults={"status": Assignment.Status.IN_PROGRESS}
-                )
+                assignments.append(self.assign(article, annotator, Assignment.Status.IN_PROGRESS))
+            second = None if one_annotator else users.get("analyst2")
+            if second is not None:
+                self.load_quotes(article, second_reading(example["quotes"]), speakers, targets, labels, second)
+                assignments.append(self.assign(article, second, Assignment.Status.IN_PROGRESS))
             if not no_curation:
-                self.load_curated(article, annotator, users.get("reviewer"), assignment)
+                self.load_curated(article, annotator, users.get("reviewer"), assignments)
+            invented = self.load_invented(annotator)
 
         quotes = Quote.objects.raw_layer().filter(article=article).count()
         curated = Quote.objects.curated().filter(article=article).count()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo loaded: 1 article, {len(speakers)} speakers, {len(targets)} targets, "
-                f"{len(labels)} stance labels, {quotes} quotes ({curated} curated), {len(users)} demo users."
+                f"Demo loaded: {1 + len(invented)} articles ({len(invented)} invented), {len(speakers)} speakers, "
+                f"{len(targets)} targets, {len(labels)} stance labels, {quotes} quotes on the seed article "
+                f"({curated} curated), {len(users)} demo users."
             )
         )
 
@@ -134,6 +195,42 @@ class Command(BaseCommand):
                 user.groups.set([Group.objects.get_or_create(name=role)[0]])
             users[username] = user
         return users
+
+    def assign(self, article: Article, annotator: Any, status: str) -> Assignment:
+        assignment, _ = Assignment.objects.get_or_create(
+            article=article, annotator=annotator, defaults={"status": status}
+        )
+        return assignment
+
+    def load_invented(self, analyst: Any | None) -> list[Article]:
+        """The invented articles, waiting in the analyst's queue (left in the pool
+        when there are no demo accounts)."""
+        try:
+            rows = json.loads(INVENTED_ARTICLES.read_text(encoding="utf-8"))["articles"]
+        except (OSError, ValueError, KeyError) as error:
+            raise CommandError(f"Can't read the invented demo articles: {error}") from error
+        articles = []
+        for row in rows:
+            text = normalise_text(row["text"])
+            article = Article.objects.filter(text_sha256=Article.hash_text(text)).first() or Article(text=text)
+            article = _save_if_changed(
+                article,
+                title=row["title"],
+                outlet=row["outlet"],
+                published_on=_date(row["published_on"]),
+                language=row.get("language", "en"),
+                pool=analyst is None,
+                metadata={
+                    "invented": True,
+                    "source": "invented-articles.json",
+                    "note": "Invented for the Demarche demo: not a real article; "
+                    "people, places and quotes are fictional.",
+                },
+            )
+            if analyst is not None:
+                self.assign(article, analyst, Assignment.Status.ASSIGNED)
+            articles.append(article)
+        return articles
 
     def load_labels(self, rows: list[dict]) -> dict[str, StanceLabel]:
         labels = {}
@@ -237,7 +334,7 @@ class Command(BaseCommand):
                 text=row["text"],
                 kind=row["kind"],
                 speaker=speaker,
-                speaker_role=speaker.role_on(article.published_on) if speaker else None,
+                speaker_role=speaker.role_on(article.published_on) if speaker and not row.get("no_role") else None,
                 cue=row.get("cue", ""),
                 mention_start=mention.get("start"),
                 mention_end=mention.get("end"),
@@ -270,10 +367,10 @@ class Command(BaseCommand):
                 stance.delete()
 
     def load_curated(
-        self, article: Article, annotator: Any | None, reviewer: Any | None, assignment: Assignment | None
+        self, article: Article, annotator: Any | None, reviewer: Any | None, assignments: list[Assignment]
     ) -> None:
         """The curated version: a curated copy of each of the analyst's quotes, made
-        by the reviewer (unowned without demo accounts); the analyst's assignment
+        by the reviewer (unowned without demo accounts); both analysts' assignments
         reviewed and the article curated."""
         raw = list(Quote.objects.raw_layer().filter(article=article, annotator=annotator).prefetch_related("stances"))
         copies = dict(
@@ -289,9 +386,10 @@ class Command(BaseCommand):
             values = {name: getattr(quote, name) for name in Quote.CURATED_COPY_FIELDS}
             _save_if_changed(copy, **values, annotator=reviewer)
             self.load_stances(copy, {s.target_id: (s.label_id, s.intensity) for s in quote.stances.all()})
-        if assignment is not None:
-            if assignment.status in Assignment.OPEN:
-                assignment.move_to(Assignment.Status.SUBMITTED)
+        if assignments:
+            for assignment in assignments:
+                if assignment.status in Assignment.OPEN:
+                    assignment.move_to(Assignment.Status.SUBMITTED)
             if article.status == Article.Status.OPEN:
                 article.mark_curated()
         elif article.status == Article.Status.OPEN:

@@ -1,0 +1,202 @@
+"""The new quote's pre-fill: cheap heuristics that find a registered speaker by
+surname, by first and last name or by a role they held that day; a cue only
+where a verb is; quotation marks, not apostrophes. The analyst checks them all."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.urls import reverse
+
+from annotations.models import Quote, Speaker
+from annotations.suggestions import suggest, suggest_kind
+
+from .factories import ArticleFactory, AssignmentFactory, SpeakerFactory, SpeakerRoleFactory
+
+pytestmark = pytest.mark.django_db
+HX = {"HTTP_HX_REQUEST": "true"}
+
+
+def article_with(text: str, published_on: datetime.date | None = datetime.date(2023, 1, 5)):
+    return ArticleFactory(text=text, published_on=published_on)
+
+
+def span(text: str, part: str) -> tuple[int, int]:
+    start = text.index(part)
+    return start, start + len(part)
+
+
+def mention(article, suggestion) -> str:
+    return article.text[suggestion.mention_start : suggestion.mention_end]
+
+
+# --- Speakers by surname, first and last name, role ------------------------------------------
+
+
+def test_a_registered_speaker_is_found_by_surname():
+    blinken = SpeakerFactory(name="Antony J. Blinken", kind=Speaker.Kind.PERSON)
+    article = article_with("Blinken told reporters that talks would go on.")
+    suggestion = suggest(article, *span(article.text, "talks would go on"))
+    assert suggestion.speaker == blinken
+    assert mention(article, suggestion) == "Blinken"
+    assert suggestion.cue == "told"
+
+
+def test_a_registered_speaker_is_found_by_first_and_last_name():
+    blinken = SpeakerFactory(name="Antony J. Blinken", kind=Speaker.Kind.PERSON)
+    article = article_with("Antony Blinken said the talks would go on.")
+    suggestion = suggest(article, *span(article.text, "the talks would go on"))
+    assert suggestion.speaker == blinken
+    assert mention(article, suggestion) == "Antony Blinken"
+
+
+def test_a_surname_two_speakers_share_names_neither():
+    SpeakerFactory(name="Eli Cohen", kind=Speaker.Kind.PERSON)
+    SpeakerFactory(name="Ben Cohen", kind=Speaker.Kind.PERSON)
+    article = article_with("Cohen said the talks would go on.")
+    assert suggest(article, *span(article.text, "the talks would go on")).speaker is None
+
+
+def test_an_organisations_last_word_is_no_surname():
+    SpeakerFactory(name="United States Government", kind=Speaker.Kind.GOVERNMENT)
+    article = article_with("The Government said the talks would go on.")
+    assert suggest(article, *span(article.text, "the talks would go on")).speaker is None
+
+
+def test_a_surname_inside_another_word_is_no_mention():
+    SpeakerFactory(name="Ned Price", kind=Speaker.Kind.PERSON)
+    article = article_with("Prices rose, the minister said, and would rise again.")
+    assert suggest(article, *span(article.text, "would rise again")).speaker is None
+
+
+def test_a_speaker_is_found_by_the_role_they_held_on_the_articles_date():
+    gallant = SpeakerFactory(name="Yoav Gallant", kind=Speaker.Kind.PERSON)
+    SpeakerRoleFactory(
+        speaker=gallant,
+        title="Minister of Defense",
+        organisation="Government of Israel",
+        start_date=datetime.date(2022, 12, 29),
+        end_date=None,
+    )
+    article = article_with("The Israeli defence minister said Iran would not get the bomb.")
+    suggestion = suggest(article, *span(article.text, "Iran would not get the bomb"))
+    assert suggestion.speaker == gallant
+    assert mention(article, suggestion) == "Israeli defence minister"
+
+
+def test_a_role_not_held_on_the_articles_date_names_nobody():
+    gallant = SpeakerFactory(name="Yoav Gallant", kind=Speaker.Kind.PERSON)
+    SpeakerRoleFactory(
+        speaker=gallant, title="Minister of Defense", organisation="Government of Israel",
+        start_date=datetime.date(2022, 12, 29), end_date=None,
+    )  # fmt: skip
+    article = article_with("The Israeli defence minister said Iran would not get the bomb.", datetime.date(2020, 1, 1))
+    assert suggest(article, *span(article.text, "Iran would not get the bomb")).speaker is None
+
+
+def test_another_countrys_minister_is_not_the_speaker():
+    gallant = SpeakerFactory(name="Yoav Gallant", kind=Speaker.Kind.PERSON)
+    SpeakerRoleFactory(
+        speaker=gallant, title="Minister of Defense", organisation="Government of Israel",
+        start_date=datetime.date(2022, 12, 29), end_date=None,
+    )  # fmt: skip
+    article = article_with("The Iranian defence minister said Iran would not get the bomb.")
+    assert suggest(article, *span(article.text, "Iran would not get the bomb")).speaker is None
+
+
+def test_a_title_whose_place_comes_first_is_found():
+    biden = SpeakerFactory(name="Joe Biden", kind=Speaker.Kind.PERSON)
+    SpeakerRoleFactory(
+        speaker=biden, title="President of the United States", organisation="United States Government",
+        start_date=datetime.date(2021, 1, 20), end_date=datetime.date(2025, 1, 20),
+    )  # fmt: skip
+    article = article_with("The U.S. president said the deal was dead.")
+    suggestion = suggest(article, *span(article.text, "the deal was dead"))
+    assert suggestion.speaker == biden
+    assert mention(article, suggestion) == "U.S. president"
+
+
+# --- Cues ----------------------------------------------------------------------------------
+
+
+def test_states_in_united_states_is_no_cue():
+    article = article_with("The United States wants a deal, officials in Washington believe.")
+    suggestion = suggest(article, *span(article.text, "wants a deal"))
+    assert suggestion.cue == ""
+
+
+@pytest.mark.parametrize("verb", ["said", "told", "added", "warned", "insisted"])
+def test_a_cue_verb_is_found_as_a_word(verb):
+    article = article_with(f"The talks are over, the envoy {verb} reporters.")
+    suggestion = suggest(article, *span(article.text, "The talks are over"))
+    assert suggestion.cue == verb
+    assert article.text[suggestion.cue_start : suggestion.cue_end] == verb
+
+
+def test_a_cue_inside_a_longer_word_is_no_cue():
+    article = article_with("The talks are over, the unsaid rule holds.")
+    assert suggest(article, *span(article.text, "The talks are over")).cue == ""
+
+
+def test_a_capitalised_cue_at_a_sentence_start_is_a_cue():
+    article = article_with("Talks resumed. According to the envoy, they are over.")
+    suggestion = suggest(article, *span(article.text, "they are over"))
+    assert suggestion.cue == "According to"
+
+
+# --- Quotation marks and apostrophes --------------------------------------------------------
+
+
+def test_an_apostrophe_inside_a_word_is_no_quotation_mark():
+    text = "Officials said North Korea's launch broke the accord."
+    assert suggest_kind(text, *span(text, "North Korea's launch broke the accord")) == Quote.Kind.INDIRECT
+    curly = "Officials said North Korea’s launch broke the accord."
+    assert suggest_kind(curly, *span(curly, "North Korea’s launch broke the accord")) == Quote.Kind.INDIRECT
+
+
+def test_straight_single_quotes_around_a_selection_make_it_direct():
+    text = "He called the demand 'a pretext for delay'."
+    assert suggest_kind(text, *span(text, "a pretext for delay")) == Quote.Kind.DIRECT
+
+
+def test_straight_single_quotes_inside_a_selection_make_it_mixed():
+    text = "He said the demand was 'a pretext for delay' and nothing more."
+    assert suggest_kind(text, *span(text, "the demand was 'a pretext for delay' and nothing more")) == Quote.Kind.MIXED
+
+
+def test_curly_quotes_still_make_a_direct_quote():
+    text = "“We will not allow it,” Yoav Gallant said."
+    assert suggest_kind(text, *span(text, "We will not allow it")) == Quote.Kind.DIRECT
+
+
+# --- The New speaker form's aliases ---------------------------------------------------------
+
+
+def test_the_new_speaker_form_saves_aliases(login, analyst):
+    response = login(analyst).post(
+        reverse("annotations:speaker-new"),
+        {"name": "Antony J. Blinken", "kind": "person", "aliases": "Blinken; Tony Blinken\nSecretary Blinken;;"},
+        **HX,
+    )
+    assert response.status_code == 200
+    speaker = Speaker.objects.get(name="Antony J. Blinken")
+    assert sorted(speaker.aliases.values_list("name", flat=True)) == ["Blinken", "Secretary Blinken", "Tony Blinken"]
+
+
+def test_the_new_speaker_form_shows_the_aliases_field(login, analyst):
+    body = login(analyst).get(reverse("annotations:speaker-new")).content.decode()
+    assert 'name="aliases"' in body
+
+
+def test_a_saved_alias_is_used_by_the_prefill(login, analyst):
+    client = login(analyst)
+    client.post(reverse("annotations:speaker-new"), {"name": "Mira Ostrova", "kind": "person", "aliases": "Ostrova"})
+    article = article_with("Speaking in Velda, Ostrova said the talks had run out of patience.")
+    AssignmentFactory(article=article, annotator=analyst)
+    start, end = span(article.text, "the talks had run out of patience")
+    form = client.get(reverse("annotations:quote-new", args=[article.pk]), {"start": start, "end": end}, **HX).context[
+        "form"
+    ]
+    assert form.initial["speaker"] == Speaker.objects.get(name="Mira Ostrova").pk
+    assert form.initial["mention_text"] == "Ostrova"
