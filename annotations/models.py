@@ -536,6 +536,18 @@ def missing_parts(*, has_speaker: bool, has_stance: bool) -> str:
     return ", ".join(part for part, ok in (("no speaker", has_speaker), ("no stance", has_stance)) if not ok)
 
 
+def quote_in_words(speaker_name: str | None, text: str, *, words: int = 6) -> str:
+    """See ``Quote.in_words``: the speaker's possessive, then the quote's first words."""
+    first = text.split()
+    opening = " ".join(first[:words]) + ("…" if len(first) > words else "")
+    if len(opening) > 60:
+        opening = opening[:59].rstrip() + "…"
+    if not speaker_name:
+        return f"an unattributed quote «{opening}»"
+    possessive = speaker_name + ("’" if speaker_name.endswith("s") else "’s")
+    return f"{possessive} quote «{opening}»"
+
+
 class Quote(models.Model):
     class Kind(models.TextChoices):
         DIRECT = "direct", "Direct"
@@ -696,6 +708,11 @@ class Quote(models.Model):
                 errors.setdefault("parent", []).append("A quote can't be nested in itself.")
         if errors:
             raise ValidationError(errors)
+
+    def in_words(self) -> str:
+        """The quote as a person names it in a message: whose it is and its first
+        words ("Yoav Gallant's quote «I emphasized the importance of…»"), never offsets."""
+        return quote_in_words(self.speaker.name if self.speaker_id else None, self.text)
 
     @property
     def missing(self) -> str:

@@ -283,7 +283,7 @@ def quote_new(request: AuthedRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
             return _panel_response(request, article, forms, status=422)
-        message = f"Saved quote at {quote.start}–{quote.end}."
+        message = f"Saved {quote.in_words()}."
         return _after_save(request, article, quote, message, can_annotate=True)
     return _panel_response(request, article, forms, status=422)
 
@@ -392,7 +392,7 @@ def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         form.add_error(None, error)
         return _panel_response(request, article, forms, status=422)
-    return _after_save(request, article, edited, f"Saved changes to quote at {edited.start}–{edited.end}.")
+    return _after_save(request, article, edited, f"Saved changes to {edited.in_words()}.")
 
 
 def _refused_panel(request: AuthedRequest, article: Article, forms: dict, refusal: PermissionDenied) -> HttpResponse:
@@ -418,7 +418,7 @@ def _conflict_response(request: AuthedRequest, article: Article, forms: dict, cu
 @login_required
 @require_http_methods(["GET", "POST"])
 def quote_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    quote = get_object_or_404(Quote.objects.editable_by(request.user).select_related("article"), pk=pk)
+    quote = get_object_or_404(Quote.objects.editable_by(request.user).select_related("article", "speaker"), pk=pk)
     article = quote.article
     if request.method == "GET":
         return _panel_response(request, article, {"deleting": quote})
@@ -430,7 +430,8 @@ def quote_delete(request: AuthedRequest, pk: int) -> HttpResponse:
         quote.remove(by=request.user, expected_version=version)
     except VersionConflict as conflict:
         return _panel_response(request, article, {"deleting": quote, "current": conflict.current}, status=409)
-    return _after_save(request, article, None, "Quote deleted.")
+    # In words, read before it goes: the message names what was deleted.
+    return _after_save(request, article, None, f"Deleted {quote.in_words()}.")
 
 
 @login_required

@@ -110,6 +110,10 @@ def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, sc
     page.select_option("select[name='stances-0-intensity']", "3")
     page.click("#save-quote")
     page.wait_for_selector("#quote-panel .message.success")
+    # The message names the speaker and the quote's first words, not its code points.
+    assert page.locator("#quote-panel .message.success").inner_text() == (
+        "Saved Yoav Gallant’s quote «I emphasized to him Israel’s commitment…»."
+    )
 
     quote = Quote.objects.get(annotator=analyst)
     assert (quote.start, quote.end, quote.text) == (GALLANT["start"], GALLANT["end"], GALLANT["text"])
@@ -135,7 +139,9 @@ def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, sc
     drag_select(page, GALLANT["start"], shorter)
     page.wait_for_selector(f"#selection-offsets:has-text('{GALLANT['start']}–{shorter}')")
     page.click("#save-quote")
-    page.wait_for_selector("#quote-panel .message.success:has-text('Saved changes')")
+    page.wait_for_selector(
+        "#quote-panel .message.success:has-text('Saved changes to Yoav Gallant’s quote «I emphasized')"
+    )
     quote.refresh_from_db()
     assert (quote.kind, quote.version, quote.end) == ("indirect", 2, shorter)
     assert quote.text == article.text[quote.start : quote.end]
@@ -145,7 +151,7 @@ def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, sc
     page.wait_for_selector("#delete-quote")
     page.click("#delete-quote")
     page.click("#quote-panel button.danger")
-    page.wait_for_selector("#quote-panel .message.success:has-text('Quote deleted')")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Deleted Yoav Gallant’s quote «I emphasized')")
     assert not Quote.objects.filter(annotator=analyst).exists()
     assert page.locator(f"#quote-{quote.pk}").count() == 0
 
@@ -197,7 +203,9 @@ def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
     page.keyboard.press("Delete")
     page.wait_for_selector("#quote-panel button.danger:focus")
     page.keyboard.press("Enter")
-    page.wait_for_selector("#quote-panel .message.success:has-text('Quote deleted')")
+    page.wait_for_selector(
+        "#quote-panel .message.success:has-text('Deleted Ned Price’s quote «that was a decision for Israel')"
+    )
     assert not Quote.objects.filter(annotator=analyst).exists()
 
     # Shift+S asks to submit; Enter submits and the article leaves the queue.
