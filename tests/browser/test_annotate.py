@@ -447,3 +447,69 @@ def test_screenshot_the_combobox_open_beside_an_incomplete_quote(page, log_in, s
     if width >= 1000:  # the side panel scrolls on its own: the text from the top, with the incomplete quote
         page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshot_dir / f"annotate-combobox-{width}.png"))
+
+
+IN_VIEW = """(selector) => {
+  // On screen, and the element itself is what a click at its centre reaches (not covered).
+  const el = document.querySelector(selector);
+  const r = el.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth && !!hit && el.contains(hit);
+}"""
+
+
+def test_save_stays_in_view_and_a_new_speaker_is_added_in_a_dialog(page, log_in, seeded):
+    analyst, article = seeded
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    # A tall panel: three stances.
+    for words in ["acquiring nuclear", "low profile", "russia ukraine support"]:
+        page.click("#add-stance")
+        page.keyboard.type(words)
+        page.keyboard.press("Enter")
+        page.keyboard.press("o")
+    assert page.evaluate("() => document.getElementById('quote-panel').scrollHeight > innerHeight")
+    assert page.evaluate(IN_VIEW, "#save-quote")
+    assert page.evaluate(IN_VIEW, "#quote-panel [data-cancel]")
+    # The text scrolls; the panel, its Save and the list's heading stay.
+    for y in [0, 900, 3000]:
+        page.evaluate("(y) => window.scrollTo(0, y)", y)
+        assert page.evaluate(IN_VIEW, "#save-quote"), y
+        assert page.evaluate(IN_VIEW, "#quote-list-title"), y
+
+    # A new speaker: a dialog over the quote, started from the typed name.
+    page.fill("input[name=speaker_query]", "Avi Dichter")
+    page.click("#new-speaker-open")
+    dialog = page.locator("dialog#new-speaker")
+    assert dialog.evaluate("d => d.open")
+    assert page.locator("#sp-name").input_value() == "Avi Dichter"
+    page.fill("#sp-role", "Minister of Agriculture")
+    page.locator("#new-speaker button[type=submit]:has-text('Add speaker')").click()
+    page.wait_for_function("() => !document.getElementById('new-speaker').open")
+    assert page.locator("#quote-form input[name=speaker_query]").input_value() == "Avi Dichter"
+    assert page.locator("#speaker-created").count() == 0  # no stale message left behind
+    # Opened again: a blank form, no message from last time.
+    page.fill("input[name=speaker_query]", "")
+    page.click("#new-speaker-open")
+    assert page.locator("#sp-name").input_value() == ""
+    assert page.locator("#new-speaker .message").count() == 0
+    page.keyboard.press("Escape")
+    assert not dialog.evaluate("d => d.open")
+    assert page.locator("#quote-form").is_visible()  # Esc closed the dialog, not the quote
+    page.fill("input[name=speaker_query]", "Avi Dichter")
+    page.wait_for_selector("#speaker-results .speaker-option")
+    page.click("#speaker-results .speaker-option")
+
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Saved Avi Dichter’s quote')")
+    quote = Quote.objects.get(annotator=analyst)
+    assert quote.speaker.name == "Avi Dichter"
+    assert quote.speaker.roles.get().title == "Minister of Agriculture"
+    assert sorted(s.target.slug for s in quote.stances.all()) == [
+        "iran-nuclear-weapons",
+        "israel-low-profile-russia-ukraine",
+        "support-for-ukraine",
+    ]
+    assert {s.label.slug for s in quote.stances.all()} == {"oppose"}

@@ -404,10 +404,11 @@
     }
     const combo = comboOf(target);
     if (combo && comboKeydown(event, target)) return;
+    // An open dialog (help, new speaker) owns the keyboard; Esc closes it by itself.
+    if (document.querySelector("dialog[open]")) return;
     if (event.key === "Escape") {
-      // One Esc, one thing closed: the help (the dialog closes itself), an open
-      // list, then the panel.
-      if (document.getElementById("help").open || event.defaultPrevented) return;
+      // One Esc, one thing closed: an open list, then the panel.
+      if (event.defaultPrevented) return;
       const results = document.getElementById("speaker-results");
       if (results && results.querySelector(".speaker-option")) {
         results.innerHTML = "";
@@ -526,6 +527,11 @@
     }
     const comboInput = event.target.closest("input.target-combobox");
     if (comboInput && !comboOpen(comboInput)) openCombo(comboInput);
+    if (event.target.closest("#new-speaker-open")) {
+      event.preventDefault();
+      openSpeakerDialog();
+      return;
+    }
     if (event.target.closest("#show-help")) {
       document.getElementById("help").showModal();
       return;
@@ -536,6 +542,28 @@
       htmx.ajax("GET", workspace.dataset.newUrl, { target: "#quote-panel", swap: "outerHTML" });
     }
   });
+
+  /* "New speaker" is a dialog over the open quote: the name typed in the speaker
+   * box starts it; once added, the speaker is picked and the dialog closes. */
+  const speakerDialog = document.getElementById("new-speaker");
+  function openSpeakerDialog() {
+    if (!speakerDialog) return;
+    const form = speakerDialog.querySelector("form.speaker-form");
+    const typed = document.querySelector("#quote-form [name=speaker_query]");
+    if (form && typed && !form.elements.name.value) form.elements.name.value = typed.value.trim();
+    speakerDialog.showModal();
+    if (form) form.elements.name.focus();
+  }
+  if (speakerDialog) {
+    speakerDialog.addEventListener("close", function () {
+      // Nothing stale next time: no message from the last speaker, no errors, a blank form.
+      speakerDialog.querySelectorAll("#speaker-created, .errorlist").forEach((el) => el.remove());
+      const form = speakerDialog.querySelector("form.speaker-form");
+      if (form) form.reset();
+      const query = document.querySelector("#quote-form [name=speaker_query]");
+      if (query) query.focus();
+    });
+  }
 
   function pickSpeaker(id, name) {
     const form = document.getElementById("quote-form");
@@ -614,6 +642,8 @@
     if (created && created.dataset.picked !== "1") {
       created.dataset.picked = "1";
       pickSpeaker(created.dataset.id, created.dataset.name);
+      announce(created.textContent.trim());
+      if (speakerDialog && speakerDialog.open) speakerDialog.close();
     }
   });
 
