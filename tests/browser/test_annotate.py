@@ -513,3 +513,41 @@ def test_save_stays_in_view_and_a_new_speaker_is_added_in_a_dialog(page, log_in,
         "support-for-ukraine",
     ]
     assert {s.label.slug for s in quote.stances.all()} == {"oppose"}
+
+
+MARKED = """(name) => {
+  const mark = CSS.highlights.get(name);
+  return mark ? Array.from(mark).map((range) => range.toString()) : [];
+}"""
+
+
+def test_the_dragged_selection_stays_marked_while_its_panel_is_open(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    price = EXAMPLE["quotes"][2]
+    # A little more than the quote: a space and the closing mark, to trim.
+    open_quote_on(page, {**price, "end": price["end"] + 1})
+    selected = article.text[price["start"] : price["end"] + 1]
+    # The focus is in the panel; the browser's own selection is gone, the mark stays.
+    page.focus("input[name=speaker_query]")
+    assert page.evaluate("() => String(window.getSelection())") == ""
+    assert page.evaluate(MARKED, "pending-quote") == [selected]
+    page.click("[data-nudge=trim]")  # the mark follows the adjusted span
+    trimmed = page.locator("#quote-form input[name=text]").input_value()
+    assert page.evaluate(MARKED, "pending-quote") == [trimmed]
+    # Closed with Esc (it asks: the span was changed): the mark goes.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#quote-panel #new-quote")
+    assert page.evaluate(MARKED, "pending-quote") == []
+
+    # Selected again and saved: marked until the save, then drawn as a quote instead.
+    open_quote_on(page, price)
+    assert page.evaluate(MARKED, "pending-quote") == [price["text"]]
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+    assert page.evaluate(MARKED, "pending-quote") == []
+    quote = Quote.objects.get(annotator=analyst)
+    assert (quote.start, quote.end, quote.text) == (price["start"], price["end"], price["text"])
+    assert page.locator(f"#article-text .hl[data-q='{quote.pk}']").count() >= 1

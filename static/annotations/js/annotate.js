@@ -100,7 +100,57 @@
     form.elements.text.value = text;
     document.getElementById("selection-text").textContent = text;
     document.getElementById("selection-offsets").textContent = start + "–" + end;
+    markSpan("pending-quote", start, end);
     dirty = true;
+  }
+
+  /* Code points → a DOM Range over the segments' text nodes (the inverse of toCodePoint). */
+  function boundary(cp) {
+    const segs = textBox().querySelectorAll(".seg");
+    for (const seg of segs) {
+      const s = Number(seg.dataset.s);
+      const node = seg.firstChild;
+      if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+      const chars = Array.from(node.data);
+      if (cp >= s && cp <= s + chars.length) return [node, chars.slice(0, cp - s).join("").length];
+    }
+    return null;
+  }
+
+  function rangeOf(start, end) {
+    const a = boundary(start);
+    const b = boundary(end);
+    if (!a || !b || !(end > start)) return null;
+    const range = document.createRange();
+    range.setStart(a[0], a[1]);
+    range.setEnd(b[0], b[1]);
+    return range;
+  }
+
+  /* Named highlights over the text (the CSS Custom Highlight API): marks drawn over
+   * ranges without touching the DOM, so the segments and their offsets stay as they are.
+   * pending-quote: the selection the open panel is about; mention/cue: stored spans. */
+  const canHighlight = !!(window.CSS && CSS.highlights && typeof Highlight === "function");
+  function markSpan(name, start, end) {
+    if (!canHighlight) return;
+    const range = rangeOf(Number(start), Number(end));
+    if (range) CSS.highlights.set(name, new Highlight(range));
+    else CSS.highlights.delete(name);
+  }
+  function unmark(name) {
+    if (canHighlight) CSS.highlights.delete(name);
+  }
+
+  /* The selection stays marked while its panel is open: a new quote's span, or an
+   * open quote's span once re-selected; it goes when the panel closes or saves. */
+  function syncPending() {
+    const form = document.getElementById("quote-form");
+    const isNew = form && !/^\/quotes\/\d+\//.test(form.getAttribute("action"));
+    if (isNew && form.elements.start && form.elements.start.value !== "" && form.elements.end.value !== "") {
+      markSpan("pending-quote", form.elements.start.value, form.elements.end.value);
+    } else {
+      unmark("pending-quote");
+    }
   }
 
   function quoteLinks() {
@@ -673,6 +723,7 @@
   document.body.addEventListener("htmx:afterSettle", function (event) {
     const newPanel = panel();
     if (event.detail.target && event.detail.target.id === "quote-panel" && newPanel) {
+      syncPending();
       const errors = Array.from(newPanel.querySelectorAll(".errorlist, .message.error, [role=alert]"));
       dirty = errors.length > 0;
       const form = newPanel.querySelector("#quote-form");
