@@ -45,6 +45,23 @@ class ListedQuote:
         return missing_parts(has_speaker=self.speaker_name is not None, has_stance=bool(self.chips))
 
 
+@dataclass(frozen=True)
+class Completion:
+    """The share of an article's quotes that are complete (a speaker and a stance each),
+    read off the rows the page already has: no query."""
+
+    complete: int
+    total: int
+
+    @classmethod
+    def of(cls, quotes: list[ListedQuote]) -> Completion:
+        return cls(sum(1 for quote in quotes if not quote.missing), len(quotes))
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.complete / self.total) if self.total else 0
+
+
 @dataclass
 class Segment:
     start: int

@@ -712,7 +712,7 @@ class Quote(models.Model):
     def in_words(self) -> str:
         """The quote as a person names it in a message: whose it is and its first
         words ("Yoav Gallant's quote «I emphasized the importance of…»"), never offsets."""
-        return quote_in_words(self.speaker.name if self.speaker_id else None, self.text)
+        return quote_in_words(self.speaker.name if self.speaker is not None else None, self.text)
 
     @property
     def missing(self) -> str:
@@ -965,6 +965,19 @@ class Stance(models.Model):
 # --- Workflow ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class QueueProgress:
+    """An analyst's queue in figures: ``position`` is the open article's place in it."""
+
+    total: int
+    done: int
+    position: int | None = None
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
 class AssignmentQuerySet(models.QuerySet):
     def for_user(self, user: AnyUser) -> AssignmentQuerySet:
         if not user.is_authenticated:
@@ -988,6 +1001,21 @@ class AssignmentQuerySet(models.QuerySet):
     def done(self) -> AssignmentQuerySet:
         """Work handed in: submitted or reviewed."""
         return self.filter(status__in=Assignment.DONE)
+
+    def progress(self, current: Assignment | None = None) -> QueueProgress:
+        """How far along these assignments are, in one query: how many, how many handed
+        in, and where ``current`` stands among them in the order Next article takes them
+        (oldest first)."""
+        counts: dict[str, Any] = {
+            "total": Count("pk"),
+            "done": Count("pk", filter=Q(status__in=Assignment.DONE)),
+        }
+        if current is not None:
+            earlier = Q(created_at__lt=current.created_at) | Q(created_at=current.created_at, pk__lt=current.pk)
+            counts["before"] = Count("pk", filter=earlier)
+        figures = self.aggregate(**counts)
+        position = figures["before"] + 1 if current is not None else None
+        return QueueProgress(total=figures["total"], done=figures["done"], position=position)
 
     def next_for(self, user: AnyUser) -> Assignment | None:
         """The analyst's oldest open assignment, else a newly claimed pool article."""

@@ -35,7 +35,7 @@ from ..forms import (
     StanceFormSet,
     TargetForm,
 )
-from ..highlights import ListedQuote, render_quote_items, render_segments, segments
+from ..highlights import Completion, ListedQuote, render_quote_items, render_segments, segments
 from ..importers import format_from_filename, import_articles
 from ..models import (
     Article,
@@ -82,6 +82,7 @@ def home(request: AuthedRequest) -> HttpResponse:
     page = Paginator(articles, 25).get_page(request.GET.get("page"))
     for article in page.object_list:
         article.my_assignment = article.mine[0] if article.mine else None
+    queue = Assignment.objects.for_user(user).progress() if is_analyst(user) and not request.htmx else None
     awaiting_review = (
         Assignment.objects.filter(status=Assignment.Status.SUBMITTED).values("article").distinct().count()
         if is_reviewer(user)
@@ -91,7 +92,7 @@ def home(request: AuthedRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         template,
-        {"page": page, "query": query, "awaiting_review": awaiting_review},
+        {"page": page, "query": query, "awaiting_review": awaiting_review, "queue": queue},
     )
 
 
@@ -204,9 +205,12 @@ def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) ->
     return {
         "article": article,
         "quotes": quotes,
+        "completion": Completion.of(quotes),
         "article_html": render_segments(segments(article.text, quotes)),
         "quote_items": render_quote_items(quotes, request.user),
         "assignment": assignment,
+        # Where this article stands in my queue: one query, whatever the number of quotes.
+        "queue": Assignment.objects.for_user(request.user).progress(assignment) if assignment else None,
         "can_annotate": can_annotate,
         "labels": labels,
         "label_shortcuts": {label.shortcut_key: label.pk for label in labels if label.shortcut_key},
@@ -346,6 +350,7 @@ def _after_save(
         "article": article,
         "article_html": render_segments(segments(article.text, quotes)),
         "quotes": quotes,
+        "completion": Completion.of(quotes),
         "quote_items": render_quote_items(quotes, request.user),
         "saved_message": message,
         "can_annotate": can_annotate,

@@ -7,6 +7,7 @@ tested, not a shortcut around it.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -551,3 +552,55 @@ def test_the_dragged_selection_stays_marked_while_its_panel_is_open(page, log_in
     quote = Quote.objects.get(annotator=analyst)
     assert (quote.start, quote.end, quote.text) == (price["start"], price["end"], price["text"])
     assert page.locator(f"#article-text .hl[data-q='{quote.pk}']").count() >= 1
+
+
+def test_progress_in_the_queue_the_article_and_the_open_quote(page, log_in, seeded):
+    analyst, article = seeded
+    older = [AssignmentFactory(annotator=analyst) for _ in range(2)]
+    newer = AssignmentFactory(annotator=analyst)
+    mine = Assignment.objects.get(article=article, annotator=analyst)
+    for days, assignment in [(3, older[0]), (2, older[1]), (1, mine)]:
+        Assignment.objects.filter(pk=assignment.pk).update(created_at=newer.created_at - datetime.timedelta(days=days))
+    Assignment.objects.filter(pk=older[0].pk).update(status=Assignment.Status.SUBMITTED)
+    log_in(analyst)
+
+    page.goto("/")
+    assert (
+        page.locator("#queue-progress-text")
+        .inner_text()
+        .startswith("1 of the 4 articles assigned to you submitted (25%)")
+    )
+    page.goto(article.annotate_url)
+    assert page.locator("#queue-position").inner_text() == "Article 3 of 4 in your queue · 1 of 4 submitted (25%)"
+    assert page.locator("#quote-progress").count() == 0  # no quotes yet
+
+    # One complete quote (speaker and stance), one without a stance.
+    open_quote_on(page, GALLANT)
+    page.click("#add-stance")
+    page.keyboard.type("acquiring")
+    page.keyboard.press("Enter")
+    page.keyboard.press("o")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+    assert page.locator("#quote-progress-text").inner_text() == (
+        "1 of 1 quotes complete — a speaker and a stance each (100%)"
+    )
+    price = EXAMPLE["quotes"][2]
+    open_quote_on(page, price)
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Ned Price')")
+    assert page.locator("#quote-progress-text").inner_text() == (
+        "1 of 2 quotes complete — a speaker and a stance each (50%)"
+    )
+    assert page.locator("#quote-progress progress").evaluate("p => [p.value, p.max]") == [1, 2]
+
+    # The open quote's place among them, in text order (Gallant's comes first).
+    saved = {q.speaker.name: q for q in Quote.objects.filter(annotator=analyst).select_related("speaker")}
+    assert saved["Yoav Gallant"].stances.get().label.slug == "oppose"
+    assert not saved["Ned Price"].stances.exists()
+    page.click(f"#quote-{saved['Ned Price'].pk} .quote-link")
+    page.wait_for_selector("#quote-position:has-text('quote 2 of 2')")
+    page.focus("#article-text")
+    page.keyboard.press("k")
+    page.wait_for_selector("#quote-position:has-text('quote 1 of 2')")
+    assert page.locator("#quote-form").get_attribute("action") == f"/quotes/{saved['Yoav Gallant'].pk}/"

@@ -166,6 +166,17 @@
     openPanel(link.getAttribute("href"));
   }
 
+  /* "Quote 3 of 10": the open quote's place in the list, in text order. */
+  function showPosition(root) {
+    const slot = root.querySelector("#quote-position");
+    if (!slot) return;
+    const links = quoteLinks();
+    const index = links.findIndex((link) => link.dataset.quote === slot.dataset.quote);
+    if (index < 0) return;
+    current = index;
+    slot.textContent = "· quote " + (index + 1) + " of " + links.length;
+  }
+
   function highlightQuote(id) {
     document.querySelectorAll(".hl.current").forEach((el) => el.classList.remove("current"));
     const segs = Array.from(document.querySelectorAll("#article-text .hl")).filter((el) =>
@@ -712,6 +723,7 @@
 
   dropBlankRows(document);
   enhanceTargets(document);
+  showPosition(document);
   htmx.onLoad(function (element) {
     dropBlankRows(element);
     enhanceTargets(element);
@@ -729,6 +741,7 @@
       const form = newPanel.querySelector("#quote-form");
       const editing = form && form.getAttribute("action").match(/^\/quotes\/(\d+)\//);
       if (editing) highlightQuote(editing[1]);
+      showPosition(newPanel);
       if (errors.length) {
         // Not saved: the first problem comes into view and takes the focus, and all are read out.
         const first = errors[0];
