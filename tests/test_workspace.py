@@ -555,7 +555,8 @@ def test_label_styles_come_from_the_label_table(login, analyst):
     StanceLabelFactory(slug="support", colour="#2e7d32")
     response = login(analyst).get(reverse("annotations:label-styles"))
     assert response["Content-Type"].startswith("text/css")
-    assert ".hl.lbl-support { background-color: #2e7d3238; }" in response.content.decode()
+    assert ".hl.lbl-support { background-color: #2e7d322e; }" in response.content.decode()
+    assert ".hl.u2-support { --u2: #2e7d32; }" in response.content.decode()
 
 
 def test_a_stance_chip_shows_on_the_list(login, analyst, assigned_article):

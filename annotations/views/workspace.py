@@ -191,9 +191,21 @@ def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     for quote_id, slug, label, target in stances:
         chips[quote_id].append((slug, label, target))
     rows = quotes.order_by("start", "-end", "id").values_list(
-        "id", "start", "end", "text", "kind", "is_curated", "annotator_id", "annotator__username", "speaker__name"
+        "id",
+        "start",
+        "end",
+        "text",
+        "kind",
+        "is_curated",
+        "annotator_id",
+        "annotator__username",
+        "speaker__name",
+        "mention_start",
+        "mention_end",
+        "cue_start",
+        "cue_end",
     )
-    # mypy can't count a values_list row's fields; it holds the nine before chips.
+    # mypy can't count a values_list row's fields; it holds the thirteen before chips.
     return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]  # type: ignore[misc]
 
 

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from annotations.models import Article, Assignment, Quote
+from annotations.models import Article, Assignment, Quote, Speaker, Stance, StanceLabel, Target
 from tests.factories import ArticleFactory, AssignmentFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -604,3 +604,92 @@ def test_progress_in_the_queue_the_article_and_the_open_quote(page, log_in, seed
     page.keyboard.press("k")
     page.wait_for_selector("#quote-position:has-text('quote 1 of 2')")
     assert page.locator("#quote-form").get_attribute("action") == f"/quotes/{saved['Yoav Gallant'].pk}/"
+
+
+def quote_of(article, analyst, start, end, speaker=None, stances=(), **spans):
+    quote = Quote.objects.create(
+        article=article,
+        annotator=analyst,
+        start=start,
+        end=end,
+        text=article.text[start:end],
+        speaker=Speaker.objects.get(name=speaker) if speaker else None,
+        **{f"{name}_text": article.text[s:e] for name, (s, e) in spans.items()},
+        **{f"{name}_start": s for name, (s, e) in spans.items()},
+        **{f"{name}_end": e for name, (s, e) in spans.items()},
+    )
+    for target, label in stances:
+        Stance.objects.create(
+            quote=quote, target=Target.objects.get(slug=target), label=StanceLabel.objects.get(slug=label)
+        )
+    return quote
+
+
+def test_the_text_shows_what_is_stored_nesting_stances_mention_and_cue(page, log_in, seeded, screenshot_dir):
+    analyst, article = seeded
+    mention, cue = GALLANT["source_mention"], GALLANT["cue_span"]
+    gallant = quote_of(
+        article,
+        analyst,
+        GALLANT["start"],
+        GALLANT["end"],
+        "Yoav Gallant",
+        [("iran-nuclear-weapons", "oppose"), ("international-action-iran", "support")],
+        mention=(mention["start"], mention["end"]),
+        cue=(cue["start"], cue["end"]),
+    )
+    biden = EXAMPLE["quotes"][1]
+    outer = quote_of(article, analyst, biden["start"] - 20, biden["end"], stances=[("jcpoa-return", "oppose")])
+    inner = quote_of(article, analyst, biden["start"], biden["end"] - 2, "Joe Biden", [("jcpoa-return", "neutral")])
+    crossing = quote_of(article, analyst, biden["start"] + 5, biden["end"] + 12, stances=[("jcpoa-return", "support")])
+    log_in(analyst)
+    page.goto(article.annotate_url)
+
+    # The legend: every label with its key, and the marks, in view wherever the text is scrolled.
+    legend = page.locator("#legend")
+    for name, key in [("Support", "s"), ("Oppose", "o"), ("Neutral", "n"), ("Unclear", "u")]:
+        assert legend.locator(f"li:has-text('{name}') kbd").inner_text() == key
+    page.evaluate("window.scrollTo(0, 1500)")
+    box = legend.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 900
+
+    # Nested and crossing quotes: each keeps its own underline lane from start to end.
+    def lanes(quote):
+        classes = page.locator(f"#article-text .hl[data-q~='{quote.pk}']").evaluate_all(
+            "els => els.map((el) => el.className)"
+        )
+        slug = quote.stances.get().label.slug
+        return {re.search(rf"\bu(\d)-{slug}\b", c).group(1) for c in classes}
+
+    assert lanes(outer) == {"1"} and lanes(inner) == {"2"} and lanes(crossing) == {"3"}
+    deepest = page.locator(f"#article-text .hl[data-q='{outer.pk} {inner.pk} {crossing.pk}']")
+    colours = deepest.evaluate(
+        "el => ['--u1', '--u2', '--u3'].map((v) => getComputedStyle(el).getPropertyValue(v).trim())"
+    )
+    assert len(set(colours)) == 3 and "" not in colours  # three lines, three labels' colours
+    # Gallant's quote has two stances: a dot for each where it ends.
+    dots = page.locator(f"#article-text .hl[data-q='{gallant.pk}'] .stance-dots .dot")
+    assert sorted(dots.evaluate_all("els => els.map((el) => el.title)")) == [
+        "Oppose: Iran acquiring nuclear weapons",
+        "Support: International action on Iran",
+    ]
+
+    # Hovering a quote marks its stored source mention and cue; so does opening it.
+    page.locator(f"#article-text .hl[data-q='{gallant.pk}']").first.hover()
+    assert page.evaluate(MARKED, "mention") == ["Gallant"]
+    assert page.evaluate(MARKED, "cue") == ["said"]
+    page.mouse.move(5, 5)
+    assert page.evaluate(MARKED, "mention") == []
+    page.locator(f"#quote-{gallant.pk} .quote-link").focus()
+    assert page.evaluate(MARKED, "mention") == ["Gallant"]
+    page.click(f"#quote-{gallant.pk} .quote-link")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{gallant.pk}/']")
+    panel_settled(page)
+    page.mouse.move(5, 5)
+    assert page.evaluate(MARKED, "mention") == ["Gallant"]
+    assert page.evaluate(MARKED, "cue") == ["said"]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshot_dir / "annotate-stored-marks.png"))
+    # What the marks show is what is stored.
+    gallant.refresh_from_db()
+    assert (gallant.mention_text, gallant.cue_text) == ("Gallant", "said")

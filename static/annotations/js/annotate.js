@@ -141,6 +141,48 @@
     if (canHighlight) CSS.highlights.delete(name);
   }
 
+  /* The stored source mention and cue: the open quote's (from its form), or, while the
+   * pointer or the focus is on a quote in the text or the list, that quote's. */
+  function spanPair(value) {
+    const parts = (value || "").split(" ");
+    return parts.length === 2 && parts[0] !== "" ? parts : null;
+  }
+  function showStored(mention, cue) {
+    mention ? markSpan("mention", mention[0], mention[1]) : unmark("mention");
+    cue ? markSpan("cue", cue[0], cue[1]) : unmark("cue");
+  }
+  function showOpenQuoteSpans() {
+    const form = document.getElementById("quote-form");
+    const field = (name) => (form && form.elements[name] ? form.elements[name].value : "");
+    const pair = (prefix) => (field(prefix + "_start") !== "" && field(prefix + "_end") !== "" ? [field(prefix + "_start"), field(prefix + "_end")] : null);
+    showStored(pair("mention"), pair("cue"));
+  }
+  function showQuoteSpans(id) {
+    const item = document.getElementById("quote-" + id);
+    if (!item) return;
+    showStored(spanPair(item.dataset.mention), spanPair(item.dataset.cue));
+  }
+  function quoteUnder(element) {
+    const seg = element.closest && element.closest("#article-text .hl");
+    if (seg) return seg.dataset.q.split(" ").pop();
+    const link = element.closest && element.closest("#quote-list li");
+    return link ? link.id.replace("quote-", "") : null;
+  }
+  document.addEventListener("mouseover", function (event) {
+    const id = quoteUnder(event.target);
+    if (id) showQuoteSpans(id);
+  });
+  document.addEventListener("mouseout", function (event) {
+    if (quoteUnder(event.target) && !(event.relatedTarget && quoteUnder(event.relatedTarget))) showOpenQuoteSpans();
+  });
+  document.addEventListener("focusin", function (event) {
+    const id = event.target.closest("#quote-list .quote-link") ? quoteUnder(event.target) : null;
+    if (id) showQuoteSpans(id);
+  });
+  document.addEventListener("focusout", function (event) {
+    if (event.target.closest("#quote-list .quote-link")) showOpenQuoteSpans();
+  });
+
   /* The selection stays marked while its panel is open: a new quote's span, or an
    * open quote's span once re-selected; it goes when the panel closes or saves. */
   function syncPending() {
@@ -724,6 +766,7 @@
   dropBlankRows(document);
   enhanceTargets(document);
   showPosition(document);
+  showOpenQuoteSpans();
   htmx.onLoad(function (element) {
     dropBlankRows(element);
     enhanceTargets(element);
@@ -736,6 +779,7 @@
     const newPanel = panel();
     if (event.detail.target && event.detail.target.id === "quote-panel" && newPanel) {
       syncPending();
+      showOpenQuoteSpans();
       const errors = Array.from(newPanel.querySelectorAll(".errorlist, .message.error, [role=alert]"));
       dirty = errors.length > 0;
       const form = newPanel.querySelector("#quote-form");
