@@ -693,3 +693,73 @@ def test_the_text_shows_what_is_stored_nesting_stances_mention_and_cue(page, log
     # What the marks show is what is stored.
     gallant.refresh_from_db()
     assert (gallant.mention_text, gallant.cue_text) == ("Gallant", "said")
+
+
+CURRENT_MATCH = """() => {
+  const mark = CSS.highlights.get("search-current");
+  if (!mark) return null;
+  const range = Array.from(mark)[0];
+  const box = range.getBoundingClientRect();
+  return {text: range.toString(), inView: box.top >= 0 && box.bottom <= innerHeight};
+}"""
+
+
+def test_search_in_the_text_from_match_to_match_and_j_k_still_move_between_quotes(page, log_in, seeded):
+    analyst, article = seeded
+    gallant = quote_of(article, analyst, GALLANT["start"], GALLANT["end"], "Yoav Gallant")
+    price = EXAMPLE["quotes"][2]
+    second = quote_of(article, analyst, price["start"], price["end"], "Ned Price")
+    total = len(re.findall("ukraine", article.text, re.IGNORECASE))
+    assert total >= 3
+    starts = [m.start() for m in re.finditer("ukraine", article.text, re.IGNORECASE)]
+    log_in(analyst)
+    page.goto(article.annotate_url)
+
+    page.focus("#article-text")
+    page.keyboard.press("/")
+    assert page.evaluate("() => document.activeElement.id") == "text-search"
+    page.keyboard.type("ukraine")
+    count = page.locator("#search-count")
+    assert count.inner_text() == f"1 of {total}"
+    assert len(page.evaluate(MARKED, "search")) == total
+    assert page.evaluate(CURRENT_MATCH) == {"text": article.text[starts[0] : starts[0] + 7], "inView": True}
+    page.keyboard.press("Enter")
+    assert count.inner_text() == f"2 of {total}"
+    page.keyboard.press("Enter")
+    assert count.inner_text() == f"3 of {total}"
+    assert page.evaluate(CURRENT_MATCH)["inView"]  # scrolled to it
+    page.keyboard.press("Shift+Enter")
+    assert count.inner_text() == f"2 of {total}"
+
+    # Esc leaves the box for the text; n / N go on from there.
+    page.keyboard.press("Escape")
+    assert page.evaluate("() => document.activeElement.id") == "article-text"
+    page.keyboard.press("n")
+    assert count.inner_text() == f"3 of {total}"
+    page.keyboard.press("Shift+N")
+    page.keyboard.press("Shift+N")
+    assert count.inner_text() == f"1 of {total}"
+    page.keyboard.press("Shift+N")  # round to the last
+    assert count.inner_text() == f"{total} of {total}"
+    assert page.evaluate(CURRENT_MATCH)["inView"]
+
+    # j / k still open the quotes, in text order.
+    page.keyboard.press("j")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{gallant.pk}/']")
+    panel_settled(page)
+    page.focus("#article-text")
+    page.keyboard.press("j")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{second.pk}/']")
+    panel_settled(page)
+    # The next Esc clears the search; the one after closes the panel.
+    page.focus("#article-text")
+    page.keyboard.press("Escape")
+    assert page.evaluate(MARKED, "search") == [] and count.inner_text() == ""
+    assert page.locator("#quote-form").is_visible()
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#quote-panel #new-quote")
+    # Searching saved nothing and changed nothing.
+    assert [(q.pk, q.version) for q in Quote.objects.filter(annotator=analyst).order_by("start")] == [
+        (gallant.pk, 1),
+        (second.pk, 1),
+    ]

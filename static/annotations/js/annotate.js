@@ -141,6 +141,106 @@
     if (canHighlight) CSS.highlights.delete(name);
   }
 
+  /* --- Search in the text: "/" to the box; Enter / Shift+Enter (in the box) or n / N
+   * (out of it) from match to match; the current match marked and scrolled into view. */
+  const searchBox = document.getElementById("text-search");
+  const searchCount = document.getElementById("search-count");
+  let matches = [];
+  let matchIndex = -1;
+
+  /* A UTF-16 index into the text (what String.matchAll counts) → a DOM boundary. */
+  function boundary16(index) {
+    let offset = 0;
+    for (const seg of textBox().querySelectorAll(".seg")) {
+      const node = seg.firstChild;
+      if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+      if (index <= offset + node.data.length) return [node, index - offset];
+      offset += node.data.length;
+    }
+    return null;
+  }
+  function range16(start, end) {
+    const a = boundary16(start);
+    const b = boundary16(end);
+    if (!a || !b) return null;
+    const range = document.createRange();
+    range.setStart(a[0], a[1]);
+    range.setEnd(b[0], b[1]);
+    return range;
+  }
+
+  function runSearch() {
+    const query = searchBox.value;
+    matches = [];
+    if (query) {
+      const pattern = new RegExp(query.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "giu");
+      for (const match of textBox().textContent.matchAll(pattern)) {
+        matches.push([match.index, match.index + match[0].length]);
+        if (matches.length >= 2000) break;
+      }
+    }
+    matchIndex = matches.length ? 0 : -1;
+    drawMatches(false);
+  }
+
+  function drawMatches(scroll) {
+    if (canHighlight) {
+      const ranges = matches.map((m) => range16(m[0], m[1])).filter(Boolean);
+      ranges.length ? CSS.highlights.set("search", new Highlight(...ranges)) : CSS.highlights.delete("search");
+    }
+    const current = matchIndex >= 0 ? range16(matches[matchIndex][0], matches[matchIndex][1]) : null;
+    if (canHighlight) current ? CSS.highlights.set("search-current", new Highlight(current)) : CSS.highlights.delete("search-current");
+    searchCount.textContent = !searchBox.value ? "" : matches.length ? matchIndex + 1 + " of " + matches.length : "no match";
+    if (current && scroll !== false) {
+      const box = current.getBoundingClientRect();
+      if (box.top < 80 || box.bottom > window.innerHeight - 20) window.scrollBy({ top: box.top - window.innerHeight / 2 });
+    }
+  }
+
+  function stepMatch(delta) {
+    if (!matches.length) return false;
+    matchIndex = (matchIndex + delta + matches.length) % matches.length;
+    drawMatches(true);
+    return true;
+  }
+
+  function clearSearch() {
+    searchBox.value = "";
+    matches = [];
+    matchIndex = -1;
+    drawMatches(false);
+  }
+
+  if (searchBox) {
+    searchBox.addEventListener("input", function () {
+      runSearch();
+      drawMatches(true);
+    });
+    searchBox.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        // The first Enter shows the first match; each next one moves on.
+        if (!matches.length && searchBox.value) runSearch();
+        stepMatch(event.shiftKey ? -1 : 1);
+      } else if (event.key === "Escape") {
+        // Leave the box for the text; the matches stay for n / N until the next Esc.
+        event.preventDefault();
+        event.stopPropagation();
+        if (!searchBox.value) clearSearch();
+        textBox().focus({ preventScroll: true });
+      }
+    });
+    // The text changes under the matches when a save swaps it: search again.
+    document.body.addEventListener("htmx:afterSettle", function () {
+      if (searchBox.value) {
+        const keep = matchIndex;
+        runSearch();
+        if (keep >= 0 && keep < matches.length) matchIndex = keep;
+        drawMatches(false);
+      }
+    });
+  }
+
   /* The stored source mention and cue: the open quote's (from its form), or, while the
    * pointer or the focus is on a quote in the text or the list, that quote's. */
   function spanPair(value) {
@@ -510,8 +610,12 @@
     // An open dialog (help, new speaker) owns the keyboard; Esc closes it by itself.
     if (document.querySelector("dialog[open]")) return;
     if (event.key === "Escape") {
-      // One Esc, one thing closed: an open list, then the panel.
-      if (event.defaultPrevented) return;
+      // One Esc, one thing closed: an open list, the search, then the panel.
+      if (event.defaultPrevented || target === searchBox) return;
+      if (searchBox && searchBox.value) {
+        clearSearch();
+        return;
+      }
       const results = document.getElementById("speaker-results");
       if (results && results.querySelector(".speaker-option")) {
         results.innerHTML = "";
@@ -526,6 +630,11 @@
       else textBox().focus();
       return;
     }
+    if ((event.key === "n" || event.key === "N") && matches.length && !typing(target) && !target.closest("#quote-panel")) {
+      event.preventDefault();
+      stepMatch(event.key === "n" ? 1 : -1);
+      return;
+    }
     const labelKey = labelShortcuts[event.key];
     if (labelKey !== undefined && !event.altKey && !event.ctrlKey && !event.metaKey && !combo && !typing(target) && document.getElementById("quote-form")) {
       if (pickLabel(labelKey)) event.preventDefault();
@@ -533,6 +642,12 @@
     }
     if (typing(target) || event.altKey || event.ctrlKey || event.metaKey) return;
     const help = document.getElementById("help");
+    if (event.key === "/" && searchBox) {
+      event.preventDefault();
+      searchBox.focus();
+      searchBox.select();
+      return;
+    }
     if (event.key === "?") {
       event.preventDefault();
       help.open ? help.close() : help.showModal();
