@@ -548,6 +548,7 @@ def test_the_dragged_selection_stays_marked_while_its_panel_is_open(page, log_in
     assert page.evaluate(MARKED, "pending-quote") == [price["text"]]
     page.click("#save-quote")
     page.wait_for_selector("#quote-panel .message.success")
+    panel_settled(page)
     assert page.evaluate(MARKED, "pending-quote") == []
     quote = Quote.objects.get(annotator=analyst)
     assert (quote.start, quote.end, quote.text) == (price["start"], price["end"], price["text"])
@@ -566,9 +567,7 @@ def test_progress_in_the_queue_the_article_and_the_open_quote(page, log_in, seed
 
     page.goto("/")
     assert (
-        page.locator("#queue-progress-text")
-        .inner_text()
-        .startswith("1 of the 4 articles assigned to you submitted (25%)")
+        page.locator("#queue-progress-text").inner_text().startswith("1 of 4 articles assigned to you submitted (25%)")
     )
     page.goto(article.annotate_url)
     assert page.locator("#queue-position").inner_text() == "Article 3 of 4 in your queue · 1 of 4 submitted (25%)"
@@ -763,3 +762,51 @@ def test_search_in_the_text_from_match_to_match_and_j_k_still_move_between_quote
         (gallant.pk, 1),
         (second.pk, 1),
     ]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_screenshot_overlapping_quotes_the_legend_and_an_open_panel(
+    page, log_in, seeded, screenshot_dir, width, height
+):
+    analyst, article = seeded
+    mention, cue = GALLANT["source_mention"], GALLANT["cue_span"]
+    quote_of(
+        article,
+        analyst,
+        GALLANT["start"],
+        GALLANT["end"],
+        "Yoav Gallant",
+        [("iran-nuclear-weapons", "oppose"), ("international-action-iran", "support")],
+        mention=(mention["start"], mention["end"]),
+        cue=(cue["start"], cue["end"]),
+    )
+    biden = EXAMPLE["quotes"][1]
+    quote_of(article, analyst, biden["start"] - 20, biden["end"], "Joe Biden", [("jcpoa-return", "oppose")])
+    quote_of(article, analyst, biden["start"], biden["end"] - 2, "Joe Biden", [("jcpoa-return", "neutral")])
+    page.set_viewport_size({"width": width, "height": height})
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    # A new quote being made over the overlapping ones: its selection marked, the panel open.
+    open_quote_on(page, {"start": biden["start"] + 5, "end": biden["end"] + 12})
+    page.click("#add-stance")
+    page.keyboard.type("jcpoa")
+    page.keyboard.press("Enter")
+    page.keyboard.press("s")
+    if width >= 1000:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.locator("#article-text .hl.lanes-2").first.evaluate("el => el.scrollIntoView({block: 'center'})")
+        assert page.locator("#save-quote").is_visible()
+    else:
+        assert page.evaluate("() => document.scrollingElement.scrollWidth") <= width
+        page.locator("#article-text .hl.lanes-2").first.evaluate("el => el.scrollIntoView({block: 'center'})")
+    legend = page.locator("#legend").bounding_box()
+    assert legend["y"] >= 0 and legend["y"] + legend["height"] <= height  # in view over the text
+    page.screenshot(path=str(screenshot_dir / f"annotate-{width}.png"))
+    if width < 1000:
+        page.locator("#quote-panel").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"annotate-{width}-panel.png"))
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+    saved = Quote.objects.filter(annotator=analyst).order_by("-pk").first()
+    assert (saved.start, saved.end) == (biden["start"] + 5, biden["end"] + 12)
+    assert saved.stances.get().label.slug == "support"

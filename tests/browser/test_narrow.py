@@ -58,7 +58,7 @@ def fits(page) -> None:
         ("reviewer", "curation"),
     ],
 )
-def test_nothing_scrolls_sideways_at_390px(page, log_in, demo, who, where):
+def test_nothing_scrolls_sideways_at_390px(page, log_in, demo, who, where, screenshot_dir):
     article = demo
     page.set_viewport_size({"width": 390, "height": 844})
     log_in(get_user_model().objects.get(username=who))
@@ -69,6 +69,10 @@ def test_nothing_scrolls_sideways_at_390px(page, log_in, demo, who, where):
     }[where]
     page.goto(url)
     fits(page)
+    page.screenshot(path=str(screenshot_dir / f"{where}-390.png"))
+    if where == "curation":
+        page.locator("#row-1").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"{where}-390-rows.png"))
     # The header folds: brand and log-out on one line, the links wrapping under them, all on screen.
     header = page.locator(".site-header")
     for link in header.locator("nav a").all():
@@ -84,3 +88,15 @@ def test_nothing_scrolls_sideways_at_390px(page, log_in, demo, who, where):
         )
         assert below
         fits(page)
+
+
+@pytest.mark.parametrize(("who", "where"), [("analyst", "queue"), ("reviewer", "curation")])
+def test_screenshot_the_queue_and_the_curation_page_wide(page, log_in, demo, who, where, screenshot_dir):
+    article = demo
+    page.set_viewport_size({"width": 1440, "height": 900})
+    log_in(get_user_model().objects.get(username=who))
+    page.goto(
+        reverse("annotations:home") if where == "queue" else reverse("annotations:review-article", args=[article.pk])
+    )
+    assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 1440
+    page.screenshot(path=str(screenshot_dir / f"{where}-1440.png"))
