@@ -106,15 +106,29 @@
 
   /* Code points → a DOM Range over the segments' text nodes (the inverse of toCodePoint). */
   function boundary(cp) {
+    // Segments are in text order with their code-point starts: a binary search finds
+    // the last one starting at or before cp; only its own text is counted.
     const segs = textBox().querySelectorAll(".seg");
-    for (const seg of segs) {
-      const s = Number(seg.dataset.s);
-      const node = seg.firstChild;
-      if (!node || node.nodeType !== Node.TEXT_NODE) continue;
-      const chars = Array.from(node.data);
-      if (cp >= s && cp <= s + chars.length) return [node, chars.slice(0, cp - s).join("").length];
+    let low = 0;
+    let high = segs.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if (Number(segs[mid].dataset.s) <= cp) {
+        found = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
     }
-    return null;
+    if (found < 0) return null;
+    const seg = segs[found];
+    const node = seg.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) return null;
+    const chars = Array.from(node.data);
+    const into = cp - Number(seg.dataset.s);
+    if (into > chars.length) return null;
+    return [node, chars.slice(0, into).join("").length];
   }
 
   function rangeOf(start, end) {
@@ -597,6 +611,8 @@
 
   document.addEventListener("keydown", function (event) {
     const target = event.target;
+    // An open dialog (help, new speaker) owns the keyboard; Esc closes it by itself.
+    if (document.querySelector("dialog[open]")) return;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       const form = document.getElementById("quote-form");
       if (form) {
@@ -607,8 +623,6 @@
     }
     const combo = comboOf(target);
     if (combo && comboKeydown(event, target)) return;
-    // An open dialog (help, new speaker) owns the keyboard; Esc closes it by itself.
-    if (document.querySelector("dialog[open]")) return;
     if (event.key === "Escape") {
       // One Esc, one thing closed: an open list, the search, then the panel.
       if (event.defaultPrevented || target === searchBox) return;
