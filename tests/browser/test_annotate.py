@@ -459,7 +459,7 @@ IN_VIEW = """(selector) => {
 }"""
 
 
-def test_save_stays_in_view_and_a_new_speaker_is_added_in_a_dialog(page, log_in, seeded):
+def test_save_stays_in_view_and_a_new_speaker_is_added_in_a_dialog(page, log_in, seeded, screenshot_dir):
     analyst, article = seeded
     page.set_viewport_size({"width": 1366, "height": 768})
     log_in(analyst)
@@ -479,6 +479,7 @@ def test_save_stays_in_view_and_a_new_speaker_is_added_in_a_dialog(page, log_in,
         page.evaluate("(y) => window.scrollTo(0, y)", y)
         assert page.evaluate(IN_VIEW, "#save-quote"), y
         assert page.evaluate(IN_VIEW, "#quote-list-title"), y
+    page.screenshot(path=str(screenshot_dir / "annotate-1366-scrolled.png"))
 
     # A new speaker: a dialog over the quote, started from the typed name.
     page.fill("input[name=speaker_query]", "Avi Dichter")
@@ -486,6 +487,7 @@ def test_save_stays_in_view_and_a_new_speaker_is_added_in_a_dialog(page, log_in,
     dialog = page.locator("dialog#new-speaker")
     assert dialog.evaluate("d => d.open")
     assert page.locator("#sp-name").input_value() == "Avi Dichter"
+    page.screenshot(path=str(screenshot_dir / "annotate-1366-new-speaker.png"))
     page.fill("#sp-role", "Minister of Agriculture")
     page.locator("#new-speaker button[type=submit]:has-text('Add speaker')").click()
     page.wait_for_function("() => !document.getElementById('new-speaker').open")
