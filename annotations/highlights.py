@@ -32,6 +32,10 @@ class ListedQuote:
     annotator_id: int | None
     annotator_name: str | None
     speaker_name: str | None
+    mention_start: int | None
+    mention_end: int | None
+    cue_start: int | None
+    cue_end: int | None
     chips: list[tuple[str, str, str]]  # (label slug, label name, target name), lead label first
 
     @property
@@ -43,6 +47,23 @@ class ListedQuote:
         """The rule of ``QuoteQuerySet.incomplete``, read off the row: a speaker's name
         is required, so no name means no speaker; no chips means no stance."""
         return missing_parts(has_speaker=self.speaker_name is not None, has_stance=bool(self.chips))
+
+
+@dataclass(frozen=True)
+class Completion:
+    """The share of an article's quotes that are complete (a speaker and a stance each),
+    read off the rows the page already has: no query."""
+
+    complete: int
+    total: int
+
+    @classmethod
+    def of(cls, quotes: list[ListedQuote]) -> Completion:
+        return cls(sum(1 for quote in quotes if not quote.missing), len(quotes))
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.complete / self.total) if self.total else 0
 
 
 @dataclass
@@ -99,6 +120,7 @@ def render_segments(parts: list[Segment]) -> SafeString:
     label slugs.
     """
     lead_class = _Escaped()
+    lanes = _lanes(parts)
     rendered = []
     for part in parts:
         innermost = part.innermost
@@ -111,12 +133,42 @@ def render_segments(parts: list[Segment]) -> SafeString:
             incomplete = " incomplete" if innermost.missing else ""
             if any(quote.end == part.end and quote.missing for quote in part.quotes):
                 incomplete += " incomplete-end"
+            # Each quote keeps one underline lane from its start to its end, coloured by its
+            # lead label, so nested and overlapping quotes read as stacked lines (as in
+            # INCEpTION) rather than one blended colour. Lanes past the third share it.
+            underlines = " ".join(f"u{min(lanes[q.pk], 3):d}-{lead_class[q.lead_label]}" for q in part.quotes)
+            deepest = min(max(lanes[q.pk] for q in part.quotes), 3)
+            # A quote with several stances ends with one dot per stance: all of them, not
+            # only the first's colour. Empty elements: the text and its offsets are unchanged.
+            dots = "".join(
+                lead_class.dots(quote.chips) for quote in part.quotes if quote.end == part.end and len(quote.chips) > 1
+            )
             rendered.append(
-                f'<span class="seg hl lbl-{lead_class[innermost.lead_label]} depth-{min(part.depth, 3):d}{incomplete}" '
-                f'data-s="{part.start:d}" data-q="{part.quote_ids}">{escape(part.text)}</span>'
+                f'<span class="seg hl lbl-{lead_class[innermost.lead_label]} depth-{min(part.depth, 3):d} '
+                f'lanes-{deepest:d} {underlines}{incomplete}" '
+                f'data-s="{part.start:d}" data-q="{part.quote_ids}">{escape(part.text)}{dots}</span>'
             )
     # Every string from the database above went through escape().
     return mark_safe("".join(rendered))  # noqa: S308  # nosec B308 B703
+
+
+def _lanes(parts: list[Segment]) -> dict[int, int]:
+    """Each quote's underline lane (1 = lowest): the lowest lane free where it starts,
+    kept to its end (interval colouring over quotes in order of start)."""
+    lanes: dict[int, int] = {}
+    lane_ends: list[int] = []  # lane_ends[i]: where the quote in lane i+1 ends
+    for part in parts:
+        for quote in part.quotes:
+            if quote.pk in lanes:
+                continue
+            free = next((i for i, end in enumerate(lane_ends) if end <= quote.start), None)
+            if free is None:
+                lane_ends.append(quote.end)
+                free = len(lane_ends) - 1
+            else:
+                lane_ends[free] = quote.end
+            lanes[quote.pk] = free + 1
+    return lanes
 
 
 KIND_LABELS = {value: escape(str(label)) for value, label in Quote.Kind.choices}
@@ -140,8 +192,15 @@ def render_quote_items(quotes: list[ListedQuote], user: object) -> SafeString:
         kind = escaped[quote.kind]
         missing = quote.missing
         flag = f'<span class="incomplete-marker">Incomplete: {escaped[missing]}</span>' if missing else ""
+        incomplete = " incomplete" if missing else ""
+        # The stored source mention and cue, for the script to mark in the text on hover and focus.
+        spans = ""
+        if quote.mention_start is not None and quote.mention_end is not None:
+            spans += f' data-mention="{quote.mention_start:d} {quote.mention_end:d}"'
+        if quote.cue_start is not None and quote.cue_end is not None:
+            spans += f' data-cue="{quote.cue_start:d} {quote.cue_end:d}"'
         items.append(
-            f'<li id="quote-{quote.pk:d}" class="lbl-{escaped[quote.lead_label]}{" incomplete" if missing else ""}">'
+            f'<li id="quote-{quote.pk:d}" class="lbl-{escaped[quote.lead_label]}{incomplete}"{spans}>'
             f'<a href="{edit_url.format(quote.pk)}" class="quote-link" data-quote="{quote.pk:d}">'
             f'<span class="qtext">{escape(text)}</span></a>'
             f'<span class="qmeta">{escaped[quote.speaker_name or "unattributed"]} · '
@@ -158,6 +217,19 @@ class _Escaped(dict):
     def __missing__(self, value: str) -> str:
         self[value] = result = escape(value)
         return result
+
+    def dots(self, chips: list[tuple[str, str, str]]) -> str:
+        key = ("dots", *chips)
+        if key not in self:
+            self[key] = (
+                '<span class="stance-dots" aria-hidden="true">'
+                + "".join(
+                    f'<i class="dot lbl-{escape(slug)}" title="{escape(label)}: {escape(target)}"></i>'
+                    for slug, label, target in chips
+                )
+                + "</span>"
+            )
+        return self[key]
 
     def chip(self, slug: str, label: str, target: str) -> str:
         key = ("chip", slug, label, target)

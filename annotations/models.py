@@ -637,6 +637,18 @@ def missing_parts(*, has_speaker: bool, has_stance: bool) -> str:
     return ", ".join(part for part, ok in (("no speaker", has_speaker), ("no stance", has_stance)) if not ok)
 
 
+def quote_in_words(speaker_name: str | None, text: str, *, words: int = 6) -> str:
+    """See ``Quote.in_words``: the speaker's possessive, then the quote's first words."""
+    first = text.split()
+    opening = " ".join(first[:words]) + ("…" if len(first) > words else "")
+    if len(opening) > 60:
+        opening = opening[:59].rstrip() + "…"
+    if not speaker_name:
+        return f"an unattributed quote «{opening}»"
+    possessive = speaker_name + ("’" if speaker_name.endswith("s") else "’s")
+    return f"{possessive} quote «{opening}»"
+
+
 class Quote(models.Model):
     class Kind(models.TextChoices):
         DIRECT = "direct", "Direct"
@@ -810,6 +822,11 @@ class Quote(models.Model):
                 errors.setdefault("parent", []).append("A quote can't be nested in itself.")
         if errors:
             raise ValidationError(errors)
+
+    def in_words(self) -> str:
+        """The quote as a person names it in a message: whose it is and its first
+        words ("Yoav Gallant's quote «I emphasized the importance of…»"), never offsets."""
+        return quote_in_words(self.speaker.name if self.speaker is not None else None, self.text)
 
     @property
     def missing(self) -> str:
@@ -1213,6 +1230,19 @@ class Stance(models.Model):
 # --- Workflow ----------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class QueueProgress:
+    """An analyst's queue in figures: ``position`` is the open article's place in it."""
+
+    total: int
+    done: int
+    position: int | None = None
+
+    @property
+    def percent_done(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 0
+
+
 class AssignmentQuerySet(models.QuerySet):
     def for_user(self, user: AnyUser) -> AssignmentQuerySet:
         if not user.is_authenticated:
@@ -1236,6 +1266,21 @@ class AssignmentQuerySet(models.QuerySet):
     def done(self) -> AssignmentQuerySet:
         """Work handed in: submitted or reviewed."""
         return self.filter(status__in=Assignment.DONE)
+
+    def progress(self, current: Assignment | None = None) -> QueueProgress:
+        """How far along these assignments are, in one query: how many, how many handed
+        in, and where ``current`` stands among them in the order Next article takes them
+        (oldest first)."""
+        counts: dict[str, Any] = {
+            "total": Count("pk"),
+            "done": Count("pk", filter=Q(status__in=Assignment.DONE)),
+        }
+        if current is not None:
+            earlier = Q(created_at__lt=current.created_at) | Q(created_at=current.created_at, pk__lt=current.pk)
+            counts["before"] = Count("pk", filter=earlier)
+        figures = self.aggregate(**counts)
+        position = figures["before"] + 1 if current is not None else None
+        return QueueProgress(total=figures["total"], done=figures["done"], position=position)
 
     def next_for(self, user: AnyUser) -> Assignment | None:
         """The analyst's oldest open assignment, else a newly claimed pool article."""

@@ -269,7 +269,7 @@ def test_the_new_quote_panel_is_prefilled_from_the_selection(login, analyst):
 
 def test_saving_a_quote_over_htmx_swaps_the_text_and_the_list(login, analyst, assigned_article):
     target, label = TargetFactory(), StanceLabelFactory(slug="oppose")
-    speaker = SpeakerFactory()
+    speaker = SpeakerFactory(name="Yoav Gallant")
     data = with_stance(quote_post(assigned_article, 1, 51, speaker=speaker.pk, cue="said"), 0, target, label, 3)
     response = login(analyst).post(reverse("annotations:quote-new", args=[assigned_article.pk]), data, **HX)
     assert response.status_code == 200
@@ -279,7 +279,10 @@ def test_saving_a_quote_over_htmx_swaps_the_text_and_the_list(login, analyst, as
     body = response.content.decode()
     assert 'id="article-text-wrap" hx-swap-oob="true"' in body
     assert 'id="quote-list-wrap" hx-swap-oob="true"' in body
-    assert "Saved quote at 1–51" in body
+    # Words, not code points: whose quote, and how it begins.
+    opening = " ".join(quote.text.split()[:6])
+    assert f"Saved Yoav Gallant’s quote «{opening}…»" in body
+    assert "1–51" not in body.split('id="quote-panel"')[1].split("</p>")[0]
     # No blank form in the answer: the next selection asks for one, and a link offers it.
     assert 'id="quote-form"' not in body
     new_url = reverse("annotations:quote-new", args=[assigned_article.pk])
@@ -451,6 +454,7 @@ def test_deleting_asks_first_then_deletes(login, analyst, assigned_article):
     response = client.post(reverse("annotations:quote-delete", args=[quote.pk]), {"version": quote.version}, **HX)
     assert response.status_code == 200
     assert not Quote.objects.exists()
+    assert f"Deleted {quote.speaker.name}’s quote «{quote.text.split()[0]}" in response.content.decode()
     assert Quote.history.filter(history_type="-").count() == 1
 
 
@@ -551,7 +555,8 @@ def test_label_styles_come_from_the_label_table(login, analyst):
     StanceLabelFactory(slug="support", colour="#2e7d32")
     response = login(analyst).get(reverse("annotations:label-styles"))
     assert response["Content-Type"].startswith("text/css")
-    assert ".hl.lbl-support { background-color: #2e7d3238; }" in response.content.decode()
+    assert ".hl.lbl-support { background-color: #2e7d322e; }" in response.content.decode()
+    assert ".hl.u2-support { --u2: #2e7d32; }" in response.content.decode()
 
 
 def test_a_stance_chip_shows_on_the_list(login, analyst, assigned_article):
@@ -636,3 +641,30 @@ def test_the_closed_panel_is_the_empty_state(login, analyst, assigned_article):
     page = response.content.decode()
     assert '<div id="quote-panel"' in page
     assert "quote-form" not in page and 'id="new-quote"' in page
+
+
+def test_messages_name_the_speaker_and_the_first_words_and_escape_them(login, analyst):
+    article = ArticleFactory(text="Intro. <b>Bold</b> words & more said here today, he said. End.", pool=False)
+    AssignmentFactory(annotator=analyst, article=article)
+    speaker = SpeakerFactory(name="<script>Ross</script>")
+    start = article.text.index("<b>")
+    end = article.text.index(", he said")
+    client = login(analyst)
+    response = client.post(
+        reverse("annotations:quote-new", args=[article.pk]), quote_post(article, start, end, speaker=speaker.pk), **HX
+    )
+    body = response.content.decode()
+    assert "<script>Ross" not in body and "<b>Bold" not in body
+    assert (
+        "Saved &lt;script&gt;Ross&lt;/script&gt;’s quote «&lt;b&gt;Bold&lt;/b&gt; words &amp; more said here…»" in body
+    )
+    quote = Quote.objects.get()
+    edit = quote_post(article, start, end, version=quote.version, kind="indirect")
+    response = client.post(reverse("annotations:quote-edit", args=[quote.pk]), edit, **HX)
+    assert "Saved changes to an unattributed quote «&lt;b&gt;Bold" in response.content.decode()
+    # Without JavaScript the same words arrive as a message after the redirect.
+    response = client.post(reverse("annotations:quote-delete", args=[quote.pk]), {"version": 2}, follow=True)
+    assert (
+        "Deleted an unattributed quote «&lt;b&gt;Bold&lt;/b&gt; words &amp; more said here…»"
+        in response.content.decode()
+    )

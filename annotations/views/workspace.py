@@ -35,7 +35,7 @@ from ..forms import (
     StanceFormSet,
     TargetForm,
 )
-from ..highlights import ListedQuote, render_quote_items, render_segments, segments
+from ..highlights import Completion, ListedQuote, render_quote_items, render_segments, segments
 from ..importers import format_from_filename, import_articles
 from ..models import (
     Article,
@@ -87,6 +87,7 @@ def home(request: AuthedRequest) -> HttpResponse:
     page = Paginator(articles, 25).get_page(request.GET.get("page"))
     for article in page.object_list:
         article.my_assignment = article.mine[0] if article.mine else None
+    queue = Assignment.objects.for_user(user).progress() if is_analyst(user) and not request.htmx else None
     awaiting_review = (
         Assignment.objects.filter(status=Assignment.Status.SUBMITTED).values("article").distinct().count()
         if is_reviewer(user)
@@ -96,7 +97,7 @@ def home(request: AuthedRequest) -> HttpResponse:
     return TemplateResponse(
         request,
         template,
-        {"page": page, "query": query, "awaiting_review": awaiting_review},
+        {"page": page, "query": query, "awaiting_review": awaiting_review, "queue": queue},
     )
 
 
@@ -195,9 +196,21 @@ def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     for quote_id, slug, label, target in stances:
         chips[quote_id].append((slug, label, target))
     rows = quotes.order_by("start", "-end", "id").values_list(
-        "id", "start", "end", "text", "kind", "is_curated", "annotator_id", "annotator__username", "speaker__name"
+        "id",
+        "start",
+        "end",
+        "text",
+        "kind",
+        "is_curated",
+        "annotator_id",
+        "annotator__username",
+        "speaker__name",
+        "mention_start",
+        "mention_end",
+        "cue_start",
+        "cue_end",
     )
-    # mypy can't count a values_list row's fields; it holds the nine before chips.
+    # mypy can't count a values_list row's fields; it holds the thirteen before chips.
     return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]  # type: ignore[misc]
 
 
@@ -209,9 +222,12 @@ def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) ->
     return {
         "article": article,
         "quotes": quotes,
+        "completion": Completion.of(quotes),
         "article_html": render_segments(segments(article.text, quotes)),
         "quote_items": render_quote_items(quotes, request.user),
         "assignment": assignment,
+        # Where this article stands in my queue: one query, whatever the number of quotes.
+        "queue": Assignment.objects.for_user(request.user).progress(assignment) if assignment else None,
         "can_annotate": can_annotate,
         "labels": labels,
         "label_shortcuts": {label.shortcut_key: label.pk for label in labels if label.shortcut_key},
@@ -297,7 +313,7 @@ def quote_new(request: AuthedRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
             return _panel_response(request, article, forms, status=422)
-        message = f"Saved quote at {quote.start}–{quote.end}."
+        message = f"Saved {quote.in_words()}."
         return _after_save(request, article, quote, message, can_annotate=True)
     return _panel_response(request, article, forms, status=422)
 
@@ -366,6 +382,7 @@ def _after_save(
         "article": article,
         "article_html": render_segments(segments(article.text, quotes)),
         "quotes": quotes,
+        "completion": Completion.of(quotes),
         "quote_items": render_quote_items(quotes, request.user),
         "saved_message": message,
         "can_annotate": can_annotate,
@@ -419,7 +436,7 @@ def quote_edit(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         article,
         edited,
-        f"Saved changes to quote at {edited.start}–{edited.end}.",
+        f"Saved changes to {edited.in_words()}.",
         undo={"quote": edited.pk, "change": Quote.last_change_id(edited.pk, just_saved=edited)},
     )
 
@@ -447,7 +464,7 @@ def _conflict_response(request: AuthedRequest, article: Article, forms: dict, cu
 @login_required
 @require_http_methods(["GET", "POST"])
 def quote_delete(request: AuthedRequest, pk: int) -> HttpResponse:
-    quote = get_object_or_404(Quote.objects.editable_by(request.user).select_related("article"), pk=pk)
+    quote = get_object_or_404(Quote.objects.editable_by(request.user).select_related("article", "speaker"), pk=pk)
     article = quote.article
     if request.method == "GET":
         return _panel_response(request, article, {"deleting": quote})
@@ -463,7 +480,8 @@ def quote_delete(request: AuthedRequest, pk: int) -> HttpResponse:
         request,
         article,
         None,
-        "Quote deleted.",
+        # In words, read before it goes: the message names what was deleted.
+        f"Deleted {quote.in_words()}.",
         undo={"quote": pk, "change": Quote.last_change_id(pk, just_saved=quote)},
     )
 
@@ -487,7 +505,7 @@ def quote_undo(request: AuthedRequest, pk: int) -> HttpResponse:
             messages.error(request, str(refusal))
             return redirect(article.annotate_url)
         return _panel_response(request, article, {"undo_refused": str(refusal)}, status=409)
-    return _after_save(request, article, quote, f"Undone: quote at {quote.start}–{quote.end} is back as it was.")
+    return _after_save(request, article, quote, f"Undone: {quote.in_words()} is back as it was.")
 
 
 @login_required

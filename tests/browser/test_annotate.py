@@ -7,6 +7,7 @@ tested, not a shortcut around it.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import os
@@ -18,7 +19,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from annotations.models import Article, Assignment, Quote
+from annotations.models import Article, Assignment, Quote, Speaker, Stance, StanceLabel, Target
 from tests.factories import ArticleFactory, AssignmentFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -110,6 +111,10 @@ def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, sc
     page.select_option("select[name='stances-0-intensity']", "3")
     page.click("#save-quote")
     page.wait_for_selector("#quote-panel .message.success")
+    # The message names the speaker and the quote's first words, not its code points.
+    assert page.locator("#quote-panel .message.success").inner_text() == (
+        "Saved Yoav Gallant’s quote «I emphasized to him Israel’s commitment…»."
+    )
 
     quote = Quote.objects.get(annotator=analyst)
     assert (quote.start, quote.end, quote.text) == (GALLANT["start"], GALLANT["end"], GALLANT["text"])
@@ -135,7 +140,9 @@ def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, sc
     drag_select(page, GALLANT["start"], shorter)
     page.wait_for_selector(f"#selection-offsets:has-text('{GALLANT['start']}–{shorter}')")
     page.click("#save-quote")
-    page.wait_for_selector("#quote-panel .message.success:has-text('Saved changes')")
+    page.wait_for_selector(
+        "#quote-panel .message.success:has-text('Saved changes to Yoav Gallant’s quote «I emphasized')"
+    )
     quote.refresh_from_db()
     assert (quote.kind, quote.version, quote.end) == ("indirect", 2, shorter)
     assert quote.text == article.text[quote.start : quote.end]
@@ -145,7 +152,7 @@ def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, sc
     page.wait_for_selector("#delete-quote")
     page.click("#delete-quote")
     page.click("#quote-panel button.danger")
-    page.wait_for_selector("#quote-panel .message.success:has-text('Quote deleted')")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Deleted Yoav Gallant’s quote «I emphasized')")
     assert not Quote.objects.filter(annotator=analyst).exists()
     assert page.locator(f"#quote-{quote.pk}").count() == 0
 
@@ -197,7 +204,9 @@ def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
     page.keyboard.press("Delete")
     page.wait_for_selector("#quote-panel button.danger:focus")
     page.keyboard.press("Enter")
-    page.wait_for_selector("#quote-panel .message.success:has-text('Quote deleted')")
+    page.wait_for_selector(
+        "#quote-panel .message.success:has-text('Deleted Ned Price’s quote «that was a decision for Israel')"
+    )
     assert not Quote.objects.filter(annotator=analyst).exists()
 
     # Shift+S asks to submit; Enter submits and the article leaves the queue.
@@ -439,3 +448,367 @@ def test_screenshot_the_combobox_open_beside_an_incomplete_quote(page, log_in, s
     if width >= 1000:  # the side panel scrolls on its own: the text from the top, with the incomplete quote
         page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshot_dir / f"annotate-combobox-{width}.png"))
+
+
+IN_VIEW = """(selector) => {
+  // On screen, and the element itself is what a click at its centre reaches (not covered).
+  const el = document.querySelector(selector);
+  const r = el.getBoundingClientRect();
+  const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+  return r.top >= 0 && r.bottom <= innerHeight && r.left >= 0 && r.right <= innerWidth && !!hit && el.contains(hit);
+}"""
+
+
+def test_save_stays_in_view_and_a_new_speaker_is_added_in_a_dialog(page, log_in, seeded, screenshot_dir):
+    analyst, article = seeded
+    page.set_viewport_size({"width": 1366, "height": 768})
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    open_quote_on(page, GALLANT)
+    # A tall panel: three stances.
+    for words in ["acquiring nuclear", "low profile", "russia ukraine support"]:
+        page.click("#add-stance")
+        page.keyboard.type(words)
+        page.keyboard.press("Enter")
+        page.keyboard.press("o")
+    assert page.evaluate("() => document.getElementById('quote-panel').scrollHeight > innerHeight")
+    assert page.evaluate(IN_VIEW, "#save-quote")
+    assert page.evaluate(IN_VIEW, "#quote-panel [data-cancel]")
+    # The text scrolls; the panel, its Save and the list's heading stay.
+    for y in [0, 900, 3000]:
+        page.evaluate("(y) => window.scrollTo(0, y)", y)
+        assert page.evaluate(IN_VIEW, "#save-quote"), y
+        assert page.evaluate(IN_VIEW, "#quote-list-title"), y
+    page.screenshot(path=str(screenshot_dir / "annotate-1366-scrolled.png"))
+
+    # A new speaker: a dialog over the quote, started from the typed name.
+    page.fill("input[name=speaker_query]", "Avi Dichter")
+    page.click("#new-speaker-open")
+    dialog = page.locator("dialog#new-speaker")
+    assert dialog.evaluate("d => d.open")
+    assert page.locator("#sp-name").input_value() == "Avi Dichter"
+    page.screenshot(path=str(screenshot_dir / "annotate-1366-new-speaker.png"))
+    page.fill("#sp-role", "Minister of Agriculture")
+    page.locator("#new-speaker button[type=submit]:has-text('Add speaker')").click()
+    page.wait_for_function("() => !document.getElementById('new-speaker').open")
+    assert page.locator("#quote-form input[name=speaker_query]").input_value() == "Avi Dichter"
+    assert page.locator("#speaker-created").count() == 0  # no stale message left behind
+    # Opened again: a blank form, no message from last time.
+    page.fill("input[name=speaker_query]", "")
+    page.click("#new-speaker-open")
+    assert page.locator("#sp-name").input_value() == ""
+    assert page.locator("#new-speaker .message").count() == 0
+    page.keyboard.press("Escape")
+    assert not dialog.evaluate("d => d.open")
+    assert page.locator("#quote-form").is_visible()  # Esc closed the dialog, not the quote
+    page.fill("input[name=speaker_query]", "Avi Dichter")
+    page.wait_for_selector("#speaker-results .speaker-option")
+    page.click("#speaker-results .speaker-option")
+
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Saved Avi Dichter’s quote')")
+    quote = Quote.objects.get(annotator=analyst)
+    assert quote.speaker.name == "Avi Dichter"
+    assert quote.speaker.roles.get().title == "Minister of Agriculture"
+    assert sorted(s.target.slug for s in quote.stances.all()) == [
+        "iran-nuclear-weapons",
+        "israel-low-profile-russia-ukraine",
+        "support-for-ukraine",
+    ]
+    assert {s.label.slug for s in quote.stances.all()} == {"oppose"}
+
+
+MARKED = """(name) => {
+  const mark = CSS.highlights.get(name);
+  return mark ? Array.from(mark).map((range) => range.toString()) : [];
+}"""
+
+
+def test_the_dragged_selection_stays_marked_while_its_panel_is_open(page, log_in, seeded):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    price = EXAMPLE["quotes"][2]
+    # A little more than the quote: a space and the closing mark, to trim.
+    open_quote_on(page, {**price, "end": price["end"] + 1})
+    selected = article.text[price["start"] : price["end"] + 1]
+    # The focus is in the panel; the browser's own selection is gone, the mark stays.
+    page.focus("input[name=speaker_query]")
+    assert page.evaluate("() => String(window.getSelection())") == ""
+    assert page.evaluate(MARKED, "pending-quote") == [selected]
+    page.click("[data-nudge=trim]")  # the mark follows the adjusted span
+    trimmed = page.locator("#quote-form input[name=text]").input_value()
+    assert page.evaluate(MARKED, "pending-quote") == [trimmed]
+    # Closed with Esc (it asks: the span was changed): the mark goes.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#quote-panel #new-quote")
+    assert page.evaluate(MARKED, "pending-quote") == []
+
+    # Selected again and saved: marked until the save, then drawn as a quote instead.
+    open_quote_on(page, price)
+    assert page.evaluate(MARKED, "pending-quote") == [price["text"]]
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+    panel_settled(page)
+    assert page.evaluate(MARKED, "pending-quote") == []
+    quote = Quote.objects.get(annotator=analyst)
+    assert (quote.start, quote.end, quote.text) == (price["start"], price["end"], price["text"])
+    assert page.locator(f"#article-text .hl[data-q='{quote.pk}']").count() >= 1
+
+
+def test_progress_in_the_queue_the_article_and_the_open_quote(page, log_in, seeded):
+    analyst, article = seeded
+    older = [AssignmentFactory(annotator=analyst) for _ in range(2)]
+    newer = AssignmentFactory(annotator=analyst)
+    mine = Assignment.objects.get(article=article, annotator=analyst)
+    for days, assignment in [(3, older[0]), (2, older[1]), (1, mine)]:
+        Assignment.objects.filter(pk=assignment.pk).update(created_at=newer.created_at - datetime.timedelta(days=days))
+    Assignment.objects.filter(pk=older[0].pk).update(status=Assignment.Status.SUBMITTED)
+    log_in(analyst)
+
+    page.goto("/")
+    assert (
+        page.locator("#queue-progress-text").inner_text().startswith("1 of 4 articles assigned to you submitted (25%)")
+    )
+    page.goto(article.annotate_url)
+    assert page.locator("#queue-position").inner_text() == "Article 3 of 4 in your queue · 1 of 4 submitted (25%)"
+    assert page.locator("#quote-progress").count() == 0  # no quotes yet
+
+    # One complete quote (speaker and stance), one without a stance.
+    open_quote_on(page, GALLANT)
+    page.click("#add-stance")
+    page.keyboard.type("acquiring")
+    page.keyboard.press("Enter")
+    page.keyboard.press("o")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+    assert page.locator("#quote-progress-text").inner_text() == (
+        "1 of 1 quotes complete — a speaker and a stance each (100%)"
+    )
+    price = EXAMPLE["quotes"][2]
+    open_quote_on(page, price)
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Ned Price')")
+    assert page.locator("#quote-progress-text").inner_text() == (
+        "1 of 2 quotes complete — a speaker and a stance each (50%)"
+    )
+    assert page.locator("#quote-progress progress").evaluate("p => [p.value, p.max]") == [1, 2]
+
+    # The open quote's place among them, in text order (Gallant's comes first).
+    saved = {q.speaker.name: q for q in Quote.objects.filter(annotator=analyst).select_related("speaker")}
+    assert saved["Yoav Gallant"].stances.get().label.slug == "oppose"
+    assert not saved["Ned Price"].stances.exists()
+    page.click(f"#quote-{saved['Ned Price'].pk} .quote-link")
+    page.wait_for_selector("#quote-position:has-text('quote 2 of 2')")
+    page.focus("#article-text")
+    page.keyboard.press("k")
+    page.wait_for_selector("#quote-position:has-text('quote 1 of 2')")
+    assert page.locator("#quote-form").get_attribute("action") == f"/quotes/{saved['Yoav Gallant'].pk}/"
+
+
+def quote_of(article, analyst, start, end, speaker=None, stances=(), **spans):
+    quote = Quote.objects.create(
+        article=article,
+        annotator=analyst,
+        start=start,
+        end=end,
+        text=article.text[start:end],
+        speaker=Speaker.objects.get(name=speaker) if speaker else None,
+        **{f"{name}_text": article.text[s:e] for name, (s, e) in spans.items()},
+        **{f"{name}_start": s for name, (s, e) in spans.items()},
+        **{f"{name}_end": e for name, (s, e) in spans.items()},
+    )
+    for target, label in stances:
+        Stance.objects.create(
+            quote=quote, target=Target.objects.get(slug=target), label=StanceLabel.objects.get(slug=label)
+        )
+    return quote
+
+
+def test_the_text_shows_what_is_stored_nesting_stances_mention_and_cue(page, log_in, seeded, screenshot_dir):
+    analyst, article = seeded
+    mention, cue = GALLANT["source_mention"], GALLANT["cue_span"]
+    gallant = quote_of(
+        article,
+        analyst,
+        GALLANT["start"],
+        GALLANT["end"],
+        "Yoav Gallant",
+        [("iran-nuclear-weapons", "oppose"), ("international-action-iran", "support")],
+        mention=(mention["start"], mention["end"]),
+        cue=(cue["start"], cue["end"]),
+    )
+    biden = EXAMPLE["quotes"][1]
+    outer = quote_of(article, analyst, biden["start"] - 20, biden["end"], stances=[("jcpoa-return", "oppose")])
+    inner = quote_of(article, analyst, biden["start"], biden["end"] - 2, "Joe Biden", [("jcpoa-return", "neutral")])
+    crossing = quote_of(article, analyst, biden["start"] + 5, biden["end"] + 12, stances=[("jcpoa-return", "support")])
+    log_in(analyst)
+    page.goto(article.annotate_url)
+
+    # The legend: every label with its key, and the marks, in view wherever the text is scrolled.
+    legend = page.locator("#legend")
+    for name, key in [("Support", "s"), ("Oppose", "o"), ("Neutral", "n"), ("Unclear", "u")]:
+        assert legend.locator(f"li:has-text('{name}') kbd").inner_text() == key
+    page.evaluate("window.scrollTo(0, 1500)")
+    box = legend.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 900
+
+    # Nested and crossing quotes: each keeps its own underline lane from start to end.
+    def lanes(quote):
+        classes = page.locator(f"#article-text .hl[data-q~='{quote.pk}']").evaluate_all(
+            "els => els.map((el) => el.className)"
+        )
+        slug = quote.stances.get().label.slug
+        return {re.search(rf"\bu(\d)-{slug}\b", c).group(1) for c in classes}
+
+    assert lanes(outer) == {"1"} and lanes(inner) == {"2"} and lanes(crossing) == {"3"}
+    deepest = page.locator(f"#article-text .hl[data-q='{outer.pk} {inner.pk} {crossing.pk}']")
+    colours = deepest.evaluate(
+        "el => ['--u1', '--u2', '--u3'].map((v) => getComputedStyle(el).getPropertyValue(v).trim())"
+    )
+    assert len(set(colours)) == 3 and "" not in colours  # three lines, three labels' colours
+    # Gallant's quote has two stances: a dot for each where it ends.
+    dots = page.locator(f"#article-text .hl[data-q='{gallant.pk}'] .stance-dots .dot")
+    assert sorted(dots.evaluate_all("els => els.map((el) => el.title)")) == [
+        "Oppose: Iran acquiring nuclear weapons",
+        "Support: International action on Iran",
+    ]
+
+    # Hovering a quote marks its stored source mention and cue; so does opening it.
+    page.locator(f"#article-text .hl[data-q='{gallant.pk}']").first.hover()
+    assert page.evaluate(MARKED, "mention") == ["Gallant"]
+    assert page.evaluate(MARKED, "cue") == ["said"]
+    page.mouse.move(5, 5)
+    assert page.evaluate(MARKED, "mention") == []
+    page.locator(f"#quote-{gallant.pk} .quote-link").focus()
+    assert page.evaluate(MARKED, "mention") == ["Gallant"]
+    page.click(f"#quote-{gallant.pk} .quote-link")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{gallant.pk}/']")
+    panel_settled(page)
+    page.mouse.move(5, 5)
+    assert page.evaluate(MARKED, "mention") == ["Gallant"]
+    assert page.evaluate(MARKED, "cue") == ["said"]
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshot_dir / "annotate-stored-marks.png"))
+    # What the marks show is what is stored.
+    gallant.refresh_from_db()
+    assert (gallant.mention_text, gallant.cue_text) == ("Gallant", "said")
+
+
+CURRENT_MATCH = """() => {
+  const mark = CSS.highlights.get("search-current");
+  if (!mark) return null;
+  const range = Array.from(mark)[0];
+  const box = range.getBoundingClientRect();
+  return {text: range.toString(), inView: box.top >= 0 && box.bottom <= innerHeight};
+}"""
+
+
+def test_search_in_the_text_from_match_to_match_and_j_k_still_move_between_quotes(page, log_in, seeded):
+    analyst, article = seeded
+    gallant = quote_of(article, analyst, GALLANT["start"], GALLANT["end"], "Yoav Gallant")
+    price = EXAMPLE["quotes"][2]
+    second = quote_of(article, analyst, price["start"], price["end"], "Ned Price")
+    total = len(re.findall("ukraine", article.text, re.IGNORECASE))
+    assert total >= 3
+    starts = [m.start() for m in re.finditer("ukraine", article.text, re.IGNORECASE)]
+    log_in(analyst)
+    page.goto(article.annotate_url)
+
+    page.focus("#article-text")
+    page.keyboard.press("/")
+    assert page.evaluate("() => document.activeElement.id") == "text-search"
+    page.keyboard.type("ukraine")
+    count = page.locator("#search-count")
+    assert count.inner_text() == f"1 of {total}"
+    assert len(page.evaluate(MARKED, "search")) == total
+    assert page.evaluate(CURRENT_MATCH) == {"text": article.text[starts[0] : starts[0] + 7], "inView": True}
+    page.keyboard.press("Enter")
+    assert count.inner_text() == f"2 of {total}"
+    page.keyboard.press("Enter")
+    assert count.inner_text() == f"3 of {total}"
+    assert page.evaluate(CURRENT_MATCH)["inView"]  # scrolled to it
+    page.keyboard.press("Shift+Enter")
+    assert count.inner_text() == f"2 of {total}"
+
+    # Esc leaves the box for the text; n / N go on from there.
+    page.keyboard.press("Escape")
+    assert page.evaluate("() => document.activeElement.id") == "article-text"
+    page.keyboard.press("n")
+    assert count.inner_text() == f"3 of {total}"
+    page.keyboard.press("Shift+N")
+    page.keyboard.press("Shift+N")
+    assert count.inner_text() == f"1 of {total}"
+    page.keyboard.press("Shift+N")  # round to the last
+    assert count.inner_text() == f"{total} of {total}"
+    assert page.evaluate(CURRENT_MATCH)["inView"]
+
+    # j / k still open the quotes, in text order.
+    page.keyboard.press("j")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{gallant.pk}/']")
+    panel_settled(page)
+    page.focus("#article-text")
+    page.keyboard.press("j")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{second.pk}/']")
+    panel_settled(page)
+    # The next Esc clears the search; the one after closes the panel.
+    page.focus("#article-text")
+    page.keyboard.press("Escape")
+    assert page.evaluate(MARKED, "search") == [] and count.inner_text() == ""
+    assert page.locator("#quote-form").is_visible()
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#quote-panel #new-quote")
+    # Searching saved nothing and changed nothing.
+    assert [(q.pk, q.version) for q in Quote.objects.filter(annotator=analyst).order_by("start")] == [
+        (gallant.pk, 1),
+        (second.pk, 1),
+    ]
+
+
+@pytest.mark.parametrize(("width", "height"), [(1440, 900), (390, 844)])
+def test_screenshot_overlapping_quotes_the_legend_and_an_open_panel(
+    page, log_in, seeded, screenshot_dir, width, height
+):
+    analyst, article = seeded
+    mention, cue = GALLANT["source_mention"], GALLANT["cue_span"]
+    quote_of(
+        article,
+        analyst,
+        GALLANT["start"],
+        GALLANT["end"],
+        "Yoav Gallant",
+        [("iran-nuclear-weapons", "oppose"), ("international-action-iran", "support")],
+        mention=(mention["start"], mention["end"]),
+        cue=(cue["start"], cue["end"]),
+    )
+    biden = EXAMPLE["quotes"][1]
+    quote_of(article, analyst, biden["start"] - 20, biden["end"], "Joe Biden", [("jcpoa-return", "oppose")])
+    quote_of(article, analyst, biden["start"], biden["end"] - 2, "Joe Biden", [("jcpoa-return", "neutral")])
+    page.set_viewport_size({"width": width, "height": height})
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    # A new quote being made over the overlapping ones: its selection marked, the panel open.
+    open_quote_on(page, {"start": biden["start"] + 5, "end": biden["end"] + 12})
+    page.click("#add-stance")
+    page.keyboard.type("jcpoa")
+    page.keyboard.press("Enter")
+    page.keyboard.press("s")
+    if width >= 1000:
+        page.evaluate("window.scrollTo(0, 0)")
+        page.locator("#article-text .hl.lanes-2").first.evaluate("el => el.scrollIntoView({block: 'center'})")
+        assert page.locator("#save-quote").is_visible()
+    else:
+        assert page.evaluate("() => document.scrollingElement.scrollWidth") <= width
+        page.locator("#article-text .hl.lanes-2").first.evaluate("el => el.scrollIntoView({block: 'center'})")
+    legend = page.locator("#legend").bounding_box()
+    assert legend["y"] >= 0 and legend["y"] + legend["height"] <= height  # in view over the text
+    page.screenshot(path=str(screenshot_dir / f"annotate-{width}.png"))
+    if width < 1000:
+        page.locator("#quote-panel").scroll_into_view_if_needed()
+        page.screenshot(path=str(screenshot_dir / f"annotate-{width}-panel.png"))
+    page.click("#save-quote")
+    page.wait_for_selector("#quote-panel .message.success")
+    saved = Quote.objects.filter(annotator=analyst).order_by("-pk").first()
+    assert (saved.start, saved.end) == (biden["start"] + 5, biden["end"] + 12)
+    assert saved.stances.get().label.slug == "support"

@@ -27,7 +27,7 @@ def test_ctrl_z_brings_a_deleted_quote_back_with_its_stances(page, log_in, scree
     page.wait_for_selector("#delete-quote")
     page.click("#delete-quote")
     page.click("#quote-panel button.danger")
-    page.wait_for_selector("#quote-panel .message.success:has-text('Quote deleted')")
+    page.wait_for_selector("#quote-panel .message.success:has-text('Deleted ')")
     page.wait_for_selector("#quote-panel form.undo button")
     assert not Quote.objects.filter(pk=quote.pk).exists()
 

@@ -100,7 +100,213 @@
     form.elements.text.value = text;
     document.getElementById("selection-text").textContent = text;
     document.getElementById("selection-offsets").textContent = start + "–" + end;
+    markSpan("pending-quote", start, end);
     dirty = true;
+  }
+
+  /* Code points → a DOM Range over the segments' text nodes (the inverse of toCodePoint). */
+  function boundary(cp) {
+    // Segments are in text order with their code-point starts: a binary search finds
+    // the last one starting at or before cp; only its own text is counted.
+    const segs = textBox().querySelectorAll(".seg");
+    let low = 0;
+    let high = segs.length - 1;
+    let found = -1;
+    while (low <= high) {
+      const mid = (low + high) >> 1;
+      if (Number(segs[mid].dataset.s) <= cp) {
+        found = mid;
+        low = mid + 1;
+      } else {
+        high = mid - 1;
+      }
+    }
+    if (found < 0) return null;
+    const seg = segs[found];
+    const node = seg.firstChild;
+    if (!node || node.nodeType !== Node.TEXT_NODE) return null;
+    const chars = Array.from(node.data);
+    const into = cp - Number(seg.dataset.s);
+    if (into > chars.length) return null;
+    return [node, chars.slice(0, into).join("").length];
+  }
+
+  function rangeOf(start, end) {
+    const a = boundary(start);
+    const b = boundary(end);
+    if (!a || !b || !(end > start)) return null;
+    const range = document.createRange();
+    range.setStart(a[0], a[1]);
+    range.setEnd(b[0], b[1]);
+    return range;
+  }
+
+  /* Named highlights over the text (the CSS Custom Highlight API): marks drawn over
+   * ranges without touching the DOM, so the segments and their offsets stay as they are.
+   * pending-quote: the selection the open panel is about; mention/cue: stored spans. */
+  const canHighlight = !!(window.CSS && CSS.highlights && typeof Highlight === "function");
+  function markSpan(name, start, end) {
+    if (!canHighlight) return;
+    const range = rangeOf(Number(start), Number(end));
+    if (range) CSS.highlights.set(name, new Highlight(range));
+    else CSS.highlights.delete(name);
+  }
+  function unmark(name) {
+    if (canHighlight) CSS.highlights.delete(name);
+  }
+
+  /* --- Search in the text: "/" to the box; Enter / Shift+Enter (in the box) or n / N
+   * (out of it) from match to match; the current match marked and scrolled into view. */
+  const searchBox = document.getElementById("text-search");
+  const searchCount = document.getElementById("search-count");
+  let matches = [];
+  let matchIndex = -1;
+
+  /* A UTF-16 index into the text (what String.matchAll counts) → a DOM boundary. */
+  function boundary16(index) {
+    let offset = 0;
+    for (const seg of textBox().querySelectorAll(".seg")) {
+      const node = seg.firstChild;
+      if (!node || node.nodeType !== Node.TEXT_NODE) continue;
+      if (index <= offset + node.data.length) return [node, index - offset];
+      offset += node.data.length;
+    }
+    return null;
+  }
+  function range16(start, end) {
+    const a = boundary16(start);
+    const b = boundary16(end);
+    if (!a || !b) return null;
+    const range = document.createRange();
+    range.setStart(a[0], a[1]);
+    range.setEnd(b[0], b[1]);
+    return range;
+  }
+
+  function runSearch() {
+    const query = searchBox.value;
+    matches = [];
+    if (query) {
+      const pattern = new RegExp(query.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"), "giu");
+      for (const match of textBox().textContent.matchAll(pattern)) {
+        matches.push([match.index, match.index + match[0].length]);
+        if (matches.length >= 2000) break;
+      }
+    }
+    matchIndex = matches.length ? 0 : -1;
+    drawMatches(false);
+  }
+
+  function drawMatches(scroll) {
+    if (canHighlight) {
+      const ranges = matches.map((m) => range16(m[0], m[1])).filter(Boolean);
+      ranges.length ? CSS.highlights.set("search", new Highlight(...ranges)) : CSS.highlights.delete("search");
+    }
+    const current = matchIndex >= 0 ? range16(matches[matchIndex][0], matches[matchIndex][1]) : null;
+    if (canHighlight) current ? CSS.highlights.set("search-current", new Highlight(current)) : CSS.highlights.delete("search-current");
+    searchCount.textContent = !searchBox.value ? "" : matches.length ? matchIndex + 1 + " of " + matches.length : "no match";
+    if (current && scroll !== false) {
+      const box = current.getBoundingClientRect();
+      if (box.top < 80 || box.bottom > window.innerHeight - 20) window.scrollBy({ top: box.top - window.innerHeight / 2 });
+    }
+  }
+
+  function stepMatch(delta) {
+    if (!matches.length) return false;
+    matchIndex = (matchIndex + delta + matches.length) % matches.length;
+    drawMatches(true);
+    return true;
+  }
+
+  function clearSearch() {
+    searchBox.value = "";
+    matches = [];
+    matchIndex = -1;
+    drawMatches(false);
+  }
+
+  if (searchBox) {
+    searchBox.addEventListener("input", function () {
+      runSearch();
+      drawMatches(true);
+    });
+    searchBox.addEventListener("keydown", function (event) {
+      if (event.key === "Enter" && !event.ctrlKey && !event.metaKey) {
+        event.preventDefault();
+        // The first Enter shows the first match; each next one moves on.
+        if (!matches.length && searchBox.value) runSearch();
+        stepMatch(event.shiftKey ? -1 : 1);
+      } else if (event.key === "Escape") {
+        // Leave the box for the text; the matches stay for n / N until the next Esc.
+        event.preventDefault();
+        event.stopPropagation();
+        if (!searchBox.value) clearSearch();
+        textBox().focus({ preventScroll: true });
+      }
+    });
+    // The text changes under the matches when a save swaps it: search again.
+    document.body.addEventListener("htmx:afterSettle", function () {
+      if (searchBox.value) {
+        const keep = matchIndex;
+        runSearch();
+        if (keep >= 0 && keep < matches.length) matchIndex = keep;
+        drawMatches(false);
+      }
+    });
+  }
+
+  /* The stored source mention and cue: the open quote's (from its form), or, while the
+   * pointer or the focus is on a quote in the text or the list, that quote's. */
+  function spanPair(value) {
+    const parts = (value || "").split(" ");
+    return parts.length === 2 && parts[0] !== "" ? parts : null;
+  }
+  function showStored(mention, cue) {
+    mention ? markSpan("mention", mention[0], mention[1]) : unmark("mention");
+    cue ? markSpan("cue", cue[0], cue[1]) : unmark("cue");
+  }
+  function showOpenQuoteSpans() {
+    const form = document.getElementById("quote-form");
+    const field = (name) => (form && form.elements[name] ? form.elements[name].value : "");
+    const pair = (prefix) => (field(prefix + "_start") !== "" && field(prefix + "_end") !== "" ? [field(prefix + "_start"), field(prefix + "_end")] : null);
+    showStored(pair("mention"), pair("cue"));
+  }
+  function showQuoteSpans(id) {
+    const item = document.getElementById("quote-" + id);
+    if (!item) return;
+    showStored(spanPair(item.dataset.mention), spanPair(item.dataset.cue));
+  }
+  function quoteUnder(element) {
+    const seg = element.closest && element.closest("#article-text .hl");
+    if (seg) return seg.dataset.q.split(" ").pop();
+    const link = element.closest && element.closest("#quote-list li");
+    return link ? link.id.replace("quote-", "") : null;
+  }
+  document.addEventListener("mouseover", function (event) {
+    const id = quoteUnder(event.target);
+    if (id) showQuoteSpans(id);
+  });
+  document.addEventListener("mouseout", function (event) {
+    if (quoteUnder(event.target) && !(event.relatedTarget && quoteUnder(event.relatedTarget))) showOpenQuoteSpans();
+  });
+  document.addEventListener("focusin", function (event) {
+    const id = event.target.closest("#quote-list .quote-link") ? quoteUnder(event.target) : null;
+    if (id) showQuoteSpans(id);
+  });
+  document.addEventListener("focusout", function (event) {
+    if (event.target.closest("#quote-list .quote-link")) showOpenQuoteSpans();
+  });
+
+  /* The selection stays marked while its panel is open: a new quote's span, or an
+   * open quote's span once re-selected; it goes when the panel closes or saves. */
+  function syncPending() {
+    const form = document.getElementById("quote-form");
+    const isNew = form && !/^\/quotes\/\d+\//.test(form.getAttribute("action"));
+    if (isNew && form.elements.start && form.elements.start.value !== "" && form.elements.end.value !== "") {
+      markSpan("pending-quote", form.elements.start.value, form.elements.end.value);
+    } else {
+      unmark("pending-quote");
+    }
   }
 
   function quoteLinks() {
@@ -114,6 +320,17 @@
     const link = links[current];
     highlightQuote(link.dataset.quote);
     openPanel(link.getAttribute("href"));
+  }
+
+  /* "Quote 3 of 10": the open quote's place in the list, in text order. */
+  function showPosition(root) {
+    const slot = root.querySelector("#quote-position");
+    if (!slot) return;
+    const links = quoteLinks();
+    const index = links.findIndex((link) => link.dataset.quote === slot.dataset.quote);
+    if (index < 0) return;
+    current = index;
+    slot.textContent = "· quote " + (index + 1) + " of " + links.length;
   }
 
   function highlightQuote(id) {
@@ -394,6 +611,8 @@
 
   document.addEventListener("keydown", function (event) {
     const target = event.target;
+    // An open dialog (help, new speaker) owns the keyboard; Esc closes it by itself.
+    if (document.querySelector("dialog[open]")) return;
     if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
       const form = document.getElementById("quote-form");
       if (form) {
@@ -405,9 +624,12 @@
     const combo = comboOf(target);
     if (combo && comboKeydown(event, target)) return;
     if (event.key === "Escape") {
-      // One Esc, one thing closed: the help (the dialog closes itself), an open
-      // list, then the panel.
-      if (document.getElementById("help").open || event.defaultPrevented) return;
+      // One Esc, one thing closed: an open list, the search, then the panel.
+      if (event.defaultPrevented || target === searchBox) return;
+      if (searchBox && searchBox.value) {
+        clearSearch();
+        return;
+      }
       const results = document.getElementById("speaker-results");
       if (results && results.querySelector(".speaker-option")) {
         results.innerHTML = "";
@@ -422,6 +644,11 @@
       else textBox().focus();
       return;
     }
+    if ((event.key === "n" || event.key === "N") && matches.length && !typing(target) && !target.closest("#quote-panel")) {
+      event.preventDefault();
+      stepMatch(event.key === "n" ? 1 : -1);
+      return;
+    }
     const labelKey = labelShortcuts[event.key];
     if (labelKey !== undefined && !event.altKey && !event.ctrlKey && !event.metaKey && !combo && !typing(target) && document.getElementById("quote-form")) {
       if (pickLabel(labelKey)) event.preventDefault();
@@ -429,6 +656,12 @@
     }
     if (typing(target) || event.altKey || event.ctrlKey || event.metaKey) return;
     const help = document.getElementById("help");
+    if (event.key === "/" && searchBox) {
+      event.preventDefault();
+      searchBox.focus();
+      searchBox.select();
+      return;
+    }
     if (event.key === "?") {
       event.preventDefault();
       help.open ? help.close() : help.showModal();
@@ -526,6 +759,11 @@
     }
     const comboInput = event.target.closest("input.target-combobox");
     if (comboInput && !comboOpen(comboInput)) openCombo(comboInput);
+    if (event.target.closest("#new-speaker-open")) {
+      event.preventDefault();
+      openSpeakerDialog();
+      return;
+    }
     if (event.target.closest("#show-help")) {
       document.getElementById("help").showModal();
       return;
@@ -536,6 +774,28 @@
       htmx.ajax("GET", workspace.dataset.newUrl, { target: "#quote-panel", swap: "outerHTML" });
     }
   });
+
+  /* "New speaker" is a dialog over the open quote: the name typed in the speaker
+   * box starts it; once added, the speaker is picked and the dialog closes. */
+  const speakerDialog = document.getElementById("new-speaker");
+  function openSpeakerDialog() {
+    if (!speakerDialog) return;
+    const form = speakerDialog.querySelector("form.speaker-form");
+    const typed = document.querySelector("#quote-form [name=speaker_query]");
+    if (form && typed && !form.elements.name.value) form.elements.name.value = typed.value.trim();
+    speakerDialog.showModal();
+    if (form) form.elements.name.focus();
+  }
+  if (speakerDialog) {
+    speakerDialog.addEventListener("close", function () {
+      // Nothing stale next time: no message from the last speaker, no errors, a blank form.
+      speakerDialog.querySelectorAll("#speaker-created, .errorlist").forEach((el) => el.remove());
+      const form = speakerDialog.querySelector("form.speaker-form");
+      if (form) form.reset();
+      const query = document.querySelector("#quote-form [name=speaker_query]");
+      if (query) query.focus();
+    });
+  }
 
   function pickSpeaker(id, name) {
     const form = document.getElementById("quote-form");
@@ -614,6 +874,8 @@
     if (created && created.dataset.picked !== "1") {
       created.dataset.picked = "1";
       pickSpeaker(created.dataset.id, created.dataset.name);
+      announce(created.textContent.trim());
+      if (speakerDialog && speakerDialog.open) speakerDialog.close();
     }
   });
 
@@ -632,6 +894,8 @@
 
   dropBlankRows(document);
   enhanceTargets(document);
+  showPosition(document);
+  showOpenQuoteSpans();
   htmx.onLoad(function (element) {
     dropBlankRows(element);
     enhanceTargets(element);
@@ -643,11 +907,14 @@
   document.body.addEventListener("htmx:afterSettle", function (event) {
     const newPanel = panel();
     if (event.detail.target && event.detail.target.id === "quote-panel" && newPanel) {
+      syncPending();
+      showOpenQuoteSpans();
       const errors = Array.from(newPanel.querySelectorAll(".errorlist, .message.error, [role=alert]"));
       dirty = errors.length > 0;
       const form = newPanel.querySelector("#quote-form");
       const editing = form && form.getAttribute("action").match(/^\/quotes\/(\d+)\//);
       if (editing) highlightQuote(editing[1]);
+      showPosition(newPanel);
       if (errors.length) {
         // Not saved: the first problem comes into view and takes the focus, and all are read out.
         const first = errors[0];
