@@ -225,7 +225,7 @@ def create_quote(server: Server, sizes: Sizes, seed: int) -> Row:
     def post() -> Reply:
         path, data = form()
         reply = client.post(path, data, headers=HX)
-        if reply.status != 200 or b"Saved quote" not in reply.body:
+        if reply.status != 200 or b'<p class="message success" role="status" hx-disable>Saved ' not in reply.body:
             raise RuntimeError(f"create: HTTP {reply.status} {reply.error}\n{reply.text()[:2000]}")
         return reply
 
