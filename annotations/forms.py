@@ -310,10 +310,13 @@ class StanceForm(forms.ModelForm):
 
 
 class BaseStanceFormSet(forms.BaseInlineFormSet):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, labels: list[StanceLabel] | None = None, **kwargs: Any) -> None:
         # Callables: a saved POST renders no stance row, so it reads neither list.
+        # ``labels``: the stance labels the page has read already (its legend and keys).
         self.target_choices = functools.cache(target_choices)
-        self.label_choices = functools.cache(label_choices)
+        self.label_choices = functools.cache(
+            label_choices if labels is None else lambda: [(label.pk, label.name) for label in labels]
+        )
         super().__init__(*args, **kwargs)
 
     def get_form_kwargs(self, index: int | None) -> dict:

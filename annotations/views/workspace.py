@@ -258,17 +258,19 @@ def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
         return TemplateResponse(request, ANNOTATE + "#quote-panel", {"article": article, "can_annotate": can_annotate})
     context = _annotate_context(request, article)
     if context["can_annotate"]:
-        context.update(_new_quote_forms(article))
+        context.update(_new_quote_forms(article, labels=context["labels"]))
     template = ANNOTATE
     if request.htmx and request.GET.get("fragment") in {"article-text", "quote-list"}:
         template += "#" + request.GET["fragment"]
     return TemplateResponse(request, template, context)
 
 
-def _new_quote_forms(article: Article, data: QueryDict | None = None, **initial: Any) -> dict[str, Any]:
+def _new_quote_forms(
+    article: Article, data: QueryDict | None = None, *, labels: list[StanceLabel] | None = None, **initial: Any
+) -> dict[str, Any]:
     return {
         "form": QuoteForm(data, article=article, initial=initial or None),
-        "stances": StanceFormSet(data, instance=Quote(article=article)),
+        "stances": StanceFormSet(data, instance=Quote(article=article), labels=labels),
     }
 
 
