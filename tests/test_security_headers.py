@@ -78,6 +78,7 @@ def world(analyst, reviewer):
         "annotations:article-submit": {"pk": article.pk},
         "annotations:quote-edit": {"pk": quote.pk},
         "annotations:quote-delete": {"pk": quote.pk},
+        "annotations:quote-undo": {"pk": quote.pk},
         "annotations:review-article": {"pk": article.pk},
         "annotations:review-accept": {"pk": article.pk},
         "annotations:review-accept-agreed": {"pk": article.pk},
