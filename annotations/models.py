@@ -488,7 +488,8 @@ class StanceLabel(models.Model):
 
     @property
     def example_lines(self) -> list[str]:
-        return [line.strip() for line in self.examples.splitlines() if line.strip()]
+        # Split on line breaks a person types only: str.splitlines() would also split on U+2028 and its kin.
+        return [line.strip() for line in self.examples.replace("\r\n", "\n").split("\n") if line.strip()]
 
 
 # --- Annotation guidelines -------------------------------------------------------
