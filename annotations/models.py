@@ -1022,7 +1022,11 @@ class Quote(models.Model):
                 held = Assignment.hold_open(self.article_id, by)
                 self.refuse_duplicate_span()
                 if creating:
-                    self.guidelines_version = Guidelines.objects.current_number()
+                    # Read in the INSERT itself (no query of its own on the hot path);
+                    # Django reads the stored value back through RETURNING.
+                    self.guidelines_version = Subquery(  # type: ignore[assignment]
+                        Guidelines.objects.order_by("-number").values("number")[:1]
+                    )
                     self.save()
                     if not self.is_curated and by is not None:
                         Assignment.start(self.article_id, by, held=held)
