@@ -1024,9 +1024,7 @@ class Quote(models.Model):
                 if creating:
                     # Read in the INSERT itself (no query of its own on the hot path);
                     # Django reads the stored value back through RETURNING.
-                    self.guidelines_version = Subquery(  # type: ignore[assignment]
-                        Guidelines.objects.order_by("-number").values("number")[:1]
-                    )
+                    self.guidelines_version = Subquery(Guidelines.objects.order_by("-number").values("number")[:1])
                     self.save()
                     if not self.is_curated and by is not None:
                         Assignment.start(self.article_id, by, held=held)
