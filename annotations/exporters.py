@@ -265,6 +265,7 @@ _LINE_COLUMNS = {
     "is_curated": "is_curated",
     "annotator": f"annotator__{get_user_model().USERNAME_FIELD}",
     "version": "version",
+    "guidelines_version": "guidelines_version",
     "created_at": "created_at",
     "updated_at": "updated_at",
 }
@@ -368,6 +369,7 @@ _QUOTE_LINE_SQL = _sql_object(
     ("annotator", f"CASE WHEN q.is_curated OR q.annotator IS NULL THEN 'null' ELSE {_sql_string('q.annotator')} END"),
     ("curated_from", f"CASE WHEN q.is_curated THEN {_sql_list(_CURATED_FROM_SQL)} ELSE '[]' END"),
     ("version", "q.version::text"),
+    ("guidelines_version", _sql_number("q.guidelines_version")),
     ("created_at", _sql_timestamp("q.created_at")),
     ("updated_at", _sql_timestamp("q.updated_at")),
     ("offsets_convention", _sql_literal(json.dumps(OFFSETS_CONVENTION))),

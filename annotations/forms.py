@@ -705,3 +705,19 @@ class CommentForm(forms.Form):
             "max_length": "Keep a comment under 2,000 characters (it has %(show_value)d).",
         },
     )
+
+
+class GuidelinesForm(forms.Form):
+    """The next version of the guidelines: the whole text, and a line on what changed."""
+
+    body = forms.CharField(
+        label="Guidelines (Markdown)",
+        widget=forms.Textarea(attrs={"rows": 24}),
+        max_length=100_000,
+        help_text="Markdown: headings (#), lists (-), **bold**, _italics_, [links](https://…). HTML is shown as text.",
+    )
+    note = forms.CharField(
+        label="What changed",
+        max_length=200,
+        help_text='One line for the version list, such as "Indirect quotes: the cue verb is part of the span".',
+    )

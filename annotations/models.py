@@ -23,9 +23,11 @@ from django.db.models.signals import pre_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.safestring import SafeString
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
+from .markdown import render_markdown
 from .offsets import check_span, normalise_text
 
 # The roles live in roles.py with the decorators that enforce them; importing them
@@ -456,6 +458,9 @@ class StanceLabel(models.Model):
     name = models.CharField(max_length=50)
     slug = models.SlugField(max_length=50)
     definition = models.TextField(blank=True)
+    examples = models.TextField(
+        blank=True, help_text="Sentences that take this stance, one a line; the guidelines page lists them."
+    )
     colour = models.CharField(max_length=7, default="#888888", validators=[colour_validator])
     shortcut_key = models.CharField(
         max_length=1, blank=True, help_text="One key that picks this label on the annotate page."
@@ -480,6 +485,69 @@ class StanceLabel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def example_lines(self) -> list[str]:
+        # Split on line breaks a person types only: str.splitlines() would also split on U+2028 and its kin.
+        return [line.strip() for line in self.examples.replace("\r\n", "\n").split("\n") if line.strip()]
+
+
+# --- Annotation guidelines -------------------------------------------------------
+
+
+class GuidelinesQuerySet(models.QuerySet["Guidelines"]):
+    def current(self) -> Guidelines | None:
+        return self.order_by("-number").first()
+
+    def current_number(self) -> int | None:
+        """The version a quote made now is made under (None before the first version)."""
+        return self.order_by("-number").values_list("number", flat=True).first()
+
+
+class Guidelines(models.Model):
+    """One version of the annotation guidelines, in Markdown; versions are never changed,
+    a save makes the next one, so every quote can name the text it was made under."""
+
+    number = models.PositiveIntegerField(editable=False)
+    body = models.TextField(max_length=100_000, help_text="Markdown: raw HTML is shown as text.")
+    note = models.CharField(max_length=200, help_text="What changed since the previous version, in a line.")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = GuidelinesQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-number"]
+        verbose_name_plural = "guidelines"
+        constraints = [
+            models.UniqueConstraint(fields=["number"], name="guidelines_number_unique"),
+            models.CheckConstraint(condition=Q(number__gte=1), name="guidelines_number_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Guidelines v{self.number}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("annotations:guidelines-version", args=[self.number])
+
+    def body_html(self) -> SafeString:
+        return render_markdown(self.body)
+
+    @classmethod
+    def publish(cls, *, body: str, note: str, by: AnyUser | None) -> Guidelines:
+        """Store ``body`` as the next version. Two reviewers saving at once both get a
+        version: the unique number refuses the second INSERT, which takes the next one."""
+        author = by if by is not None and by.is_authenticated else None
+        for _attempt in range(3):
+            try:
+                with transaction.atomic():
+                    last = cls.objects.current_number() or 0
+                    return cls.objects.create(number=last + 1, body=body, note=note, author=author)
+            except IntegrityError:
+                continue
+        raise ValidationError("The guidelines changed while saving; save again.")
 
 
 # --- Quotes ------------------------------------------------------------------
@@ -723,6 +791,12 @@ class Quote(models.Model):
         help_text="The annotators' quotes this curated quote was made from.",
     )
     version = models.PositiveIntegerField(default=1, help_text="Bumped on every change (optimistic locking).")
+    guidelines_version = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The guidelines version current when the quote was made; empty if there were none.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -948,6 +1022,9 @@ class Quote(models.Model):
                 held = Assignment.hold_open(self.article_id, by)
                 self.refuse_duplicate_span()
                 if creating:
+                    # Read in the INSERT itself (no query of its own on the hot path);
+                    # Django reads the stored value back through RETURNING.
+                    self.guidelines_version = Subquery(Guidelines.objects.order_by("-number").values("number")[:1])
                     self.save()
                     if not self.is_curated and by is not None:
                         Assignment.start(self.article_id, by, held=held)
@@ -986,7 +1063,18 @@ class Quote(models.Model):
         name = connection.ops.quote_name
         now = connection.ops.adapt_datetimefield_value(timezone.now())
         # Every other column as a new quote's default has it (blank cue, version 1, no speaker…).
-        given = {"id", "article_id", "start", "end", "text", "kind", "annotator_id", "created_at", "updated_at"}
+        given = {
+            "id",
+            "article_id",
+            "start",
+            "end",
+            "text",
+            "kind",
+            "annotator_id",
+            "guidelines_version",
+            "created_at",
+            "updated_at",
+        }
         defaults = [
             (str(field.column), field.get_db_prep_save(field.get_default(), connection))
             for field in cls._meta.concrete_fields
@@ -994,12 +1082,23 @@ class Quote(models.Model):
         ]
         columns = ", ".join(
             name(column)
-            for column in ["article_id", "start", "end", "kind", "text", "annotator_id", "created_at", "updated_at"]
+            for column in [
+                "article_id",
+                "start",
+                "end",
+                "kind",
+                "text",
+                "annotator_id",
+                "guidelines_version",
+                "created_at",
+                "updated_at",
+            ]
             + [column for column, _ in defaults]
         )
         quote, article = name(cls._meta.db_table), name(Article._meta.db_table)
         batch_size = min(1000, (connection.features.max_query_params or 4000) // 4 - 10)
         created: dict[tuple[int, int, int], int] = {}
+        guidelines = Guidelines.objects.current_number()
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             for index in range(0, len(spans), batch_size):
                 batch = spans[index : index + batch_size]
@@ -1010,10 +1109,12 @@ class Quote(models.Model):
                     f"INSERT INTO {quote} ({columns}) "
                     "SELECT span.article_id, span.start_at, span.end_at, span.kind, "
                     "substr(article.text, span.start_at + 1, span.end_at - span.start_at), "
-                    f"%s, %s, %s{', %s' * len(defaults)} "
+                    f"%s, %s, %s, %s{', %s' * len(defaults)} "
                     f"FROM span JOIN {article} article ON article.id = span.article_id "
                     f"RETURNING {name('id')}, {name('article_id')}, {name('start')}, {name('end')}",
-                    [value for span in batch for value in span] + [by.pk, now, now] + [value for _, value in defaults],
+                    [value for span in batch for value in span]
+                    + [by.pk, guidelines, now, now]
+                    + [value for _, value in defaults],
                 )
                 for pk, article_id, start, end in cursor.fetchall():
                     created[(article_id, start, end)] = pk
@@ -1528,6 +1629,9 @@ class Release(models.Model):
     quote_count = models.PositiveIntegerField(default=0)
     article_count = models.PositiveIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
+    datasheet = models.TextField(
+        blank=True, help_text="The release's README in Markdown: what it holds and the guidelines it was made under."
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

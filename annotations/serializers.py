@@ -204,6 +204,12 @@ class QuoteSerializer(serializers.ModelSerializer):
         read_only=True,
         help_text="Provenance of a curated quote: the ids of the annotators' quotes it was made from.",
     )
+    guidelines_version = serializers.IntegerField(
+        allow_null=True,
+        read_only=True,
+        help_text="The annotation guidelines version the quote was made under (/guidelines/v<N>/); "
+        "null if made before the first version.",
+    )
     offsets_convention = serializers.ChoiceField(choices=[OFFSETS_CONVENTION], read_only=True)
 
     class Meta:
@@ -227,6 +233,7 @@ class QuoteSerializer(serializers.ModelSerializer):
             "annotator",
             "curated_from",
             "version",
+            "guidelines_version",
             "created_at",
             "updated_at",
             "offsets_convention",
@@ -258,7 +265,7 @@ QUOTE_ROW_COLUMNS = (
     "addressee_id", "addressee__name", "addressee__country",
     "attribution_group", "parent_id",
     "article_id", "article__title", "article__outlet", "article__published_on", "article__url",
-    "is_curated", "annotator_username", "version", "created_at", "updated_at",
+    "is_curated", "annotator_username", "version", "guidelines_version", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -347,6 +354,7 @@ def quote_representations(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "annotator": None if row["is_curated"] else row["annotator_username"],
             "curated_from": sorted(sources[row["id"]]) if row["is_curated"] else [],
             "version": row["version"],
+            "guidelines_version": row["guidelines_version"],
             "created_at": timestamp(row["created_at"]),
             "updated_at": timestamp(row["updated_at"]),
             "offsets_convention": OFFSETS_CONVENTION,
@@ -695,6 +703,7 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "quote_count",
             "article_count",
             "sha256",
+            "datasheet",
             "created_by",
             "created_at",
             "files",

@@ -13,12 +13,12 @@ from typing import Any, cast
 
 from django.core.files import File
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
 from django.http import QueryDict
 
 from . import exporters
 from .filters import QuoteFilter
-from .models import Quote, Release, ReleaseFile
+from .models import Guidelines, Quote, Release, ReleaseFile
 
 # Every format a release carries; JSONL is the reference (Release.sha256).
 RELEASE_FORMATS = ("jsonl", "csv", "xlsx", "w3c", "doccano", "labelstudio")
@@ -78,19 +78,55 @@ def build_release(*, name: str, note: str, filters: Mapping[str, str], user: Any
                 article_count=quotes.values("article_id").distinct().count(),
                 created_by=user,
             )
+            release.datasheet = release_datasheet(release, quotes)
             for fmt in RELEASE_FORMATS:
                 release_file = _write_file(release, fmt, quotes)
                 # cast: FieldFile.save() has just set the name the storage chose.
                 stored.append(cast(str, release_file.file.name))
                 if fmt == "jsonl":
                     release.sha256 = release_file.sha256
-            release.save(update_fields=["sha256"])
+            release.save(update_fields=["sha256", "datasheet"])
     except BaseException:
         # The rows roll back with the transaction; the files must go by hand.
         for path in stored:
             ReleaseFile.file.field.storage.delete(path)
         raise
     return release
+
+
+def release_datasheet(release: Release, quotes: QuerySet[Quote]) -> str:
+    """The release's README in Markdown: what it holds, and which guidelines versions its
+    quotes were made under (each quote's ``guidelines_version``), so a paper can cite them."""
+    counts = dict(
+        quotes.order_by()
+        .values_list("guidelines_version")
+        .annotate(quotes=Count("id"))
+        .values_list("guidelines_version", "quotes")
+    )
+    versions = {g.number: g for g in Guidelines.objects.filter(number__in=[n for n in counts if n is not None])}
+    lines = [
+        f"# Demarche release {release.name}",
+        "",
+        f"{release.quote_count} curated quotes from {release.article_count} articles.",
+        "",
+        "## Annotation guidelines",
+        "",
+        "Each quote's `guidelines_version` names the version of the annotation guidelines "
+        "current when it was made; the guidelines page keeps every version (`/guidelines/v<N>/`).",
+        "",
+    ]
+    for number in sorted(n for n in counts if n is not None):
+        guidelines = versions.get(number)
+        when = f", {guidelines.created_at:%Y-%m-%d}: {guidelines.note}" if guidelines else ""
+        lines.append(f"- Guidelines v{number}{when} ({counts[number]} quotes)")
+    if None in counts:
+        lines.append(f"- No guidelines yet ({counts[None]} quotes made before the first version)")
+    if release.note:
+        lines += ["", "## Changes", "", release.note]
+    if release.filters:
+        lines += ["", "## Filters", ""]
+        lines += [f"- `{name}` = `{value}`" for name, value in sorted(release.filters.items())]
+    return "\n".join(lines) + "\n"
 
 
 def _write_file(release: Release, fmt: str, quotes: QuerySet[Quote]) -> ReleaseFile:

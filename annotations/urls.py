@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dataset, review, tokens, workspace
+from .views import dataset, guidelines, review, tokens, workspace
 
 app_name = "annotations"
 
@@ -22,6 +22,10 @@ urlpatterns = [
     path("targets/search/", workspace.target_search, name="target-search"),
     path("targets/new/", workspace.target_new, name="target-new"),
     path("labels.css", workspace.label_styles, name="label-styles"),
+    # --- The annotation guidelines, versioned.
+    path("guidelines/", guidelines.guidelines, name="guidelines"),
+    path("guidelines/edit/", guidelines.guidelines_edit, name="guidelines-edit"),
+    path("guidelines/v<int:number>/", guidelines.guidelines_version, name="guidelines-version"),
     # --- The researcher's landing page.
     path("dataset/", dataset.dataset, name="dataset"),
     # --- Review, curation and agreement.

@@ -221,6 +221,8 @@ def awkward_quotes(analyst):
         StanceFactory(quote=main, target=target, label=labels[index], intensity=[None, 3, 1][index], note=AWKWARD)
     for index, (target, confidence) in enumerate(zip(targets, CONFIDENCES, strict=True)):
         StanceFactory(quote=plain, target=target, label=labels[index % 3], confidence=confidence, note="")
+    # One quote made under guidelines, the others before any: both renderings write both.
+    Quote.objects.filter(pk=plain.pk).update(guidelines_version=7)
     utc = datetime.UTC
     Quote.objects.filter(pk=main.pk).update(
         created_at=datetime.datetime(2023, 1, 5, 12, 0, tzinfo=utc),  # no fraction: isoformat leaves it out

@@ -66,6 +66,7 @@ from annotations.models import (
     Article,
     Assignment,
     Comment,
+    Guidelines,
     Quote,
     Release,
     ReleaseFile,
@@ -234,6 +235,7 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
     reviewed = QuoteFactory(article=curated_article, annotator=analyst, speaker=speaker)
     curated_quote = reviewed.copy_as_curated(curator=reviewer)
     StanceFactory(quote=curated_quote, target=target, label=label)
+    Guidelines.publish(body="# Rules\n\nMark what is said.", note="First version", by=reviewer)
     release = services.build_release(name="v1", note="", filters={}, user=reviewer)
 
     pool_article = ArticleFactory(title="Pool article", pool=True)
@@ -293,6 +295,7 @@ def snapshot_tables() -> list[tuple[str, str]]:
         SpeakerRole,
         Target,
         StanceLabel,
+        Guidelines,
         Release,
         ReleaseFile,
         AuthToken,
@@ -459,6 +462,16 @@ TABLE: dict[str, Entry] = {
     # --- The workspace.
     # A researcher has no queue: they land on the dataset page.
     "": Entry("annotations:home", allow(PAGE_405, GET=roles(LOGIN, 200, 200, 200, 302, 200))),
+    # --- The guidelines: every member reads (role check before the method check), reviewers write.
+    "guidelines/": Entry("annotations:guidelines", allow(PAGE_405, GET=EVERYONE_IN)),
+    "guidelines/v<int:number>/": Entry(
+        "annotations:guidelines-version", allow(PAGE_405, GET=EVERYONE_IN), lambda w: {"number": 1}
+    ),
+    "guidelines/edit/": Entry(
+        "annotations:guidelines-edit",
+        allow(REVIEW_405, GET=REVIEWERS, POST=REVIEW_ACTION),
+        body=lambda w: {"body": "# Rules\n\nMark what is said.", "note": "Second version"},
+    ),
     "dataset/": Entry(
         "annotations:dataset",
         allow(roles(LOGIN, 403, 403, 405, 405, 405), GET=roles(LOGIN, 403, 403, 200, 200, 200)),

@@ -47,7 +47,7 @@ from django.urls import reverse
 from django.utils.html import escape
 from knox.models import get_token_model
 
-from annotations.models import Article, Assignment, Comment, Quote, Stance
+from annotations.models import Article, Assignment, Comment, Guidelines, Quote, Stance
 
 from .factories import (
     ArticleFactory,
@@ -286,6 +286,10 @@ FIELDS: dict[str, Callable[[int, str], str]] = {
     "comment": lambda i, v: f"C{i} {v}",  # the admin list shows 80 characters
     "send_back": lambda i, v: f"Look again {i} {v}",
     "token": lambda i, v: f"Token {i} {v}",
+    "definition": lambda i, v: f"Definition {i} {v}",
+    "example": lambda i, v: f"Example {i} {v}",
+    "guidelines": lambda i, v: f"# Guidelines {i}\n\n{v}\n\n[link {i}]({v}) <{v}> **{v}**",
+    "guidelines_note": lambda i, v: f"Change {i} {v}"[:200],
 }
 
 
@@ -340,7 +344,13 @@ def plant() -> SimpleNamespace:
         SpeakerAliasFactory(speaker=speaker, name=strings["alias"])
         role = SpeakerRoleFactory(speaker=speaker, title=strings["role"], organisation=strings["organisation"])
         target = TargetFactory(name=strings["target"], slug=f"hostile-{index}", description=strings["description"])
-        label = StanceLabelFactory(slug=f"hostile-{index}", name=strings["label"], colour="#aa3300")
+        label = StanceLabelFactory(
+            slug=f"hostile-{index}",
+            name=strings["label"],
+            colour="#aa3300",
+            definition=strings["definition"],
+            examples=strings["example"],
+        )
         taxonomy = SimpleNamespace(strings=strings, speaker=speaker, role=role, target=target, label=label)
 
         article = ArticleFactory(
@@ -376,6 +386,12 @@ def plant() -> SimpleNamespace:
         dropped = second.copy_as_curated(curator=users.reviewer)
         response = reviewing.post(reverse("annotations:review-drop-quote", args=[dropped.pk]), {"version": 1})
         assert response.status_code == 302, response.content[:300]
+        response = reviewing.post(
+            reverse("annotations:guidelines-edit"), {"body": strings["guidelines"], "note": strings["guidelines_note"]}
+        )
+        assert response.status_code == 302, response.content[:300]
+        guidelines = Guidelines.objects.current()
+        assert guidelines is not None and guidelines.body == strings["guidelines"]
         response = reviewing.post(reverse("annotations:token-list"), {"name": strings["token"], "days": 30})
         assert response.status_code == 200, response.content[:300]
         # Stored as typed.
@@ -408,6 +424,7 @@ def plant() -> SimpleNamespace:
                 target=target,
                 comment=Comment.objects.get(quote=raw),
                 sent_back=sent_back,
+                guidelines=guidelines,
             )
         )
     return SimpleNamespace(users=users, values=values)
@@ -454,6 +471,19 @@ QUOTE_FIELDS = ("text", "speaker", "role", "organisation", "target", "note", "cu
 EXPORT = "/api/v1/quotes/export/?format={}"
 
 PAGES = [
+    # --- The guidelines (every member): the Markdown rendered inert, notes, label definitions and examples
+    Page(
+        "guidelines page",
+        lambda p: reverse("annotations:guidelines"),
+        "researcher",
+        ("guidelines_note", "label", "definition", "example"),
+    ),
+    Page(
+        "guidelines versions",
+        each(lambda value: reverse("annotations:guidelines-version", args=[value.guidelines.number])),
+        "analyst",
+        ("guidelines_note",),
+    ),
     # --- Review (reviewers)
     Page("review queue", lambda p: reverse("annotations:review-queue"), "reviewer", ("title", "outlet")),
     Page("review queue fragment", lambda p: reverse("annotations:review-queue"), "reviewer", ("title", "outlet"), True),
@@ -1150,6 +1180,9 @@ UNSAFE = {
 ALLOWED = {
     ("annotations/highlights.py", "mark_safe("): "every user string passes through html.escape; proven by "
     "test_a_hostile_quote_shows_escaped_in_the_text_the_list_and_the_panel",
+    ("annotations/markdown.py", "mark_safe("): "markdown-it-py with raw HTML off escapes every character of the "
+    "input that isn't Markdown syntax, and refuses unsafe link schemes; proven by tests/test_guidelines.py's "
+    "test_hostile_markdown_renders_as_inert_text and the guidelines pages above",
 }
 # Browser code that parses strings as HTML.
 UNSAFE_JS = {

@@ -30,6 +30,7 @@ from annotations.demo import DEMO_USERS
 from annotations.models import (
     Article,
     Assignment,
+    Guidelines,
     Quote,
     Speaker,
     SpeakerAlias,
@@ -46,6 +47,16 @@ LABEL_STYLE = {
     "oppose": ("#c62828", "o", StanceLabel.SemEval.AGAINST),
     "neutral": ("#546e7a", "n", StanceLabel.SemEval.NONE),
     "unclear": ("#8e6c00", "u", StanceLabel.SemEval.NONE),
+}
+# Examples the guidelines page lists under each label (invented sentences, one a line).
+LABEL_EXAMPLES = {
+    "support": '"We welcome the agreement and will work to implement it," the minister said.\n'
+    "The spokeswoman said Berlin backed the ceasefire proposal.",
+    "oppose": '"This deal is a historic mistake," the prime minister told reporters.\n'
+    "The ministry said the sanctions were illegal and would be challenged.",
+    "neutral": '"We have taken note of the announcement," a spokesman said.\n'
+    "The envoy said talks would resume next week in Vienna.",
+    "unclear": '"We will see what the other side brings to the table," the minister said.',
 }
 
 
@@ -151,6 +162,7 @@ class Command(BaseCommand):
 
         with transaction.atomic():
             users = self.load_users() if create_users else {}
+            self.load_guidelines(data_dir, users.get("reviewer"))
             labels = self.load_labels(example["stance_labels"])
             targets = self.load_targets(example["targets"])
             speakers = self.load_speakers(example["speakers"])
@@ -232,6 +244,20 @@ class Command(BaseCommand):
             articles.append(article)
         return articles
 
+    def load_guidelines(self, data_dir: Path, reviewer: Any | None) -> None:
+        """A first version of the guidelines, once: a second run, or guidelines a
+        reviewer already wrote, are left as they are (a version is never rewritten)."""
+        if Guidelines.objects.exists():
+            return
+        path = data_dir / "guidelines.md"
+        if not path.exists():  # a data directory of one's own may bring only the articles
+            path = Path(__file__).resolve().parents[2] / "demo" / "guidelines.md"
+        try:
+            body = path.read_text(encoding="utf-8")
+        except OSError as error:
+            raise CommandError(f"Can't read the demo guidelines in {data_dir}: {error}") from error
+        Guidelines.publish(body=body, note="First version: quotes, speakers and stances.", by=reviewer)
+
     def load_labels(self, rows: list[dict]) -> dict[str, StanceLabel]:
         labels = {}
         for order, row in enumerate(rows, start=1):
@@ -241,6 +267,7 @@ class Command(BaseCommand):
                 defaults={
                     "name": row["name"],
                     "definition": row["definition"],
+                    "examples": LABEL_EXAMPLES.get(row["slug"], ""),
                     "colour": colour,
                     "shortcut_key": key,
                     "order": order,
@@ -330,7 +357,13 @@ class Command(BaseCommand):
                 Quote.objects.filter(
                     article=article, annotator=annotator, is_curated=False, start=row["start"], end=row["end"]
                 ).first()
-                or Quote(article=article, annotator=annotator, start=row["start"], end=row["end"]),
+                or Quote(
+                    article=article,
+                    annotator=annotator,
+                    start=row["start"],
+                    end=row["end"],
+                    guidelines_version=Guidelines.objects.current_number(),
+                ),
                 text=row["text"],
                 kind=row["kind"],
                 speaker=speaker,
