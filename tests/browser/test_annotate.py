@@ -126,6 +126,8 @@ def test_an_analyst_marks_gallants_quote_with_the_mouse(page, log_in, seeded, sc
     # Highlighted in the text and listed, without a page load.
     assert page.locator(f"#article-text .hl[data-q='{quote.pk}']").count() >= 1
     assert page.locator(f"#quote-{quote.pk}").inner_text().startswith("I emphasized")
+    # README's picture: a common laptop screen, 1440 × 900.
+    page.set_viewport_size({"width": 1440, "height": 900})
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(screenshot_dir / "annotate-page.png"))
     if os.environ.get("UPDATE_SCREENSHOTS"):
