@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from knox.models import AuthToken
 
-from annotations.models import Assignment, Quote
+from annotations.models import Assignment, Guidelines, Quote
 
 from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, StanceFactory, UserFactory
 
@@ -72,7 +72,9 @@ def world(analyst, reviewer):
     assignment.move_to(Assignment.Status.SUBMITTED)
     curated = quote.copy_as_curated(curator=reviewer)
     token, _ = AuthToken.objects.create(reviewer)
+    guidelines = Guidelines.publish(body="# Quotes\n\nMark what the text says.", note="first", by=reviewer)
     return {
+        "annotations:guidelines-version": {"number": guidelines.number},
         "annotations:article-annotate": {"pk": article.pk},
         "annotations:quote-new": {"pk": article.pk},
         "annotations:article-submit": {"pk": article.pk},
