@@ -32,6 +32,7 @@ from .models import (
     Article,
     Assignment,
     Comment,
+    Guidelines,
     Quote,
     Release,
     ReleaseFile,
@@ -486,6 +487,18 @@ class ReleaseAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Release | None = None) -> bool:
         return False
+
+
+@admin.register(Guidelines)
+class GuidelinesAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Every version of the annotation guidelines, as quotes cite them. Read-only:
+    reviewers write a new version on the guidelines page; no version is changed
+    or removed, since quotes record the one they were made under."""
+
+    list_display = ["number", "note", "author", "created_at"]
+    list_select_related = ["author"]
+    search_fields = ["note", "body"]
+    fields = readonly_fields = ("number", "note", "body", "author", "created_at")
 
 
 @admin.register(ApiTokenName)

@@ -24,6 +24,7 @@ from annotations.models import (
     Article,
     Assignment,
     Comment,
+    Guidelines,
     Quote,
     Release,
     ReleaseFile,
@@ -108,13 +109,17 @@ MAKERS: dict[type[models.Model], Callable[[], models.Model]] = {
     Comment: lambda: Comment.objects.create(quote=QuoteFactory(), author=UserFactory(), body="Is this direct?"),
     Release: lambda: Release.objects.create(name="v1", quote_count=8, article_count=1, sha256="ab" * 32),
     ApiTokenName: lambda: ApiTokenName.issue(UserFactory(), "lab server", datetime.timedelta(days=30))[0],
+    Guidelines: lambda: Guidelines.publish(
+        body="# Quotes\n\nMark what the text says.", note="First.", by=UserFactory()
+    ),
     ReleaseFile: lambda: ReleaseFile.objects.create(
         release=Release.objects.create(name="v1"), format="jsonl", file="releases/v1.jsonl", sha256="cd" * 32, size=9
     ),
 }
 # Releases and their files are written by the release machinery, never added here;
-# token names by the tokens page, which shows the raw token once.
-ADDABLE = [model for model in MAKERS if model not in {Release, ReleaseFile, ApiTokenName}]
+# token names by the tokens page, which shows the raw token once; guidelines by
+# the guidelines page, a new version per save.
+ADDABLE = [model for model in MAKERS if model not in {Release, ReleaseFile, ApiTokenName, Guidelines}]
 
 
 def ids(models_: list[type[models.Model]]) -> list[str]:
@@ -820,6 +825,7 @@ BUILDERS: dict[type[models.Model], Callable[[int], None]] = {
     ApiTokenName: lambda n: [
         ApiTokenName.issue(UserFactory(), f"token {i}", datetime.timedelta(days=1)) for i in range(n)
     ],
+    Guidelines: lambda n: [Guidelines.publish(body=f"Version {i}.", note=f"v{i}", by=UserFactory()) for i in range(n)],
 }
 
 

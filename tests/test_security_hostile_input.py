@@ -145,7 +145,7 @@ def test_hostile_speaker_names_are_escaped_in_search_results_and_on_creation(log
     html = results.content.decode()
     assert_inert(html, *(" ".join(f"Minister {index} {value}".split()) for index, value in enumerate(HOSTILE)))
     # The results list is itself excluded from htmx processing.
-    assert '<ul class="options" hx-disable>' in html
+    assert '<ul class="options" hx-disable role="listbox"' in html
     query = client.get(reverse("annotations:speaker-search"), {"speaker_query": HOSTILE[2]}, **HX).content.decode()
     assert_inert(query, HOSTILE[2])
 
