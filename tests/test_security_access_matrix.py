@@ -798,6 +798,7 @@ ADMIN_NO_ADD = {
     "annotations.Release",
     "annotations.ReleaseFile",
     "annotations.ApiTokenName",  # made on the tokens page, which shows the raw token once
+    "annotations.Guidelines",  # a new version per save on the guidelines page
 }
 
 

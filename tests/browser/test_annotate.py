@@ -442,6 +442,7 @@ def test_screenshot_the_combobox_open_beside_an_incomplete_quote(page, log_in, s
     open_quote_on(page, GALLANT)
     page.click("#save-quote")
     page.wait_for_selector("#quote-panel .message.success")
+    panel_settled(page)  # the text and list are swapped too: measure the next passage after they settle
     open_quote_on(page, EXAMPLE["quotes"][1])
     page.click("#add-stance")
     page.keyboard.type("iran")
@@ -545,6 +546,8 @@ def test_the_dragged_selection_stays_marked_while_its_panel_is_open(page, log_in
     page.once("dialog", lambda dialog: dialog.accept())
     page.keyboard.press("Escape")
     page.wait_for_selector("#quote-panel #new-quote")
+    # The mark goes once htmx has settled the swapped panel (htmx:afterSettle), a moment after the swap.
+    page.wait_for_function("() => !CSS.highlights.has('pending-quote')")
     assert page.evaluate(MARKED, "pending-quote") == []
 
     # Selected again and saved: marked until the save, then drawn as a quote instead.
