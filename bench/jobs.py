@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -26,6 +27,8 @@ from .generate import copy_rows
 from .server import ROOT, Server
 
 HX = {"HX-Request": "true"}
+# The answer to a saved quote: the panel's success message ("Saved <whose> quote «…»").
+SAVED = re.compile(rb'<p class="message success"[^>]*>Saved ')
 
 
 @dataclass
@@ -225,7 +228,7 @@ def create_quote(server: Server, sizes: Sizes, seed: int) -> Row:
     def post() -> Reply:
         path, data = form()
         reply = client.post(path, data, headers=HX)
-        if reply.status != 200 or b'<p class="message success" role="status" hx-disable>Saved ' not in reply.body:
+        if reply.status != 200 or not SAVED.search(reply.body):
             raise RuntimeError(f"create: HTTP {reply.status} {reply.error}\n{reply.text()[:2000]}")
         return reply
 

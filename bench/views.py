@@ -32,7 +32,8 @@ QUOTE_COLUMNS = (
     "cue_end", "cue_text", "speaker_id", "speaker__name", "speaker__country", "speaker__wikidata_qid",
     "speaker_role__title", "speaker_role__organisation", "addressee_id", "addressee__name", "addressee__country",
     "attribution_group", "parent_id", "article_id", "article__title", "article__outlet", "article__published_on",
-    "article__url", "is_curated", "annotator__username", "version", "created_at", "updated_at",
+    "article__url", "is_curated", "annotator__username", "version", "guidelines_version", "created_at",
+    "updated_at",
 )  # fmt: skip
 
 
@@ -88,7 +89,7 @@ def bare_quotes(request: HttpRequest) -> HttpResponse:
         (quote_id, start, end, text, kind, cue, m_start, m_end, m_text, c_start, c_end, c_text, speaker_id,
          speaker_name, speaker_country, speaker_qid, role_title, role_org, addressee_id, addressee_name,
          addressee_country, group, parent_id, article_id, title, outlet, published_on, url, is_curated,
-         annotator, version, created_at, updated_at) = row  # fmt: skip
+         annotator, version, guidelines_version, created_at, updated_at) = row  # fmt: skip
         results.append(
             {
                 "id": quote_id,
@@ -125,6 +126,7 @@ def bare_quotes(request: HttpRequest) -> HttpResponse:
                 "annotator": None if is_curated else annotator,
                 "curated_from": sorted(sources[quote_id]) if is_curated else [],
                 "version": version,
+                "guidelines_version": guidelines_version,
                 "created_at": _timestamp(created_at),
                 "updated_at": _timestamp(updated_at),
                 "offsets_convention": OFFSETS_CONVENTION,
