@@ -422,6 +422,8 @@ def test_submitting_with_an_incomplete_quote_asks_twice(page, log_in, seeded, sc
     page.keyboard.press("Shift+S")
     page.wait_for_selector("#quote-panel .incomplete-list")
     assert page.locator(f"#quote-panel .incomplete-list a[href='/quotes/{quote.pk}/']").is_visible()
+    # The script focuses Submit once htmx has settled the panel; Enter before that presses nothing.
+    page.wait_for_function("() => document.activeElement?.matches('#quote-panel button.primary')")
     page.keyboard.press("Enter")  # the autofocused Submit, without the confirmation
     page.wait_for_selector("#quote-panel .incomplete-list[role=alert]")
     page.screenshot(path=str(screenshot_dir / "submit-incomplete.png"))
