@@ -3,16 +3,11 @@ runs past the screen's edge, and the header folds to fit."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.urls import reverse
 
-from annotations.models import Article, Assignment
-from tests.factories import AssignmentFactory
-from tests.test_review_walkthrough import second_analysts_quotes
+from tests.browser.test_curation import double_coded  # noqa: F401  (a fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -28,18 +23,9 @@ OVERFLOW = """() => {
 
 
 @pytest.fixture
-def demo(settings):
-    settings.DEBUG = True
-    # One annotator: this fixture gives the second analyst their own reading.
-    call_command("seed_demo", no_curation=True, one_annotator=True, stdout=io.StringIO())
-    settings.DEBUG = False
-    article = Article.objects.get(metadata__source="worked-example.json")
-    User = get_user_model()
-    analyst2 = User.objects.get(username="analyst2")
-    Assignment.objects.get(annotator__username="analyst", article=article).move_to(Assignment.Status.SUBMITTED)
-    AssignmentFactory(article=article, annotator=analyst2, status=Assignment.Status.SUBMITTED)
-    second_analysts_quotes(article, analyst2)
-    return article
+def demo(double_coded):  # noqa: F811  (the imported fixture)
+    """The demo article coded by both analysts, both submitted (the curation tests' fixture)."""
+    return double_coded
 
 
 def fits(page) -> None:
