@@ -191,7 +191,9 @@ def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
     assert (quote.start, quote.end) == (2055, 2093)
     assert quote.stances.get().label.slug == "neutral"
 
-    # The saved panel offers a blank form for the next typed quote.
+    # The saved panel offers a blank form for the next typed quote (once the script has
+    # placed the focus after the save, so the focus set here stays put).
+    panel_settled(page)
     page.focus("#new-quote")
     page.keyboard.press("Enter")
     page.wait_for_selector("#quote-form details.exact summary")
