@@ -46,7 +46,9 @@ DEV_TOOLS = {
     "ruff",
     "schemathesis",
 }
-DEV_PREFIXES = ("pytest", "types-", "django-stubs", "djangorestframework-stubs")
+# django-stubs-ext is not one: it is a small runtime helper (django-tasks-db imports it);
+# the stubs themselves end in "-stubs".
+DEV_PREFIXES = ("pytest", "types-")
 
 # Paths that must never reach the build context: a virtualenv, git data, a
 # database, what tests and benchmarks leave behind.
