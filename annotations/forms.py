@@ -11,6 +11,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
+from django.utils.text import slugify
 
 from .models import (
     Article,
@@ -417,12 +418,12 @@ StanceFormSet = forms.inlineformset_factory(
 )
 
 
-def target_choices() -> list:
-    """Targets grouped under their top-level topic, each named by its path
-    ("Iran nuclear issue › Return to the JCPOA"): the page's target combobox
-    searches names and paths alike."""
-    targets = {target.pk: target for target in Target.objects.order_by("name")}
-    groups: dict[str, list] = {}
+def target_paths(targets: dict[int, Target] | None = None) -> dict[int, str]:
+    """Each target's path in the hierarchy ("Iran nuclear issue › Return to the
+    JCPOA"), a proposed one marked as such; one query when not given the targets."""
+    if targets is None:
+        targets = {target.pk: target for target in Target.objects.order_by("name")}
+    paths = {}
     for target in targets.values():
         path = [target.name]
         ancestor, seen = targets.get(target.parent_id) if target.parent_id else None, {target.pk}
@@ -430,7 +431,17 @@ def target_choices() -> list:
             path.insert(0, ancestor.name)
             seen.add(ancestor.pk)
             ancestor = targets.get(ancestor.parent_id) if ancestor.parent_id else None
-        groups.setdefault(path[0], []).append((target.pk, " › ".join(path)))
+        paths[target.pk] = " › ".join(path) + (" (proposed)" if target.is_proposed else "")
+    return paths
+
+
+def target_choices() -> list:
+    """Targets grouped under their top-level topic, each named by its path: the
+    page's target combobox searches names and paths alike."""
+    targets = {target.pk: target for target in Target.objects.order_by("name")}
+    groups: dict[str, list] = {}
+    for pk, path in target_paths(targets).items():
+        groups.setdefault(path.split(" › ")[0], []).append((pk, path))
     # A topic before its children, the children by path.
     return [
         ("", "Choose a target…"),
@@ -513,6 +524,79 @@ class TargetForm(forms.ModelForm):
         model = Target
         fields = ["name", "slug", "parent", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class TargetParentField(forms.ModelChoiceField):
+    """An accepted target, each named by its path. The choices come as a list
+    (``parent_choices()``, one query), so that a page of forms reads them once."""
+
+    def __init__(self, *, choices: list[tuple[Any, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(
+            queryset=Target.objects.accepted(),
+            error_messages={
+                "required": "Choose where the new target goes: the target it is a part of.",
+                "invalid_choice": "That parent is not in the taxonomy (any more): choose another.",
+            },
+            **kwargs,
+        )
+        if choices is not None:
+            self.choices = choices
+
+
+def parent_choices() -> list[tuple[Any, str]]:
+    """The accepted targets by path, after a blank choice."""
+    targets = {target.pk: target for target in Target.objects.order_by("name")}
+    paths = target_paths(targets)
+    accepted = sorted((paths[pk], pk) for pk, target in targets.items() if not target.is_proposed)
+    return [("", "Choose…"), *((pk, path) for path, pk in accepted)]
+
+
+class TargetProposalForm(forms.Form):
+    """An analyst's new target, from the stance combobox: name and parent, the
+    rest left to the reviewer who accepts it."""
+
+    name = forms.CharField(
+        max_length=200,
+        help_text="A proposition, so that support and oppose read plainly (“Iran acquiring nuclear weapons”).",
+        error_messages={"required": "Name the target."},
+    )
+    parent = TargetParentField(help_text="The broader target it belongs under.")
+    description = forms.CharField(
+        max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}), help_text="Optional: what it covers."
+    )
+
+    def __init__(self, *args: Any, parents: list[tuple[Any, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(TargetParentField, self.fields["parent"]).choices = parents if parents is not None else parent_choices()
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not slugify(name):
+            raise ValidationError("Use at least one letter or digit in the name.")
+        return name
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        data = self.cleaned_data
+        name, parent = data.get("name"), data.get("parent")
+        if name and parent:
+            same = Target.objects.filter(parent=parent, name__iexact=name).first()
+            if same is not None:
+                state = " (proposed)" if same.is_proposed else ""
+                raise ValidationError(f"“{same}”{state} is already under “{parent}”: pick it in the target box.")
+        return data
+
+
+class TargetAcceptForm(forms.Form):
+    """A reviewer's decision on a proposal: accept it (renamed or moved), or merge
+    it into the accepted target that says the same."""
+
+    name = forms.CharField(max_length=200, error_messages={"required": "Name the target."})
+    parent = TargetParentField(required=False, help_text="Empty: a topic of its own, at the top.")
+
+    def __init__(self, *args: Any, parents: list[tuple[Any, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cast(TargetParentField, self.fields["parent"]).choices = parents if parents is not None else parent_choices()
 
 
 # --- Review pages ----------------------------------------------------------------

@@ -24,6 +24,7 @@ from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.text import slugify
 from simple_history.models import HistoricalRecords
 from simple_history.utils import bulk_create_with_history
 
@@ -244,8 +245,9 @@ class Article(models.Model):
 
         The rules: it is still open; at least one annotator has submitted; nobody
         is still annotating it (their work would land after the curated version
-        is fixed: send it back or remove the assignment first); and the curated
-        layer has at least one quote.
+        is fixed: send it back or remove the assignment first); the curated
+        layer has at least one quote; and none of its stances is toward a target
+        still only proposed.
         """
         if self.status == Article.Status.CURATED:
             return ["This article is already curated."]
@@ -263,6 +265,18 @@ class Article(models.Model):
             )
         if not self.quotes.curated().exists():
             problems.append("The curated version has no quotes yet: accept or add at least one.")
+        proposed = sorted(
+            set(
+                Target.objects.proposed()
+                .filter(stances__quote__article=self, stances__quote__is_curated=True)
+                .values_list("name", flat=True)
+            )
+        )
+        if proposed:
+            problems.append(
+                f"Curated stances point to proposed targets ({', '.join(proposed)}): "
+                "accept or merge them on the target proposals page first."
+            )
         return problems
 
     def mark_curated(self) -> int:
@@ -414,19 +428,44 @@ class SpeakerRole(models.Model):
 # --- Taxonomy ----------------------------------------------------------------
 
 
+class TargetQuerySet(models.QuerySet["Target"]):
+    def accepted(self) -> TargetQuerySet:
+        return self.filter(status=Target.Status.ACCEPTED)
+
+    def proposed(self) -> TargetQuerySet:
+        return self.filter(status=Target.Status.PROPOSED)
+
+
 class Target(models.Model):
-    """What a stance is toward, phrased as a proposition ("Iran acquiring nuclear weapons")."""
+    """What a stance is toward, phrased as a proposition ("Iran acquiring nuclear weapons").
+
+    Reviewers keep the taxonomy; an analyst who misses a target proposes one from
+    the annotate page, placed under a parent. It is usable at once and marked
+    "proposed" until a reviewer accepts it (perhaps renamed or moved) or merges it
+    into a target that already says the same.
+    """
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        PROPOSED = "proposed", "Proposed"
 
     name = models.CharField(max_length=200)
     slug = models.SlugField(max_length=100)
     description = models.TextField(blank=True)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="children")
+    status = models.CharField(max_length=10, choices=Status, default=Status.ACCEPTED)
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    objects = TargetQuerySet.as_manager()
 
     class Meta:
         ordering = ["name", "id"]
         constraints = [
             models.UniqueConstraint(fields=["slug"], name="target_slug_unique"),
             models.CheckConstraint(condition=~Q(parent=F("id")), name="target_not_own_parent"),
+            models.CheckConstraint(condition=Q(status__in=["accepted", "proposed"]), name="target_status_known"),
         ]
 
     def __str__(self) -> str:
@@ -447,6 +486,81 @@ class Target(models.Model):
             frontier = set(Target.objects.filter(parent__in=frontier).values_list("pk", flat=True)) - ids
             ids |= frontier
         return ids
+
+    @property
+    def is_proposed(self) -> bool:
+        return self.status == Target.Status.PROPOSED
+
+    @classmethod
+    def free_slug(cls, name: str) -> str:
+        """A slug for ``name`` no target has yet: "iran-sanctions", else "iran-sanctions-2"…"""
+        base = slugify(name)[:90].strip("-") or "target"
+        taken = set(cls.objects.filter(slug__startswith=base).values_list("slug", flat=True))
+        slug, number = base, 2
+        while slug in taken:
+            slug, number = f"{base}-{number}", number + 1
+        return slug
+
+    @classmethod
+    def propose(cls, *, name: str, parent: Target, description: str = "", by: User) -> Target:
+        target = cls(
+            name=name,
+            slug=cls.free_slug(name),
+            parent=parent,
+            description=description,
+            status=cls.Status.PROPOSED,
+            proposed_by=by,
+        )
+        target.full_clean()
+        target.save()
+        return target
+
+    def accept(self, *, name: str | None = None, parent: Target | None = None) -> None:
+        """Make a proposal part of the taxonomy, perhaps renamed or moved."""
+        if name:
+            self.name = name
+        if parent is not None:
+            self.parent = parent
+        self.status = Target.Status.ACCEPTED
+        self.full_clean()
+        self.save()
+
+    def merge_into(self, kept: Target) -> tuple[int, int]:
+        """Move this proposal's stances to ``kept`` and delete the proposal.
+
+        A quote that already takes a stance toward ``kept`` keeps that one: the
+        proposal's stance on it goes (its history row says why). Returns (moved,
+        dropped). Refused for an accepted target, for itself, and for a target
+        under this one (it would lose its parent).
+        """
+        if not self.is_proposed:
+            raise ValidationError("Only a proposed target is merged: this one is part of the taxonomy.")
+        if kept.pk == self.pk:
+            raise ValidationError("A target can't be merged into itself.")
+        if kept.pk in self.descendant_ids():
+            raise ValidationError(f"“{kept}” sits under “{self}”: pick a target outside it.")
+        if self.children.exists():
+            raise ValidationError(f"“{self}” has targets under it: accept it, or move them first.")
+        with transaction.atomic():
+            stances = list(Stance.objects.select_for_update().filter(target=self).select_related("quote"))
+            clashing = set(
+                Stance.objects.filter(target=kept, quote__in=[stance.quote_id for stance in stances]).values_list(
+                    "quote_id", flat=True
+                )
+            )
+            moved = dropped = 0
+            reason = f"Target “{self}” merged into “{kept}”."
+            for stance in stances:
+                stance._change_reason = reason  # type: ignore[attr-defined]
+                if stance.quote_id in clashing:
+                    stance.delete()
+                    dropped += 1
+                else:
+                    stance.target = kept
+                    stance.save(update_fields=["target"])
+                    moved += 1
+            self.delete()
+        return moved, dropped
 
 
 class StanceLabel(models.Model):

@@ -658,8 +658,9 @@ class TargetSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Target
-        fields = ["id", "slug", "name", "description", "parent"]
+        fields = ["id", "slug", "name", "description", "parent", "status"]
         read_only_fields = fields
+        extra_kwargs = {"status": {"help_text": "“proposed” by an analyst until a reviewer accepts or merges it."}}
 
 
 class StanceLabelSerializer(serializers.ModelSerializer):

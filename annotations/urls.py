@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dataset, guidelines, review, tokens, workspace
+from .views import dataset, guidelines, review, taxonomy, tokens, workspace
 
 app_name = "annotations"
 
@@ -21,6 +21,7 @@ urlpatterns = [
     path("speakers/new/", workspace.speaker_new, name="speaker-new"),
     path("targets/search/", workspace.target_search, name="target-search"),
     path("targets/new/", workspace.target_new, name="target-new"),
+    path("targets/propose/", taxonomy.target_propose, name="target-propose"),
     path("labels.css", workspace.label_styles, name="label-styles"),
     # --- The annotation guidelines, versioned.
     path("guidelines/", guidelines.guidelines, name="guidelines"),
@@ -32,6 +33,9 @@ urlpatterns = [
     path("review/", review.review_queue, name="review-queue"),
     path("review/assign/", review.review_assign, name="review-assign"),
     path("review/agreement/", review.agreement_report, name="review-agreement"),
+    path("review/targets/", taxonomy.target_proposals, name="target-proposals"),
+    path("review/targets/<int:pk>/accept/", taxonomy.target_proposal_accept, name="target-proposal-accept"),
+    path("review/targets/<int:pk>/merge/", taxonomy.target_proposal_merge, name="target-proposal-merge"),
     path("review/articles/<int:pk>/", review.review_article, name="review-article"),
     path("review/articles/<int:pk>/accept/", review.review_accept, name="review-accept"),
     path("review/articles/<int:pk>/accept-agreed/", review.review_accept_agreed, name="review-accept-agreed"),

@@ -123,6 +123,7 @@ class World:
     users: dict[str, Any]
     api_tokens: dict[str, str]
     target: Target
+    proposal: Target  # an analyst's proposed target under ``target``
     label: StanceLabel
     speaker: Speaker
     mine_article: Article  # assigned to the first analyst only, in progress
@@ -176,6 +177,8 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
         "admin": admin_user,
     }
     target = TargetFactory(slug="iran-nuclear", name="Iran acquiring nuclear weapons")
+    # Every analyst sees proposed targets (so that nobody proposes one twice): no marker.
+    proposal = Target.propose(name="Snapback of sanctions", parent=target, by=analyst)
     label = StanceLabelFactory(slug="oppose", colour="#c62828")
     speaker = SpeakerFactory(name="Yoav Gallant", country="IL")
     SpeakerAliasFactory(speaker=speaker, name="Gallant")
@@ -259,6 +262,7 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
         users=users,
         api_tokens=api_tokens,
         target=target,
+        proposal=proposal,
         label=label,
         speaker=speaker,
         mine_article=mine_article,
@@ -546,6 +550,11 @@ TABLE: dict[str, Entry] = {
         allow(REVIEW_405, GET=REVIEWERS, POST=REVIEW_ACTION),
         body=lambda w: {"name": "Return to the JCPOA", "slug": "jcpoa-return"},
     ),
+    "targets/propose/": Entry(
+        "annotations:target-propose",
+        allow(ANALYST_405, GET=ANALYSTS, POST=ANALYST_ACTION),
+        body=lambda w: {"name": "Return to the JCPOA", "parent": w.target.pk},
+    ),
     "labels.css": Entry("annotations:label-styles", allow(PAGE_405, GET=EVERYONE_IN)),
     # --- Review, curation and agreement.
     "review/": Entry("annotations:review-queue", allow(REVIEW_405, GET=roles(LOGIN, 403, 403, 200, 403, 200))),
@@ -558,6 +567,19 @@ TABLE: dict[str, Entry] = {
         "annotations:review-agreement",
         # Reviewers and researchers (@role_required, before the method check).
         allow(roles(LOGIN, 403, 403, 405, 405, 405), GET=roles(LOGIN, 403, 403, 200, 200, 200)),
+    ),
+    "review/targets/": Entry("annotations:target-proposals", allow(REVIEW_405, GET=REVIEWERS)),
+    "review/targets/<int:pk>/accept/": Entry(
+        "annotations:target-proposal-accept",
+        allow(REVIEW_405, POST=REVIEW_ACTION),
+        lambda w: {"pk": w.proposal.pk},
+        body=lambda w: {f"t{w.proposal.pk}-name": "Snapback of UN sanctions", f"t{w.proposal.pk}-parent": w.target.pk},
+    ),
+    "review/targets/<int:pk>/merge/": Entry(
+        "annotations:target-proposal-merge",
+        allow(REVIEW_405, POST=REVIEW_ACTION),
+        lambda w: {"pk": w.proposal.pk},
+        body=lambda w: {"into": w.target.pk},
     ),
     "review/articles/<int:pk>/": Entry(
         "annotations:review-article",

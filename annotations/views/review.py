@@ -136,7 +136,10 @@ def review_queue(request: AuthedRequest) -> HttpResponse:
     template = "annotations/review_queue.html"
     if request.htmx:
         template += "#queue"
-    return TemplateResponse(request, template, {"page": page, "form": form, "status": form.data.get("status", "")})
+    context = {"page": page, "form": form, "status": form.data.get("status", "")}
+    if not request.htmx:
+        context["proposals"] = Target.objects.proposed().count()
+    return TemplateResponse(request, template, context)
 
 
 # --- Curation ------------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from annotations.models import Article, Assignment, Quote
+from annotations.models import Article, Assignment, Quote, Target
 from tests.browser.test_annotate import EXAMPLE, open_quote_on, panel_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -79,7 +79,7 @@ def demo(settings):
     return Article.objects.get(metadata__source="worked-example.json")
 
 
-def test_axe_finds_nothing_on_any_page_of_any_role(page, log_in, demo):
+def test_axe_finds_nothing_on_any_page_of_any_role(page, log_in, demo, screenshot_dir):
     users = get_user_model().objects
     audit = Audit(page)
 
@@ -123,6 +123,13 @@ def test_axe_finds_nothing_on_any_page_of_any_role(page, log_in, demo):
     audit.visit("curation page", f"/review/articles/{demo.pk}/")
     audit.visit("agreement page", "/review/agreement/")
     audit.visit("assign page", "/review/assign/")
+    iran = Target.objects.get(slug="iran-nuclear")
+    Target.propose(name="Snapback of UN sanctions", parent=iran, by=analyst)
+    audit.visit("target proposals page", "/review/targets/")
+    for width in (1440, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(screenshot_dir / f"target-proposals-{width}.png"), full_page=True)
+    page.set_viewport_size({"width": 1280, "height": 900})
     quote = Quote.objects.curated().filter(article=demo).order_by("start").first()
     assert quote is not None
     audit.visit("history page", f"/review/quotes/{quote.pk}/history/")

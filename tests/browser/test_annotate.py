@@ -821,3 +821,47 @@ def test_screenshot_overlapping_quotes_the_legend_and_an_open_panel(
     saved = Quote.objects.filter(annotator=analyst).order_by("-pk").first()
     assert (saved.start, saved.end) == (biden["start"] + 5, biden["end"] + 12)
     assert saved.stances.get().label.slug == "support"
+
+
+def test_an_analyst_proposes_a_missing_target_from_the_target_box(page, log_in, seeded, screenshot_dir):
+    analyst, article = seeded
+    parent = Target.objects.get(slug="iran-nuclear-weapons").parent or Target.objects.get(slug="iran-nuclear-weapons")
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    drag_select(page, GALLANT["start"], GALLANT["end"])
+    page.wait_for_selector("#quote-form #selection-offsets:has-text('177–362')")
+    panel_settled(page)
+
+    page.click("#add-stance")
+    page.keyboard.type("Military cooperation")
+    page.wait_for_selector("#stance-rows [role=option].propose")
+    page.keyboard.press("ArrowDown")  # past the near misses, the last option proposes the name typed
+    page.locator("#stance-rows [role=option].propose").click()
+    page.wait_for_selector("#propose-target[open] select[name=parent]")
+    assert page.locator("#propose-target input[name=name]").input_value() == "Military cooperation"
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.screenshot(path=str(screenshot_dir / "propose-target-390.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.screenshot(path=str(screenshot_dir / "propose-target.png"))
+    page.select_option("#propose-target select[name=parent]", str(parent.pk))
+    page.click("#propose-target button.primary")
+    page.wait_for_selector("#propose-target", state="hidden")
+    box = page.locator("#stance-rows input.target-combobox").first
+    assert box.input_value().endswith("Military cooperation (proposed)")
+    page.wait_for_selector("#stance-rows input[type=radio]:focus")
+    page.keyboard.press("s")  # Support's shortcut, straight after the dialog
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+
+    proposal = Target.objects.get(name="Military cooperation")
+    assert (proposal.status, proposal.parent, proposal.proposed_by) == ("proposed", parent, analyst)
+    quote = Quote.objects.get(annotator=analyst)
+    assert [(s.target_id, s.label.slug) for s in quote.stances.all()] == [(proposal.pk, "support")]
+
+    # The next stance row offers it too, marked as proposed.
+    page.locator(f"#quote-{quote.pk} .quote-link").click()
+    page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
+    panel_settled(page)
+    page.click("#add-stance")
+    page.keyboard.type("military coop")
+    page.wait_for_selector("#stance-rows [role=option]:has-text('Military cooperation (proposed)')")

@@ -503,6 +503,19 @@
       empty.textContent = "No target matches “" + input.value.trim() + "”.";
       combo.list.append(empty);
     }
+    // What the analyst typed is no target's name: offer to propose it, last in the list.
+    const typed = input.value.trim();
+    const named = combo.options.some((option) => fold(option.path.split(" › ").pop().replace(/ \(proposed\)$/, "")) === fold(typed));
+    if (proposeDialog && typed && !showAll && !named) {
+      const item = document.createElement("li");
+      item.id = combo.list.id + "-" + combo.matches.length;
+      item.setAttribute("role", "option");
+      item.setAttribute("aria-selected", "false");
+      item.className = "propose";
+      item.textContent = "Propose “" + typed + "” as a new target…";
+      combo.list.append(item);
+      combo.matches.push({ id: "", path: typed, key: "", propose: true });
+    }
     combo.list.hidden = false;
     input.setAttribute("aria-expanded", "true");
     const current = combo.matches.findIndex((option) => option.id === combo.hidden.value);
@@ -537,6 +550,11 @@
     const combo = combos.get(input);
     const option = combo.matches[index];
     if (!option) return;
+    if (option.propose) {
+      closeCombo(input);
+      openProposeDialog(input, option.path);
+      return;
+    }
     combo.hidden.value = option.id;
     input.value = option.path;
     input.removeAttribute("aria-invalid");
@@ -738,7 +756,7 @@
     const option = event.target.closest(".combo-options [role=option]");
     if (option) {
       const input = option.closest(".combobox").querySelector("input.target-combobox");
-      pickTarget(input, Array.from(option.parentNode.children).indexOf(option));
+      pickTarget(input, Array.from(option.parentNode.querySelectorAll("[role=option]")).indexOf(option));
       return;
     }
     const remove = event.target.closest(".remove-stance");
@@ -794,6 +812,66 @@
       if (form) form.reset();
       const query = document.querySelector("#quote-form [name=speaker_query]");
       if (query) query.focus();
+    });
+  }
+
+  /* "Propose a target": a dialog over the open quote, its form fetched when it opens
+   * (the page itself needs no list of parents). Once proposed, the target joins every
+   * target box (and the rows still to come) and is picked in the box it came from. */
+  const proposeDialog = document.getElementById("propose-target");
+  let proposingFor = null;
+  function openProposeDialog(input, name) {
+    proposingFor = input;
+    const body = proposeDialog.querySelector(".dialog-body");
+    body.replaceChildren();
+    proposeDialog.showModal();
+    htmx
+      .ajax("GET", proposeDialog.dataset.url + "?name=" + encodeURIComponent(name), { target: body, swap: "innerHTML" })
+      .then(function () {
+        const field = body.querySelector("select[name=parent]") || body.querySelector("input[name=name]");
+        if (field) field.focus();
+      });
+  }
+  function addTargetOption(id, path) {
+    const option = { id: id, path: path, key: fold(path) };
+    document.querySelectorAll("input.target-combobox").forEach(function (input) {
+      const combo = combos.get(input);
+      if (combo && !combo.options.some((known) => known.id === id)) combo.options.push(option);
+    });
+    const template = document.getElementById("stance-template");
+    const select = template && template.content.querySelector("select.target-select");
+    if (select && !select.querySelector("option[value='" + id + "']")) select.append(new Option(path, id));
+    return option;
+  }
+  if (proposeDialog) {
+    proposeDialog.addEventListener("close", function () {
+      proposeDialog.querySelector(".dialog-body").replaceChildren();
+      if (proposingFor && document.body.contains(proposingFor)) {
+        const combo = combos.get(proposingFor);
+        if (combo && combo.hidden.value) {
+          const row = proposingFor.closest(".stance-row");
+          const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
+          (radio || proposingFor).focus();
+        } else {
+          proposingFor.focus();
+        }
+      }
+      proposingFor = null;
+    });
+    document.body.addEventListener("htmx:afterSwap", function () {
+      const proposed = document.getElementById("target-proposed");
+      if (!proposed || proposed.dataset.picked === "1") return;
+      proposed.dataset.picked = "1";
+      const option = addTargetOption(proposed.dataset.id, proposed.dataset.path);
+      if (proposingFor && document.body.contains(proposingFor)) {
+        const combo = combos.get(proposingFor);
+        combo.hidden.value = option.id;
+        proposingFor.value = option.path;
+        proposingFor.removeAttribute("aria-invalid");
+        dirty = true;
+      }
+      announce(proposed.textContent.trim() + " Now press a label key.");
+      proposeDialog.close();
     });
   }
 
