@@ -57,7 +57,9 @@ def parse(marked: str) -> tuple[str, list[dict[str, object]]]:
         source = quote["source"]
         if isinstance(source, list):
             quote["speaker"] = plain[source[0] : source[1]]
-    return plain, [{key: quote[key] for key in ("start", "end", "kind", "cue", "source", "speaker")} for quote in ordered]
+    return plain, [
+        {key: quote[key] for key in ("start", "end", "kind", "cue", "source", "speaker")} for quote in ordered
+    ]
 
 
 def articles(path: Path) -> list[dict[str, object]]:
@@ -85,7 +87,13 @@ def seed() -> dict[str, object]:
         }
         for quote in example["quotes"]
     ]
-    return {"id": "seed-austin-gallant", "language": "en", "published": example["article"]["published_on"], "text": text, "quotes": quotes}
+    return {
+        "id": "seed-austin-gallant",
+        "language": "en",
+        "published": example["article"]["published_on"],
+        "text": text,
+        "quotes": quotes,
+    }
 
 
 def main(name: str) -> None:
