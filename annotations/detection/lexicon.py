@@ -69,11 +69,14 @@ def parse(language: str, content: str) -> Lexicon:
     )
 
 
-@functools.cache
 def lexicon(language: str) -> Lexicon:
     """The lexicon of ``language`` ("en", "de-CH" → de); a language without a file
     gets an empty one (quotation marks are still found, cues are not)."""
-    base = language.lower().split("-")[0].split("_")[0]
+    return _load(language.lower().split("-")[0].split("_")[0])
+
+
+@functools.cache
+def _load(base: str) -> Lexicon:
     path = FOLDER / f"{base}.txt"
     if not base.isalpha() or not path.is_file():
         return parse(base, "")

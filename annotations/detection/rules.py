@@ -231,10 +231,17 @@ class Reader:
         before = self.run_before(cue.start, floor)
         if before is not None:
             return before, False
+        lead = self.text[floor : cue.start].rstrip()
+        if not lead or lead[-1] in ",”’\"»«“‘›‹":
+            # "…, said Colonel Dubois": inverted after a clause or a quote.
+            after = self.run_after(cue.end, ceiling)
+            if after is not None:
+                return after, True
+        subject = self.rightmost_before(cue.start, floor)
+        if subject is not None:
+            return subject, False
         after = self.run_after(cue.end, ceiling)
-        if after is not None:
-            return after, True
-        return self.rightmost_before(cue.start, floor), False
+        return after, after is not None
 
     # --- direct quotes ---------------------------------------------------------------
 

@@ -21,8 +21,24 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", metavar="GOLD.jsonl", type=Path)
         parser.add_argument("--json", action="store_true", dest="as_json", help="Print the figures as one JSON object.")
+        parser.add_argument(
+            "--floor-direct", type=float, metavar="F1", help="Fail below this overlap F1 on direct quotes."
+        )
+        parser.add_argument("--floor-all", type=float, metavar="F1", help="Fail below this overlap F1 on all quotes.")
+        parser.add_argument(
+            "--floor-source", type=float, metavar="SHARE", help="Fail when fewer matched quotes have the gold source."
+        )
 
-    def handle(self, *args: Any, path: Path, as_json: bool, **options: Any) -> None:
+    def handle(
+        self,
+        *args: Any,
+        path: Path,
+        as_json: bool,
+        floor_direct: float | None,
+        floor_all: float | None,
+        floor_source: float | None,
+        **options: Any,
+    ) -> None:
         if not path.is_file():
             raise CommandError(f"{path}: no such file.")
         scored: list[tuple[str, list[Quote], list[Quote]]] = []
@@ -44,10 +60,22 @@ class Command(BaseCommand):
             self.stdout.write(json.dumps({"detector": VERSION, "gold": str(path), "reports": {
                 language: report.as_json() for language, report in reports.items()
             }}, ensure_ascii=False))  # fmt: skip
-            return
-        self.stdout.write(f"Detector {VERSION} against {path}")
-        for language, report in reports.items():
-            self.stdout.write(_table(language, report))
+        else:
+            self.stdout.write(f"Detector {VERSION} against {path}")
+            for language, report in reports.items():
+                self.stdout.write(_table(language, report))
+        overall = reports["all"]
+        missed = [
+            f"{what} {figure:.3f} < {floor}"
+            for what, figure, floor in (
+                ("direct quotes' overlap F1", overall.direct_overlap.f1, floor_direct),
+                ("all quotes' overlap F1", overall.all_overlap.f1, floor_all),
+                ("share of matched quotes with the gold source", overall.source_share, floor_source),
+            )
+            if floor is not None and figure < floor
+        ]
+        if missed:
+            raise CommandError(f"{path}: under the floor: {'; '.join(missed)}.")
 
 
 def _line(name: str, scores: Scores) -> str:
