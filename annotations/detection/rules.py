@@ -232,7 +232,7 @@ class Reader:
         if before is not None:
             return before, False
         lead = self.text[floor : cue.start].rstrip()
-        if not lead or lead[-1] in ",”’\"»«“‘›‹":
+        if not lead or lead[-1] in ',”’"»«“‘›‹':
             # "…, said Colonel Dubois": inverted after a clause or a quote.
             after = self.run_after(cue.end, ceiling)
             if after is not None:
