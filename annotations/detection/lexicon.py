@@ -4,7 +4,6 @@ described at the top of ``lexicons/en.txt``), read once per process."""
 from __future__ import annotations
 
 import functools
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,8 +29,9 @@ class Lexicon:
     prepositions: frozenset[str]
     not_names: frozenset[str]
     abbreviations: frozenset[str]
-    # Every cue and "according to" phrase, longest first so "a-t-il déclaré" wins over "déclaré".
-    pattern: re.Pattern[str] | None
+    # Every cue and "according to" phrase as words, by its first word, longest first
+    # so "a-t-il déclaré" wins over "déclaré".
+    phrases: dict[str, list[tuple[str, ...]]]
 
     def is_role(self, word: str) -> bool:
         """A role word, or (German) a compound ending in one: Verteidigungsminister."""
@@ -57,14 +57,13 @@ def parse(language: str, content: str) -> Lexicon:
             raise ValueError(f"{language}: {line!r} comes before any section")
         else:
             current.add(line)
-    phrases = sorted(sections["cues"] | sections["trailing"] | sections["according"], key=len, reverse=True)
-    pattern = None
-    if phrases:
-        alternatives = "|".join(re.escape(phrase).replace(r"\ ", r"\s+") for phrase in phrases)
-        pattern = re.compile(rf"(?<!\w)(?:{alternatives})(?![\w’'-])", re.IGNORECASE)
+    phrases: dict[str, list[tuple[str, ...]]] = {}
+    for phrase in sorted(sections["cues"] | sections["trailing"] | sections["according"], key=len, reverse=True):
+        words = tuple(phrase.split())
+        phrases.setdefault(words[0], []).append(words)
     return Lexicon(
         language=language,
-        pattern=pattern,
+        phrases=phrases,
         **{name.replace("-", "_"): frozenset(words) for name, words in sections.items()},
     )
 

@@ -12,6 +12,7 @@ import bisect
 import datetime
 import re
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from .candidates import Candidate
 from .lexicon import Lexicon, lexicon
@@ -35,8 +36,7 @@ MIN_WORDS = 3  # a reported clause or an unattributed quotation shorter than thi
 FULL_NAME = 2  # name words a pronoun's antecedent needs when no candidate precedes it
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):  # a tuple: a text has thousands and a dataclass costs more to build
     start: int
     end: int
     word: str
@@ -73,6 +73,7 @@ class Reader:
         self.tokens = [Token(m.start(), m.end(), m.group(0)) for m in WORD.finditer(text)]
         self.starts = [token.start for token in self.tokens]
         self.quotations = quotations(text)
+        self.opens = [quote.open for quote in self.quotations]
         self.lines = paragraphs(text)
         self.line_starts = [start for start, _ in self.lines]
         self.boundaries = self._boundaries()
@@ -85,7 +86,7 @@ class Reader:
         ends = set()
         for match in TERMINATOR.finditer(self.text):
             end = match.end()
-            if any(q.start < end < q.close - 1 for q in self.quotations):
+            if self.inside_quotation(end) and end < self.quotations[bisect.bisect_right(self.opens, end) - 1].close - 1:
                 continue
             if match.group(0).startswith(".") and self._abbreviation(match.start()):
                 continue
@@ -101,23 +102,35 @@ class Reader:
         return "." in word or (len(word) == 1 and word.isupper()) or word.lower() in self.lex.abbreviations
 
     def _cues(self) -> list[Cue]:
-        if self.lex.pattern is None:
-            return []
+        """Cue phrases as whole words, outside quotations; a verb in lower case only
+        ("Asked about …," opens a sentence), "according to" in either case."""
         cues = []
-        for match in self.lex.pattern.finditer(self.text):
-            if self.inside_quotation(match.start()):
+        tokens = self.tokens
+        for index, token in enumerate(tokens):
+            candidates = self.lex.phrases.get(token.word.lower())
+            if not candidates or self.inside_quotation(token.start):
                 continue
-            phrase = " ".join(match.group(0).lower().split())
-            if phrase in self.lex.according:
-                cues.append(Cue(match.start(), match.end(), "according"))
-            elif match.group(0) == match.group(0).lower():
-                # A verb is a cue in lower case only: "Asked about …," opens a sentence.
-                role = "trailing" if phrase in self.lex.trailing else "verb"
-                cues.append(Cue(match.start(), match.end(), role))
+            for words in candidates:
+                last = index + len(words) - 1
+                if last >= len(tokens) or any(
+                    tokens[index + k].word.lower() != word
+                    or (k and not self._joined(tokens[index + k - 1], tokens[index + k]))
+                    for k, word in enumerate(words)
+                ):
+                    continue
+                start, end = token.start, tokens[last].end
+                phrase = " ".join(words)
+                written = self.text[start:end]
+                if phrase in self.lex.according:
+                    cues.append(Cue(start, end, "according"))
+                elif written == written.lower():
+                    cues.append(Cue(start, end, "trailing" if phrase in self.lex.trailing else "verb"))
+                break
         return cues
 
     def inside_quotation(self, offset: int) -> bool:
-        return any(q.open <= offset < q.close for q in self.quotations)
+        index = bisect.bisect_right(self.opens, offset) - 1
+        return index >= 0 and offset < self.quotations[index].close
 
     def sentence(self, offset: int) -> tuple[int, int]:
         index = bisect.bisect_right(self.boundaries, offset)
