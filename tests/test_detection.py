@@ -283,3 +283,18 @@ def test_every_candidate_reads_back_from_its_offsets_on_the_seed():
         assert 0 <= candidate.start < candidate.end <= len(article)
         if candidate.source:
             assert article[candidate.source[0] : candidate.source[1]].strip()
+
+
+def test_any_mix_of_marks_cues_and_words_gives_spans_inside_the_text():
+    import random
+
+    pieces = [*"ab said told that, . : ; “”„‚‘’«»‹›\"'\n", "According to ", "He ", "Laut ", " sagte ", "dass "]
+    pieces += ["the minister ", "🇺🇦", "Selon ", " a déclaré "]
+    rng = random.Random(3)
+    for _ in range(1500):
+        text = "".join(rng.choice(pieces) for _ in range(rng.randint(0, 60)))
+        for language in ("en", "de", "fr", "xx"):
+            for candidate in detect(text, language):
+                assert 0 <= candidate.start < candidate.end <= len(text), (text, candidate)
+                for part in (candidate.cue, candidate.source):
+                    assert part is None or 0 <= part[0] < part[1] <= len(text), (text, candidate)
