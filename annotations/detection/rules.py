@@ -436,11 +436,21 @@ def detect(text: str, language: str, published: datetime.date | None = None) -> 
     for quote in embedded:
         if quote.words(text) < MIN_WORDS:
             continue  # a scare quote: the "roadmap", the so-called “peace plan”
-        sentence = reader.sentence(quote.open)
-        source = reader.rightmost_before(quote.open, sentence[0])
-        found.append(Candidate(quote.open, quote.close, "mixed", None, None, None, 0.3))
-        if source is not None:
-            found[-1] = replace(found[-1], source=(source.start, source.end), speaker=source.speaker)
+        # Longer words in marks inside a sentence with no cue ("called the speech “too
+        # little, too late”"): a mixed quote of the marked words, marks included, low
+        # confidence, attributed to the sentence's subject.
+        source = reader.rightmost_before(quote.open, reader.sentence(quote.open)[0])
+        found.append(
+            Candidate(
+                start=quote.open,
+                end=quote.close,
+                kind="mixed",
+                cue=None,
+                source=(source.start, source.end) if source else None,
+                speaker=source.speaker if source else None,
+                confidence=0.3,
+            )
+        )
     return _resolved(reader, sorted(found, key=lambda c: (c.start, c.end)))
 
 
