@@ -52,11 +52,19 @@ def test_make_ci_runs_cis_steps_in_cis_order():
         "Security scans",
         "Compose file and the container's command on PostgreSQL",
         "OpenAPI schema",
+        "Quote detector on its gold sets",
         "Tests on SQLite",
         "Tests on PostgreSQL",
         "Benchmarks (quick)",
         "Resilience",
     ]
+
+
+def test_make_detector_eval_scores_both_gold_sets_against_floors():
+    dry_run = make("-n", "detector-eval").stdout.replace("\\\n", " ")
+    for gold in ("tests/data/detector/dev.jsonl", "tests/data/detector/holdout.jsonl"):
+        line = next(line for line in dry_run.splitlines() if gold in line)
+        assert "evaluate_detector" in line and "--floor-all" in line and "--floor-direct" in line
 
 
 def test_make_install_installs_the_dev_set_and_reinstalls_when_either_file_changes():

@@ -1,0 +1,507 @@
+"""The rules: quotation marks make direct quotes, a cue verb with its reported
+clause makes an indirect one (mixed when the clause holds a quotation), and the
+mention next to the cue is the source.
+
+Offsets are code points of ``text`` (Python's own string indices). Nothing here
+reads a database or the network; lexicons come from ``lexicons/*.txt``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime
+import re
+from dataclasses import dataclass, replace
+from typing import NamedTuple
+
+from .candidates import Candidate
+from .lexicon import Lexicon, lexicon
+from .marks import Quotation, paragraphs, quotations
+
+WORD = re.compile(r"\w+(?:[-’'.]\w+)*")
+# Where a sentence ends: terminal punctuation, then any closing marks or brackets,
+# before a space or a line's end.
+TERMINATOR = re.compile(r"[.!?…]+[”’\"»«“‘›‹)\]]*(?=\s|$)")
+# "said that was a decision": before these, "that" is the clause's subject.
+THAT_AS_SUBJECT = {"was", "is", "would", "will", "has", "had", "could", "should", "may", "might", "must", "wasn’t"}
+# A finite verb before any "that" means the clause has begun: "the sanctions were “a hostile act” that …".
+CLAUSE_BEGUN = THAT_AS_SUBJECT | {"were", "are", "can"}
+# Elided articles written onto the next word: l’Élysée, d’Orsay.
+ELISION = re.compile(r"^(?:l|d|qu)['’]", re.IGNORECASE)
+# Direct quotes whose content ends a sentence take an attribution only this close
+# to its sentence's end ("“No.” he said." but not "“No.” Lavrov said the talks…").
+SHORT_TAIL = 4
+WINDOW = 8  # words between a cue and what it governs (a clause's "that", a quote's colon)
+MIN_WORDS = 3  # a reported clause or an unattributed quotation shorter than this is no quote
+FULL_NAME = 2  # name words a pronoun's antecedent needs when no candidate precedes it
+
+
+class Token(NamedTuple):  # a tuple: a text has thousands and a dataclass costs more to build
+    start: int
+    end: int
+    word: str
+
+
+@dataclass(frozen=True)
+class Cue:
+    start: int
+    end: int
+    role: str  # "verb", "trailing" (only after its clause) or "according"
+
+
+@dataclass(frozen=True)
+class Mention:
+    start: int
+    end: int
+    speaker: str | None
+    pronoun: bool
+
+
+@dataclass(frozen=True)
+class Attribution:
+    cue: Cue
+    source: Mention | None
+
+
+class Reader:
+    """One text read with one language's lexicon: its words, sentences,
+    quotations and cues, and the rules that need them."""
+
+    def __init__(self, text: str, lex: Lexicon) -> None:
+        self.text = text
+        self.lex = lex
+        self.tokens = [Token(m.start(), m.end(), m.group(0)) for m in WORD.finditer(text)]
+        self.starts = [token.start for token in self.tokens]
+        self.quotations = quotations(text)
+        self.opens = [quote.open for quote in self.quotations]
+        self.lines = paragraphs(text)
+        self.line_starts = [start for start, _ in self.lines]
+        self.boundaries = self._boundaries()
+        self.cues = self._cues()
+
+    # --- the text's pieces ---------------------------------------------------------
+
+    def _boundaries(self) -> list[int]:
+        """Sentence ends (offsets just past them), never inside a quotation."""
+        ends = set()
+        for match in TERMINATOR.finditer(self.text):
+            end = match.end()
+            if self.inside_quotation(end) and end < self.quotations[bisect.bisect_right(self.opens, end) - 1].close - 1:
+                continue
+            if match.group(0).startswith(".") and self._abbreviation(match.start()):
+                continue
+            ends.add(end)
+        ends.update(end + 1 for _, end in self.lines)
+        return sorted(ends)
+
+    def _abbreviation(self, dot: int) -> bool:
+        index = bisect.bisect_left(self.starts, dot) - 1
+        if index < 0 or self.tokens[index].end != dot:
+            return False
+        word = self.tokens[index].word
+        return "." in word or (len(word) == 1 and word.isupper()) or word.lower() in self.lex.abbreviations
+
+    def _cues(self) -> list[Cue]:
+        """Cue phrases as whole words, outside quotations; a verb in lower case only
+        ("Asked about …," opens a sentence), "according to" in either case."""
+        cues = []
+        tokens = self.tokens
+        for index, token in enumerate(tokens):
+            candidates = self.lex.phrases.get(token.word.lower())
+            if not candidates or self.inside_quotation(token.start):
+                continue
+            for words in candidates:
+                last = index + len(words) - 1
+                if last >= len(tokens) or any(
+                    tokens[index + k].word.lower() != word
+                    or (k and not self._joined(tokens[index + k - 1], tokens[index + k]))
+                    for k, word in enumerate(words)
+                ):
+                    continue
+                start, end = token.start, tokens[last].end
+                phrase = " ".join(words)
+                written = self.text[start:end]
+                if phrase in self.lex.according:
+                    cues.append(Cue(start, end, "according"))
+                elif written == written.lower():
+                    cues.append(Cue(start, end, "trailing" if phrase in self.lex.trailing else "verb"))
+                break
+        return cues
+
+    def inside_quotation(self, offset: int) -> bool:
+        index = bisect.bisect_right(self.opens, offset) - 1
+        return index >= 0 and offset < self.quotations[index].close
+
+    def sentence(self, offset: int) -> tuple[int, int]:
+        index = bisect.bisect_right(self.boundaries, offset)
+        start = self.boundaries[index - 1] if index else 0
+        end = self.boundaries[index] if index < len(self.boundaries) else len(self.text)
+        line = self.line(offset)
+        return max(start, line[0]), min(end, line[1])
+
+    def line(self, offset: int) -> tuple[int, int]:
+        return self.lines[bisect.bisect_right(self.line_starts, offset) - 1]
+
+    def tokens_between(self, start: int, end: int) -> list[Token]:
+        return self.tokens[bisect.bisect_left(self.starts, start) : bisect.bisect_left(self.starts, end)]
+
+    def words(self, start: int, end: int) -> int:
+        return len(self.tokens_between(start, end))
+
+    # --- mentions ------------------------------------------------------------------
+
+    def word_class(self, token: Token) -> str | None:
+        bare = ELISION.sub("", token.word) or token.word
+        word = bare.lower()
+        if word in self.lex.pronouns:
+            return "pronoun"
+        if word in self.lex.determiners:
+            return "determiner"
+        if word in self.lex.connectors:
+            return "connector"
+        if self.lex.is_role(word):
+            return "role"
+        if bare[0].isupper() and word not in self.lex.not_names:
+            return "name"
+        return None
+
+    def _joined(self, left: Token, right: Token) -> bool:
+        return not self.text[left.end : right.start].strip()
+
+    def mention(self, run: list[Token]) -> Mention | None:
+        """The source a run of words can be: trimmed of connectors at its ends,
+        holding a name, a role or a single pronoun."""
+        classes = [self.word_class(token) for token in run]
+        if len(run) == 1 and classes[0] == "pronoun":
+            return Mention(run[0].start, run[0].end, None, True)
+        while run and classes[0] == "connector":
+            run, classes = run[1:], classes[1:]
+        while run and classes[-1] in ("connector", "determiner"):
+            run, classes = run[:-1], classes[:-1]
+        if not run or not {"name", "role"} & set(classes) or "pronoun" in classes:
+            return None
+        first = 0
+        while classes[first] == "determiner":
+            first += 1
+        roles = [index for index, kind in enumerate(classes) if kind == "role"]
+        after_role = roles[-1] + 1 if roles else first
+        names = [index for index in range(after_role, len(run)) if classes[index] == "name"]
+        named_from = names[0] if names else first
+        speaker = self.text[run[named_from].start : run[-1].end]
+        return Mention(run[0].start, run[-1].end, speaker, False)
+
+    def run_before(self, offset: int, floor: int) -> Mention | None:
+        """The mention that ends right before ``offset`` ("Gallant said")."""
+        tokens = self.tokens_between(floor, offset)
+        if not tokens or self.text[tokens[-1].end : offset].strip():
+            return None
+        if self.word_class(tokens[-1]) == "pronoun":
+            return self.mention(tokens[-1:])
+        index = len(tokens) - 1
+        while index >= 0 and self.word_class(tokens[index]) not in (None, "pronoun"):
+            if index < len(tokens) - 1 and not self._joined(tokens[index], tokens[index + 1]):
+                break
+            index -= 1
+        return self.mention(tokens[index + 1 :])
+
+    def run_after(self, offset: int, ceiling: int) -> Mention | None:
+        """The mention that starts right after ``offset`` ("said Lavrov")."""
+        tokens = self.tokens_between(offset, ceiling)
+        if not tokens or self.text[offset : tokens[0].start].strip():
+            return None
+        if self.word_class(tokens[0]) == "pronoun":
+            return self.mention(tokens[:1])
+        index = 0
+        while index < len(tokens) and self.word_class(tokens[index]) not in (None, "pronoun"):
+            if index and not self._joined(tokens[index - 1], tokens[index]):
+                break
+            index += 1
+        return self.mention(tokens[:index])
+
+    def rightmost_before(self, offset: int, floor: int) -> Mention | None:
+        """The last mention in the sentence before ``offset`` that no preposition
+        governs ("Ned Price at a briefing on Tuesday said" → Ned Price)."""
+        tokens = self.tokens_between(floor, offset)
+        runs: list[tuple[bool, list[Token]]] = []
+        for index, token in enumerate(tokens):
+            kind = self.word_class(token)
+            if kind is None or kind == "pronoun":
+                continue
+            previous = tokens[index - 1] if index else None
+            if runs and previous is runs[-1][1][-1] and self._joined(previous, token):
+                runs[-1][1].append(token)
+            else:
+                governed = previous is not None and previous.word.lower() in self.lex.prepositions
+                runs.append((governed, [token]))
+        for governed, run in reversed(runs):
+            found = None if governed else self.mention(run)
+            if found is not None:
+                return found
+        return None
+
+    def source(self, cue: Cue, floor: int, ceiling: int) -> tuple[Mention | None, bool]:
+        """The cue's source and whether it follows the cue ("said Lavrov")."""
+        before = self.run_before(cue.start, floor)
+        if before is not None:
+            return before, False
+        lead = self.text[floor : cue.start].rstrip()
+        if not lead or lead[-1] in ',”’"»«“‘›‹':
+            # "…, said Colonel Dubois": inverted after a clause or a quote.
+            after = self.run_after(cue.end, ceiling)
+            if after is not None:
+                return after, True
+        subject = self.rightmost_before(cue.start, floor)
+        if subject is not None:
+            return subject, False
+        after = self.run_after(cue.end, ceiling)
+        return after, after is not None
+
+    # --- direct quotes ---------------------------------------------------------------
+
+    def attribution_after(self, quote: Quotation) -> Attribution | None:
+        line = self.line(quote.open)
+        cue = next((cue for cue in self.cues if quote.close <= cue.start < line[1] and cue.role == "verb"), None)
+        if cue is None:
+            return None
+        between = self.text[quote.close : cue.start]
+        if between.strip(" ,;—–-") and any(mark in between for mark in ".!?:"):
+            return None
+        run = self.tokens_between(quote.close, cue.start)
+        if run and (len(run) > 6 or self.mention(run) is None):
+            return None
+        if (
+            self.text[quote.end - 1 : quote.end] in ".!?"
+            and self.words(cue.end, self.sentence(cue.start)[1]) > SHORT_TAIL
+        ):
+            return None
+        source = self.mention(run) if run else self.run_after(cue.end, self.sentence(cue.start)[1])
+        return Attribution(cue, source)
+
+    def attribution_before(self, quote: Quotation) -> Attribution | None:
+        line = self.line(quote.open)
+        floor = line[0]
+        if not self.text[line[0] : quote.open].strip():
+            # "… said in her address:" ends the paragraph before.
+            earlier = [start for start, end in self.lines if end < line[0] and self.text[start:end].strip()]
+            floor = earlier[-1] if earlier else floor
+        lead = self.text[floor : quote.open].rstrip()
+        if not lead.endswith((":", ",")):
+            return None
+        sentence_start = self.sentence(max(floor, quote.open - 1))[0] if lead.endswith(",") else floor
+        cues = [cue for cue in self.cues if max(floor, sentence_start) <= cue.start < quote.open and cue.role == "verb"]
+        if not cues or self.words(cues[-1].end, quote.open) > WINDOW:
+            return None
+        cue = cues[-1]
+        start = self.sentence(cue.start)[0]
+        source, _ = self.source(cue, start, quote.open)
+        return Attribution(cue, source)
+
+    # --- indirect quotes ---------------------------------------------------------------
+
+    def clause_after(self, cue: Cue, start: int, end: int) -> tuple[int, int] | None:
+        tokens = self.tokens_between(start, end)
+        reach = WINDOW + 2 if self.text[cue.start : cue.end].lower() in self.lex.addressed else WINDOW
+        for index, token in enumerate(tokens[:reach]):
+            if token.word.lower() in CLAUSE_BEGUN or self.inside_quotation(token.start):
+                tokens = []
+                break
+            if token.word.lower() in self.lex.that:
+                following = tokens[index + 1].word.lower() if index + 1 < len(tokens) else ""
+                start = token.start if following in THAT_AS_SUBJECT else token.end
+                break
+        else:
+            comma = self.text.find(",", start, end)
+            if self.lex.language == "de" and comma != -1 and self.words(start, comma) <= WINDOW:
+                start = comma + 1
+            elif self.text[cue.start : cue.end].lower() in self.lex.addressed and tokens:
+                start = tokens[0].end
+        for other in self.cues:
+            if other.role == "according" and start < other.start < end:
+                comma = self.text.rfind(",", start, other.start)
+                if comma != -1 and not self.text[comma + 1 : other.start].strip():
+                    end = comma
+        return self.trim(start, end)
+
+    def trim(self, start: int, end: int) -> tuple[int, int] | None:
+        while start < end and (self.text[start].isspace() or self.text[start] in ",:;"):
+            start += 1
+        while end > start and (self.text[end - 1].isspace() or self.text[end - 1] in ".,;:!?…"):
+            end -= 1
+        if self.words(start, end) < MIN_WORDS:
+            return None
+        return start, end
+
+    def indirect(self, cue: Cue) -> tuple[tuple[int, int], Mention | None] | None:
+        """The reported clause a cue governs and its source."""
+        sentence = self.sentence(cue.start)
+        if cue.role == "according":
+            source = self.run_after(cue.end, sentence[1])
+            after = source.end if source else cue.end
+            rest = self.text[after : sentence[1]].lstrip()
+            if rest[:1] not in ("", ".") and self.words(after, sentence[1]) >= MIN_WORDS:
+                # "According to two officials familiar with the talks, the …": the clause follows the comma.
+                comma = self.text.find(",", cue.end, sentence[1])
+                if comma != -1 and self.words(cue.end, comma) <= WINDOW:
+                    after = comma + 1
+                clause = self.trim(after, sentence[1])
+                return (clause, source) if clause else None
+            before = self.text[sentence[0] : cue.start].rstrip()
+            if not before.endswith(","):
+                return None
+            clause = self.trim(sentence[0], sentence[0] + len(before))
+            if clause is None or any(c.role == "verb" and clause[0] <= c.start < clause[1] for c in self.cues):
+                return None  # "X said …, according to a readout": the readout is the channel, not the source
+            return clause, source
+        source, follows = self.source(cue, sentence[0], sentence[1])
+        anchor = source.start if source is not None and not follows else cue.start
+        tail = source.end if source is not None and follows else cue.end
+        rest = self.text[tail : sentence[1]]
+        if self.text[sentence[0] : anchor].rstrip().endswith(",") and (
+            cue.role == "trailing" or self.words(tail, sentence[1]) <= SHORT_TAIL - 1 or rest.lstrip().startswith(",")
+        ):
+            comma = self.text.rfind(",", sentence[0], anchor)
+            clause = self.trim(sentence[0], comma)
+            return (clause, source) if clause else None
+        if cue.role == "trailing" or follows:
+            return None
+        clause = self.clause_after(cue, cue.end, sentence[1])
+        return (clause, source) if clause else None
+
+
+def _only_punctuation(text: str, start: int, end: int) -> bool:
+    return not text[start:end].strip(".,;:!? ")
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def detect(text: str, language: str, published: datetime.date | None = None) -> list[Candidate]:
+    """The candidate quotes in ``text``, in text order. ``published`` is accepted
+    for the interface's sake: no rule depends on the date (linking does)."""
+    reader = Reader(text, lexicon(language))
+    found: list[Candidate] = []
+    used_cues: set[Cue] = set()
+    embedded: list[Quotation] = []
+
+    chains: dict[int, list[Quotation]] = {}
+    for quote in reader.quotations:
+        chains.setdefault(quote.chain, []).append(quote)
+    previous: tuple[Quotation, Attribution | None] | None = None
+    for parts in chains.values():
+        first, last = parts[0], parts[-1]
+        attribution = (reader.attribution_after(last) if last.closed else None) or reader.attribution_before(first)
+        confidence = 0.9
+        earlier, inherited = previous if previous is not None else (None, None)
+        if attribution is None and earlier is not None and inherited is not None:
+            # "“…,” Price added. “Even though …”": the second part is the same statement.
+            same_line = reader.line(earlier.open) == reader.line(first.open)
+            gap = reader.tokens_between(earlier.close, first.open)
+            if same_line and len(gap) <= WINDOW and earlier.close <= inherited.cue.start < first.open:
+                attribution, confidence = inherited, 0.85
+        sentence = reader.sentence(first.open)
+        standalone = not reader.text[sentence[0] : first.open].strip(" \t\"“”„«»‚‘’'‹›")
+        if attribution is None and not standalone:
+            embedded.extend(parts)
+            continue
+        if attribution is None:
+            if first.words(text) < MIN_WORDS:
+                continue  # a word or two in marks, standing alone: a title or a scare quote
+            confidence = 0.5
+        for part in parts:
+            found.append(_candidate(part.start, part.end, "direct", attribution, confidence))
+        if attribution is not None:
+            used_cues.add(attribution.cue)
+        previous = (last, attribution)
+
+    for cue in reader.cues:
+        if cue in used_cues:
+            continue
+        reported = reader.indirect(cue)
+        if reported is None:
+            continue
+        clause, source = reported
+        if any(_overlaps(clause, (c.start, c.end)) for c in found):
+            continue
+        inside = [q for q in embedded if clause[0] <= q.open and q.close <= clause[1] + 1]
+        kind = "mixed" if inside else "indirect"
+        if len(inside) == 1 and inside[0].open <= clause[0] + 1 and _only_punctuation(text, inside[0].close, clause[1]):
+            clause, kind = (inside[0].start, inside[0].end), "direct"  # 'He said “we will win.”'
+        for quote in inside:
+            embedded.remove(quote)
+        confidence = {"indirect": 0.6, "mixed": 0.7, "direct": 0.8}[kind]
+        found.append(_candidate(clause[0], clause[1], kind, Attribution(cue, source), confidence))
+        used_cues.add(cue)
+
+    for quote in embedded:
+        if quote.words(text) < MIN_WORDS:
+            continue  # a scare quote: the "roadmap", the so-called “peace plan”
+        # Longer words in marks inside a sentence with no cue ("called the speech “too
+        # little, too late”"): a mixed quote of the marked words, marks included, low
+        # confidence, attributed to the sentence's subject.
+        source = reader.rightmost_before(quote.open, reader.sentence(quote.open)[0])
+        found.append(
+            Candidate(
+                start=quote.open,
+                end=quote.close,
+                kind="mixed",
+                cue=None,
+                source=(source.start, source.end) if source else None,
+                speaker=source.speaker if source else None,
+                confidence=0.3,
+            )
+        )
+    return _resolved(reader, sorted(found, key=lambda c: (c.start, c.end)))
+
+
+def _candidate(start: int, end: int, kind: str, attribution: Attribution | None, confidence: float) -> Candidate:
+    if attribution is None:
+        return Candidate(start, end, kind, None, None, None, confidence)
+    source = attribution.source
+    return Candidate(
+        start=start,
+        end=end,
+        kind=kind,
+        cue=(attribution.cue.start, attribution.cue.end),
+        source=(source.start, source.end) if source else None,
+        speaker=source.speaker if source else None,
+        confidence=confidence if source else confidence - 0.2,
+    )
+
+
+def _resolved(reader: Reader, candidates: list[Candidate]) -> list[Candidate]:
+    """Pronouns resolved to the nearest person named before them, and the parts
+    of one statement (the same cue) given one group."""
+    named = sorted(((c.source[0], c.speaker) for c in candidates if c.source and c.speaker), key=lambda n: n[0])
+    by_cue: dict[tuple[int, int], int] = {}
+    for candidate in candidates:
+        if candidate.cue is not None:
+            by_cue[candidate.cue] = by_cue.get(candidate.cue, 0) + 1
+    groups: dict[tuple[int, int], int] = {}
+    resolved = []
+    for candidate in candidates:
+        speaker = candidate.speaker
+        if candidate.source and speaker is None:
+            earlier = [name for start, name in named if start < candidate.source[0]]
+            speaker = earlier[-1] if earlier else _last_full_name(reader, candidate.source[0])
+        group = None
+        if candidate.cue is not None and by_cue[candidate.cue] > 1:
+            group = groups.setdefault(candidate.cue, len(groups) + 1)
+        resolved.append(replace(candidate, speaker=speaker, group=group))
+    return resolved
+
+
+def _last_full_name(reader: Reader, offset: int) -> str | None:
+    """The last name of at least two capitalised words before ``offset``."""
+    tokens = reader.tokens_between(0, offset)
+    index = len(tokens) - 1
+    while index >= 0:
+        run: list[Token] = []
+        while index >= 0 and reader.word_class(tokens[index]) in ("name", "role", "determiner", "connector"):
+            run.insert(0, tokens[index])
+            index -= 1
+        mention = reader.mention(run) if run else None
+        if mention is not None and mention.speaker and len(mention.speaker.split()) >= FULL_NAME:
+            return mention.speaker
+        index -= 1
+    return None
