@@ -75,6 +75,7 @@ from annotations.models import (
     SpeakerRole,
     Stance,
     StanceLabel,
+    Suggestion,
     Target,
 )
 
@@ -128,6 +129,7 @@ class World:
     mine_article: Article  # assigned to the first analyst only, in progress
     mine_quote: Quote
     mine_stance: Stance
+    mine_suggestion: Suggestion  # the detector's, on the first analyst's draft
     theirs_article: Article  # the second analyst's own assigned article
     theirs_quote: Quote
     review_article: Article  # both analysts submitted; one curated quote, not yet marked curated
@@ -264,6 +266,14 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
         mine_article=mine_article,
         mine_quote=mine_quote,
         mine_stance=mine_stance,
+        mine_suggestion=Suggestion.objects.create(
+            article=mine_article,
+            start=span_of(MARKED_TEXT, "at a dead end.")[0],
+            end=span_of(MARKED_TEXT, "at a dead end.")[1],
+            text="at a dead end.",
+            speaker_name="The spokesman",
+            detector_version="rules-0",
+        ),
         theirs_article=theirs_article,
         theirs_quote=theirs_quote,
         review_article=review_article,
@@ -419,6 +429,10 @@ def mine_article(w: World) -> dict[str, Any]:
     return {"pk": w.mine_article.pk}
 
 
+def mine_suggestion(w: World) -> dict[str, Any]:
+    return {"pk": w.mine_suggestion.pk}
+
+
 def mine_quote(w: World) -> dict[str, Any]:
     return {"pk": w.mine_quote.pk}
 
@@ -503,6 +517,39 @@ TABLE: dict[str, Entry] = {
         allow(PAGE_405, GET=roles(LOGIN, 200, 404, 404, 404, 404), POST=roles(LOGIN, 302, 404, 404, 404, 404)),
         mine_article,
     ),
+    # The detector's suggestion on the first analyst's draft: theirs and the reviewers' to decide.
+    "suggestions/<int:pk>/": Entry(
+        "annotations:suggestion-detail",
+        allow(ANALYST_405, GET=roles(LOGIN, 200, 404, 200, 403, 200)),
+        mine_suggestion,
+    ),
+    "suggestions/<int:pk>/accept/": Entry(
+        "annotations:suggestion-accept",
+        allow(ANALYST_405, POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_suggestion,
+    ),
+    "suggestions/<int:pk>/reject/": Entry(
+        "annotations:suggestion-reject",
+        allow(ANALYST_405, POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_suggestion,
+    ),
+    "suggestions/<int:pk>/correct/": Entry(
+        "annotations:suggestion-correct",
+        allow(ANALYST_405, GET=roles(LOGIN, 200, 404, 200, 403, 200), POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_suggestion,
+        body=quote_form,
+    ),
+    "articles/<int:pk>/suggestions/accept-all/": Entry(
+        "annotations:suggestions-accept-all",
+        allow(ANALYST_405, GET=roles(LOGIN, 200, 404, 200, 403, 200), POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_article,
+        body=lambda w: {"count": 1},
+    ),
+    "articles/<int:pk>/detect/": Entry(
+        "annotations:article-detect",
+        allow(ANALYST_405, GET=roles(LOGIN, 200, 404, 200, 403, 200), POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_article,
+    ),
     "quotes/<int:pk>/": Entry(
         "annotations:quote-edit",
         allow(PAGE_405, GET=DRAFT, POST=roles(LOGIN, 302, 404, 302, 404, 302)),
@@ -558,6 +605,10 @@ TABLE: dict[str, Entry] = {
         "annotations:review-agreement",
         # Reviewers and researchers (@role_required, before the method check).
         allow(roles(LOGIN, 403, 403, 405, 405, 405), GET=roles(LOGIN, 403, 403, 200, 200, 200)),
+    ),
+    "review/detector/": Entry(
+        "annotations:review-detector",
+        allow(REVIEW_405, GET=REVIEWERS),
     ),
     "review/articles/<int:pk>/": Entry(
         "annotations:review-article",

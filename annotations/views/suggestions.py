@@ -182,7 +182,9 @@ def article_detect(request: AuthedRequest, pk: int) -> HttpResponse:
         Article.objects.visible_to(request.user).with_annotatable(request.user).with_detection(), pk=pk
     )
     if not request.htmx:
-        return redirect(article.annotate_url)
+        from .workspace import article_annotate
+
+        return article_annotate(request, pk)  # the status is on the article's page
     context: dict[str, Any] = {"article": article, "can_annotate": article.annotatable}
     finished = article.detection_status in {DetectionRun.Status.DONE, DetectionRun.Status.FAILED}
     if request.GET.get("polling") and finished and article.annotatable:
