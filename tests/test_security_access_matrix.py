@@ -57,6 +57,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django_tasks_db.models import get_date_max
 from knox.models import AuthToken
 
 from annotations import services
@@ -257,6 +258,15 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
     apps.get_model("axes", "AccessAttempt").objects.create(**seen, get_data="", post_data="", failures_since_start=1)
     apps.get_model("axes", "AccessLog").objects.create(**seen)
     apps.get_model("axes", "AccessFailureLog").objects.create(**seen)
+    # A background task's result (django-tasks-db's admin lists them: a failed detection's traceback).
+    apps.get_model("django_tasks_database", "DBTaskResult").objects.create(
+        args_kwargs={"args": [0], "kwargs": {}},
+        task_path="annotations.tasks.detect_article",
+        backend_name="default",
+        run_after=get_date_max(),
+        exception_class_path="",
+        traceback="",
+    )
     return World(
         users=users,
         api_tokens=api_tokens,
@@ -847,6 +857,7 @@ ADMIN_NO_ADD = {
     "axes.AccessLog",
     "axes.AccessFailureLog",
     "annotations.Release",
+    "django_tasks_database.DBTaskResult",  # results are written by the tasks backend, never by hand
     "annotations.ReleaseFile",
     "annotations.ApiTokenName",  # made on the tokens page, which shows the raw token once
     "annotations.Guidelines",  # a new version per save on the guidelines page

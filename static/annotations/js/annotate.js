@@ -682,8 +682,8 @@
       return;
     }
     // Suggestion keys: a / x / e act on the open suggestion; n / p step through the
-    // suggestions while one is open, or while no quote form is (n is also a label
-    // key, and the next search match, which keep it otherwise).
+    // suggestions while one is open, or while no quote is being written (n is also a
+    // label key, and the next search match, which keep it otherwise).
     const suggestionOpen = document.getElementById("suggestion-position");
     if (!typing(target) && !combo && !event.altKey && !event.ctrlKey && !event.metaKey) {
       const button = suggestionOpen && { a: "accept-suggestion", x: "reject-suggestion", e: "correct-suggestion" }[event.key];
@@ -692,7 +692,11 @@
         document.getElementById(button).click();
         return;
       }
-      const idle = !document.getElementById("quote-form") && !matches.length;
+      // Idle: no quote being written (no form, or the page's blank new-quote form with no
+      // selection and no stance yet) and no search to step through.
+      const form = document.getElementById("quote-form");
+      const blank = form && !/^\/(quotes|suggestions)\//.test(form.getAttribute("action")) && !form.elements.start.value && !stanceRows().length && !dirty;
+      const idle = (!form || blank) && !matches.length;
       if ((event.key === "n" || event.key === "p") && (suggestionOpen || idle) && stepSuggestion(event.key === "n" ? 1 : -1)) {
         event.preventDefault();
         return;
