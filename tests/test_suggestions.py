@@ -89,6 +89,19 @@ def test_an_import_requests_detection_of_every_new_article(reviewer, django_capt
     assert Suggestion.objects.count() == 3
 
 
+def test_an_article_posted_to_the_api_is_detected_as_it_arrives(analyst, django_capture_on_commit_callbacks):
+    from .test_api_support import api_client
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = api_client(analyst).post(
+            "/api/v1/articles/", {"title": "Posted", "language": "en", "text": TEXT}, format="json"
+        )
+    assert response.status_code == 201, response.content
+    article = Article.objects.get(title="Posted")
+    assert article.detection_runs.get().status == "done"
+    assert article.suggestions.count() == 3
+
+
 def test_no_detection_on_arrival_when_it_is_switched_off(login, analyst, settings, django_capture_on_commit_callbacks):
     settings.DETECT_ON_ARRIVAL = False
     with django_capture_on_commit_callbacks(execute=True):
