@@ -55,7 +55,10 @@ run: install
 	@echo "Demo logins (user / password): analyst / demo-analyst-pass, analyst2 / demo-analyst2-pass,"
 	@echo "  reviewer / demo-reviewer-pass, researcher / demo-researcher-pass, admin / demo-admin-pass"
 	@echo
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
+	@# The worker runs detection's background tasks beside the server, and stops with it.
+	DEBUG=1 $(PY) manage.py db_worker & WORKER=$$!; \
+	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
+	  DEBUG=1 $(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: install browser
 	CHROMIUM_PATH=$(CHROMIUM_PATH) $(PY) -m pytest $(PYTEST_ARGS)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from html import escape
 from itertools import pairwise
+from typing import Protocol
 
 from django.urls import reverse
 from django.utils.safestring import SafeString, mark_safe
@@ -66,12 +67,25 @@ class Completion:
         return round(100 * self.complete / self.total) if self.total else 0
 
 
+class Spanned(Protocol):
+    """A detector's suggestion as the text needs it: an id and a span."""
+
+    pk: int
+    start: int
+    end: int
+
+
 @dataclass
 class Segment:
     start: int
     end: int
     text: str
     quotes: list[ListedQuote] = field(default_factory=list)
+    suggestions: list[Spanned] = field(default_factory=list)
+
+    @property
+    def suggestion_ids(self) -> str:
+        return " ".join(str(suggestion.pk) for suggestion in self.suggestions)
 
     @property
     def depth(self) -> int:
@@ -87,13 +101,16 @@ class Segment:
         return " ".join(str(quote.pk) for quote in self.quotes)
 
 
-def segments(text: str, quotes: Iterable[ListedQuote]) -> list[Segment]:
-    """Split ``text`` at every quote boundary (a sweep over sorted boundaries)."""
+def segments(text: str, quotes: Iterable[ListedQuote], suggestions: Iterable[Spanned] = ()) -> list[Segment]:
+    """Split ``text`` at every quote and suggestion boundary (a sweep over sorted
+    boundaries). Suggestions are a layer of their own: they mark segments, never
+    colour them as quotes do."""
     quotes = sorted(quotes, key=lambda quote: (quote.start, -quote.end, quote.pk or 0))
+    suggestions = sorted(suggestions, key=lambda suggestion: (suggestion.start, suggestion.end))
     cuts = {0, len(text)}
-    for quote in quotes:
-        cuts.add(quote.start)
-        cuts.add(quote.end)
+    for span in [*quotes, *suggestions]:
+        cuts.add(span.start)
+        cuts.add(span.end)
     ordered = sorted(cut for cut in cuts if 0 <= cut <= len(text))
 
     result: list[Segment] = []
@@ -106,6 +123,16 @@ def segments(text: str, quotes: Iterable[ListedQuote]) -> list[Segment]:
             if quote.end > left:
                 active.append(quote)
         result.append(Segment(left, right, text[left:right], list(active)))
+    if suggestions:
+        # Few per article: a scan per suggestion over the segments it covers.
+        index = 0
+        for suggestion in suggestions:
+            while index < len(result) and result[index].end <= suggestion.start:
+                index += 1
+            for part in result[index:]:
+                if part.start >= suggestion.end:
+                    break
+                part.suggestions.append(suggestion)
     return result
 
 
@@ -124,8 +151,10 @@ def render_segments(parts: list[Segment]) -> SafeString:
     rendered = []
     for part in parts:
         innermost = part.innermost
+        # A suggestion's segments are drawn dashed (class sg) and name it in data-g.
+        suggested = f' sg" data-g="{part.suggestion_ids}' if part.suggestions else ""
         if innermost is None:
-            rendered.append(f'<span class="seg" data-s="{part.start:d}">{escape(part.text)}</span>')
+            rendered.append(f'<span class="seg{suggested}" data-s="{part.start:d}">{escape(part.text)}</span>')
         else:
             # An incomplete quote is drawn so; the segment where one ends carries the
             # marker, which CSS writes after it (generated text: not in the selection's
@@ -145,7 +174,7 @@ def render_segments(parts: list[Segment]) -> SafeString:
             )
             rendered.append(
                 f'<span class="seg hl lbl-{lead_class[innermost.lead_label]} depth-{min(part.depth, 3):d} '
-                f'lanes-{deepest:d} {underlines}{incomplete}" '
+                f'lanes-{deepest:d} {underlines}{incomplete}{suggested}" '
                 f'data-s="{part.start:d}" data-q="{part.quote_ids}">{escape(part.text)}{dots}</span>'
             )
     # Every string from the database above went through escape().

@@ -27,12 +27,13 @@ from pathlib import PurePath
 from typing import IO, TYPE_CHECKING, Any, NamedTuple, cast
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.db import IntegrityError, connection, models, transaction
 
 from . import jsonreader
 from .forms import MAX_ARTICLE_CHARS, ArticleForm
-from .models import Article
+from .models import Article, DetectionRun
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User
@@ -538,6 +539,13 @@ def _write(candidates: list[_Candidate], report: ImportReport, track: Track, bat
         batches = list(_chunks(new, batch_size))
         for batch in track(batches, len(batches), "writing"):
             _insert(batch)
+        if new and settings.DETECT_ON_ARRIVAL:
+            # The rows came back without ids (COPY): found again by their hashes.
+            arrived: list[int] = []
+            for batch in _chunks(new, 500):
+                hashes = [article.text_sha256 for article in batch]
+                arrived += Article.objects.filter(text_sha256__in=hashes).values_list("pk", flat=True)
+            DetectionRun.objects.request_on_arrival(arrived, by=new[0].created_by)
     return len(new)
 
 

@@ -163,6 +163,23 @@ class ArticleQuerySet(models.QuerySet):
         (``annotatable_by``), answered in the query that reads the article."""
         return self.annotate(annotatable=Exists(Article.objects.annotatable_by(user).filter(pk=OuterRef("pk"))))
 
+    def with_detection(self) -> ArticleQuerySet:
+        """Each article with its latest detection run's ``detection_run_id``,
+        ``detection_status``, ``detection_error`` and ``detection_version`` (None
+        if it was never run), read in the query that reads the article."""
+        latest = DetectionRun.objects.filter(article=OuterRef("pk")).order_by("-id")
+        return self.annotate(
+            **{
+                f"detection_{name}": Subquery(latest.values(field)[:1])
+                for name, field in (
+                    ("run_id", "id"),
+                    ("status", "status"),
+                    ("error", "error"),
+                    ("version", "detector_version"),
+                )
+            }
+        )
+
 
 class Article(models.Model):
     class Status(models.TextChoices):
@@ -231,6 +248,7 @@ class Article(models.Model):
         with transaction.atomic():
             self.save()
             Assignment.objects.create(article=self, annotator=user, assigned_by=user)
+            DetectionRun.objects.request_on_arrival([self.pk], by=user)
 
     @property
     def annotate_url(self) -> str:
@@ -910,6 +928,15 @@ class Quote(models.Model):
         blank=True,
         editable=False,
         help_text="The guidelines version current when the quote was made; empty if there were none.",
+    )
+    # NULL rather than "": a NOT NULL column makes SQLite rebuild the quote table
+    # to add it, which drops the offset triggers (migration 0002).
+    detector_version = models.CharField(  # noqa: DJ001
+        max_length=40,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="The detector version whose suggestion this quote came from; empty if an analyst marked it.",
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -1732,6 +1759,324 @@ class Assignment(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status in self.LOCKED
+
+
+# --- Machine suggestions ----------------------------------------------------------
+#
+# The detector's quotes are a layer of their own: a ``Suggestion`` belongs to an
+# article and a detector version, never to an analyst, so it is in no
+# agreement figure, curation or export. Each analyst decides each suggestion for
+# themselves (``SuggestionDecision``); accepting one makes it that analyst's
+# quote through ``Quote.annotate``, with the detector's version as provenance.
+
+
+class DetectionRunQuerySet(models.QuerySet["DetectionRun"]):
+    def unfinished(self) -> DetectionRunQuerySet:
+        return self.filter(status__in=[DetectionRun.Status.QUEUED, DetectionRun.Status.RUNNING])
+
+    def request(self, article_ids: Iterable[int], *, by: AnyUser | None = None) -> list[DetectionRun]:
+        """Queue detection for these articles: a run each, its task enqueued once the
+        caller's transaction commits (a worker must find the article it is given).
+        An article whose detection is already queued or running keeps that run."""
+        ids = sorted(set(article_ids))
+        busy = set(self.unfinished().filter(article_id__in=ids).values_list("article_id", flat=True))
+        requested_by = by if by is not None and by.is_authenticated else None
+        runs = DetectionRun.objects.bulk_create(
+            [DetectionRun(article_id=pk, requested_by=requested_by) for pk in ids if pk not in busy]
+        )
+        for run in runs:
+            transaction.on_commit(run.enqueue, using=self.db)
+        return runs
+
+    def request_on_arrival(self, article_ids: Iterable[int], *, by: AnyUser | None = None) -> list[DetectionRun]:
+        """``request`` for articles that have just arrived, unless DETECT_ON_ARRIVAL is off."""
+        if not settings.DETECT_ON_ARRIVAL:
+            return []
+        return self.request(article_ids, by=by)
+
+
+class DetectionRun(models.Model):
+    """One detection of one article's quotes: a task of Django's tasks framework
+    that a worker runs; the row is what the article's page polls and shows."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="detection_runs")
+    status = models.CharField(max_length=10, choices=Status, default=Status.QUEUED)
+    detector_version = models.CharField(max_length=40, blank=True)
+    task_id = models.CharField(max_length=64, blank=True, help_text="The task result's id in the tasks backend.")
+    suggestion_count = models.PositiveIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = DetectionRunQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["article", "-id"], name="detection_run_article_idx")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]), name="detection_run_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Detection of “{self.article_id}”: {self.get_status_display()}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in {self.Status.DONE, self.Status.FAILED}
+
+    def enqueue(self) -> None:
+        """Hand the run to the tasks backend. A backend that refuses (its table
+        missing, its database down) leaves the run failed, with the reason, to retry."""
+        from .tasks import detect_article
+
+        try:
+            result = detect_article.enqueue(self.pk)
+        except Exception as error:  # any refusal is shown on the page, with its reason
+            self._finish(self.Status.FAILED, error=f"Could not queue the detection: {type(error).__name__}: {error}")
+            return
+        DetectionRun.objects.filter(pk=self.pk).update(task_id=str(result.id))
+
+    def perform(self) -> int:
+        """Detect the article's quotes and replace its open suggestions with them;
+        return how many there are. A failure is recorded on the run, then raised
+        again so that the task's result records it too."""
+        from .detection import VERSION, detect
+
+        DetectionRun.objects.filter(pk=self.pk).update(status=self.Status.RUNNING, detector_version=VERSION)
+        try:
+            article = Article.objects.only("text", "language", "published_on").get(pk=self.article_id)
+            candidates = detect(article.text, article.language, article.published_on)
+            count = Suggestion.objects.replace_for(article, candidates, detector_version=VERSION)
+        except Exception as error:
+            self._finish(self.Status.FAILED, error=f"{type(error).__name__}: {error}")
+            raise
+        self._finish(self.Status.DONE, count=count)
+        return count
+
+    def _finish(self, status: str, *, error: str = "", count: int | None = None) -> None:
+        self.status, self.error, self.suggestion_count = status, error, count
+        self.finished_at = timezone.now()
+        DetectionRun.objects.filter(pk=self.pk).update(
+            status=status, error=error, suggestion_count=count, finished_at=self.finished_at
+        )
+
+
+class SuggestionQuerySet(models.QuerySet["Suggestion"]):
+    def open_for(self, user: AnyUser) -> SuggestionQuerySet:
+        """The suggestions ``user`` has not decided yet."""
+        decided = SuggestionDecision.objects.filter(suggestion=OuterRef("pk"), annotator_id=user.pk)
+        return self.exclude(Exists(decided))
+
+    def in_text_order(self) -> SuggestionQuerySet:
+        return self.order_by("start", "-end", "id")
+
+    def replace_for(self, article: Article, candidates: Iterable[Any], *, detector_version: str) -> int:
+        """Make the article's open suggestions exactly ``candidates``, in one transaction:
+        no analyst ever sees half a detection. Suggestions someone has decided stay
+        (their decisions are the detector's record); a candidate with the span of
+        one of those is not suggested again. Returns how many suggestions of this
+        version the article has now."""
+        text = article.text
+        with transaction.atomic(using=self.db):
+            self.filter(article=article).exclude(
+                Exists(SuggestionDecision.objects.filter(suggestion=OuterRef("pk")))
+            ).delete()
+            kept = set(self.filter(article=article, detector_version=detector_version).values_list("start", "end"))
+            new: dict[tuple[int, int], Suggestion] = {}
+            for candidate in candidates:
+                span = (candidate.start, candidate.end)
+                if span in kept or span in new:
+                    continue
+                check_span(
+                    text, candidate.start, candidate.end, text[candidate.start : candidate.end], name="suggestion"
+                )
+                cue = candidate.cue or (None, None)
+                source = candidate.source or (None, None)
+                new[span] = Suggestion(
+                    article=article,
+                    start=candidate.start,
+                    end=candidate.end,
+                    text=text[candidate.start : candidate.end],
+                    kind=candidate.kind,
+                    cue_start=cue[0],
+                    cue_end=cue[1],
+                    source_start=source[0],
+                    source_end=source[1],
+                    speaker_name=(candidate.speaker or "")[:200],
+                    confidence=max(0.0, min(1.0, float(candidate.confidence))),
+                    group=candidate.group,
+                    detector_version=detector_version,
+                )
+            self.bulk_create(list(new.values()))  # type: ignore[arg-type]  # the manager's model is Suggestion
+        return len(kept) + len(new)
+
+
+class Suggestion(models.Model):
+    """A quote the detector proposes in an article: a machine layer, drawn dashed,
+    that is nobody's annotation until an analyst accepts it."""
+
+    article = models.ForeignKey(Article, on_delete=models.CASCADE, related_name="suggestions")
+    start = models.PositiveIntegerField()
+    end = models.PositiveIntegerField()
+    text = models.TextField(help_text="article.text[start:end], as for a quote.")
+    kind = models.CharField(max_length=10, choices=Quote.Kind, default=Quote.Kind.DIRECT)
+    cue_start = models.PositiveIntegerField(null=True, blank=True)
+    cue_end = models.PositiveIntegerField(null=True, blank=True)
+    source_start = models.PositiveIntegerField(null=True, blank=True)
+    source_end = models.PositiveIntegerField(null=True, blank=True)
+    speaker_name = models.CharField(max_length=200, blank=True, help_text="The source's name as written.")
+    speaker = models.ForeignKey(
+        Speaker, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="Linked, if known."
+    )
+    confidence = models.FloatField(default=0.0)
+    group = models.PositiveIntegerField(null=True, blank=True, help_text="Links the parts of a split quote.")
+    detector_version = models.CharField(max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SuggestionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["article_id", "start", "-end", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="suggestion_span_not_empty"),
+            models.CheckConstraint(
+                condition=Exact(Length("text"), F("end") - F("start")), name="suggestion_text_length_matches_span"
+            ),
+            models.CheckConstraint(
+                condition=Q(confidence__gte=0, confidence__lte=1), name="suggestion_confidence_0_to_1"
+            ),
+            models.UniqueConstraint(
+                fields=["article", "detector_version", "start", "end"], name="suggestion_one_per_span_and_version"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Suggestion {quote_in_words(self.speaker_name or None, self.text)} ({self.detector_version})"
+
+    def as_quote(self, *, annotator: User) -> Quote:
+        """The quote accepting this suggestion makes (not saved): its spans, kind,
+        cue and speaker, with the detector's version as provenance."""
+        text = self.article.text
+        quote = Quote(
+            article=self.article,
+            start=self.start,
+            end=self.end,
+            text=self.text,
+            kind=self.kind,
+            speaker=self.speaker,
+            annotator=annotator,
+            detector_version=self.detector_version,
+            attribution_group=f"d{self.group}" if self.group is not None else "",
+        )
+        if self.cue_start is not None and self.cue_end is not None:
+            quote.cue_start, quote.cue_end = self.cue_start, self.cue_end
+            quote.cue_text = quote.cue = text[self.cue_start : self.cue_end][:100]
+        if self.source_start is not None and self.source_end is not None:
+            quote.mention_start, quote.mention_end = self.source_start, self.source_end
+            quote.mention_text = text[self.source_start : self.source_end]
+        quote.pick_role()
+        return quote
+
+    def accept(self, *, by: User) -> Quote:
+        """Make this suggestion ``by``'s quote, unchanged (ValidationError or
+        PermissionDenied as ``Quote.annotate`` refuses it)."""
+        quote = self.as_quote(annotator=by)
+        with transaction.atomic():
+            quote.annotate(by=by)
+            self.decide(SuggestionDecision.Outcome.ACCEPTED, by=by, quote=quote)
+        return quote
+
+    def decide(self, outcome: str, *, by: User, quote: Quote | None = None) -> SuggestionDecision:
+        """Record ``by``'s decision; a suggestion is decided once per analyst
+        (IntegrityError on a second decision, which callers answer as "decided meanwhile")."""
+        return SuggestionDecision.objects.create(suggestion=self, annotator=by, outcome=outcome, quote=quote)
+
+
+@dataclass(frozen=True)
+class DetectorTally:
+    """How analysts judged one detector version's suggestions."""
+
+    detector_version: str
+    accepted: int
+    corrected: int
+    rejected: int
+
+    @property
+    def decided(self) -> int:
+        return self.accepted + self.corrected + self.rejected
+
+    @property
+    def precision(self) -> int:
+        """Per cent of decided suggestions that were quotes (accepted as they were or corrected)."""
+        return round(100 * (self.accepted + self.corrected) / self.decided) if self.decided else 0
+
+    @property
+    def unchanged(self) -> int:
+        """Per cent of decided suggestions accepted exactly as detected."""
+        return round(100 * self.accepted / self.decided) if self.decided else 0
+
+
+class SuggestionDecisionQuerySet(models.QuerySet["SuggestionDecision"]):
+    def tally(self) -> list[DetectorTally]:
+        """Per detector version, how many suggestions were accepted unchanged,
+        corrected and rejected: one query."""
+        outcome = SuggestionDecision.Outcome
+        rows = (
+            self.order_by()
+            .values("suggestion__detector_version")
+            .annotate(
+                accepted=Count("pk", filter=Q(outcome=outcome.ACCEPTED)),
+                corrected=Count("pk", filter=Q(outcome=outcome.CORRECTED)),
+                rejected=Count("pk", filter=Q(outcome=outcome.REJECTED)),
+            )
+            .order_by("suggestion__detector_version")
+        )
+        return [
+            DetectorTally(row["suggestion__detector_version"], row["accepted"], row["corrected"], row["rejected"])
+            for row in rows
+        ]
+
+
+class SuggestionDecision(models.Model):
+    """One analyst's verdict on one suggestion."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted unchanged"
+        CORRECTED = "corrected", "Corrected"
+        REJECTED = "rejected", "Rejected"
+
+    suggestion = models.ForeignKey(Suggestion, on_delete=models.CASCADE, related_name="decisions")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    outcome = models.CharField(max_length=10, choices=Outcome)
+    quote = models.ForeignKey(
+        Quote, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="The quote it became."
+    )
+    decided_at = models.DateTimeField(auto_now_add=True)
+
+    objects = SuggestionDecisionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-decided_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["suggestion", "annotator"], name="suggestion_decided_once_per_annotator"),
+            models.CheckConstraint(
+                condition=Q(outcome__in=["accepted", "corrected", "rejected"]), name="suggestion_decision_outcome_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} by {self.annotator_id}"
 
 
 class Release(models.Model):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dataset, guidelines, review, taxonomy, tokens, workspace
+from .views import dataset, guidelines, review, suggestions, taxonomy, tokens, workspace
 
 app_name = "annotations"
 
@@ -14,6 +14,14 @@ urlpatterns = [
     path("articles/<int:pk>/annotate/", workspace.article_annotate, name="article-annotate"),
     path("articles/<int:pk>/quotes/new/", workspace.quote_new, name="quote-new"),
     path("articles/<int:pk>/submit/", workspace.article_submit, name="article-submit"),
+    path("articles/<int:pk>/detect/", suggestions.article_detect, name="article-detect"),
+    path(
+        "articles/<int:pk>/suggestions/accept-all/", suggestions.suggestions_accept_all, name="suggestions-accept-all"
+    ),
+    path("suggestions/<int:pk>/", suggestions.suggestion_detail, name="suggestion-detail"),
+    path("suggestions/<int:pk>/accept/", suggestions.suggestion_accept, name="suggestion-accept"),
+    path("suggestions/<int:pk>/reject/", suggestions.suggestion_reject, name="suggestion-reject"),
+    path("suggestions/<int:pk>/correct/", suggestions.suggestion_correct, name="suggestion-correct"),
     path("quotes/<int:pk>/", workspace.quote_edit, name="quote-edit"),
     path("quotes/<int:pk>/delete/", workspace.quote_delete, name="quote-delete"),
     path("quotes/<int:pk>/undo/", workspace.quote_undo, name="quote-undo"),
@@ -36,6 +44,7 @@ urlpatterns = [
     path("review/targets/", taxonomy.target_proposals, name="target-proposals"),
     path("review/targets/<int:pk>/accept/", taxonomy.target_proposal_accept, name="target-proposal-accept"),
     path("review/targets/<int:pk>/merge/", taxonomy.target_proposal_merge, name="target-proposal-merge"),
+    path("review/detector/", suggestions.detector_precision, name="review-detector"),
     path("review/articles/<int:pk>/", review.review_article, name="review-article"),
     path("review/articles/<int:pk>/accept/", review.review_accept, name="review-accept"),
     path("review/articles/<int:pk>/accept-agreed/", review.review_accept_agreed, name="review-accept-agreed"),

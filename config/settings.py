@@ -124,6 +124,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "simple_history",
     "axes",
+    "django_tasks_db",
     "annotations",
 ]
 
@@ -215,6 +216,14 @@ elif CACHE_BACKEND == "locmem":
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 else:
     raise ImproperlyConfigured(f"CACHE_BACKEND must be database or locmem (or set REDIS_URL), not {CACHE_BACKEND!r}.")
+
+# Work longer than a request (quote detection) runs as tasks of Django's tasks
+# framework, queued in the database and run by `manage.py db_worker` (make run
+# starts one beside the server; docker compose has a `worker` service).
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# Detect the quotes of every article as it arrives (the paste form, imports, the
+# API); off, detection runs only when someone asks (the article's page, detect_articles).
+DETECT_ON_ARRIVAL = env_bool("DETECT_ON_ARRIVAL", default=True)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

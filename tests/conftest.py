@@ -12,6 +12,13 @@ from . import shared_postgres
 from .factories import ArticleFactory, AssignmentFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def tasks_run_immediately(settings):
+    """Background tasks run in the request that enqueues them (once its transaction
+    commits): no worker in most tests. tests/test_suggestions.py runs the real one."""
+    settings.TASKS = {"default": {"BACKEND": "django.tasks.backends.immediate.ImmediateBackend"}}
+
+
 @pytest.fixture
 def analyst(db):
     return UserFactory(username="analyst", role="analyst")

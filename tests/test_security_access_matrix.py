@@ -57,6 +57,7 @@ from django.http import HttpResponse
 from django.test import Client
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
+from django_tasks_db.models import get_date_max
 from knox.models import AuthToken
 
 from annotations import services
@@ -75,6 +76,7 @@ from annotations.models import (
     SpeakerRole,
     Stance,
     StanceLabel,
+    Suggestion,
     Target,
 )
 
@@ -129,6 +131,7 @@ class World:
     mine_article: Article  # assigned to the first analyst only, in progress
     mine_quote: Quote
     mine_stance: Stance
+    mine_suggestion: Suggestion  # the detector's, on the first analyst's draft
     theirs_article: Article  # the second analyst's own assigned article
     theirs_quote: Quote
     review_article: Article  # both analysts submitted; one curated quote, not yet marked curated
@@ -258,6 +261,15 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
     apps.get_model("axes", "AccessAttempt").objects.create(**seen, get_data="", post_data="", failures_since_start=1)
     apps.get_model("axes", "AccessLog").objects.create(**seen)
     apps.get_model("axes", "AccessFailureLog").objects.create(**seen)
+    # A background task's result (django-tasks-db's admin lists them: a failed detection's traceback).
+    apps.get_model("django_tasks_database", "DBTaskResult").objects.create(
+        args_kwargs={"args": [0], "kwargs": {}},
+        task_path="annotations.tasks.detect_article",
+        backend_name="default",
+        run_after=get_date_max(),
+        exception_class_path="",
+        traceback="",
+    )
     return World(
         users=users,
         api_tokens=api_tokens,
@@ -268,6 +280,14 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
         mine_article=mine_article,
         mine_quote=mine_quote,
         mine_stance=mine_stance,
+        mine_suggestion=Suggestion.objects.create(
+            article=mine_article,
+            start=span_of(MARKED_TEXT, "at a dead end.")[0],
+            end=span_of(MARKED_TEXT, "at a dead end.")[1],
+            text="at a dead end.",
+            speaker_name="The spokesman",
+            detector_version="rules-0",
+        ),
         theirs_article=theirs_article,
         theirs_quote=theirs_quote,
         review_article=review_article,
@@ -423,6 +443,10 @@ def mine_article(w: World) -> dict[str, Any]:
     return {"pk": w.mine_article.pk}
 
 
+def mine_suggestion(w: World) -> dict[str, Any]:
+    return {"pk": w.mine_suggestion.pk}
+
+
 def mine_quote(w: World) -> dict[str, Any]:
     return {"pk": w.mine_quote.pk}
 
@@ -507,6 +531,39 @@ TABLE: dict[str, Entry] = {
         allow(PAGE_405, GET=roles(LOGIN, 200, 404, 404, 404, 404), POST=roles(LOGIN, 302, 404, 404, 404, 404)),
         mine_article,
     ),
+    # The detector's suggestion on the first analyst's draft: theirs and the reviewers' to decide.
+    "suggestions/<int:pk>/": Entry(
+        "annotations:suggestion-detail",
+        allow(ANALYST_405, GET=roles(LOGIN, 200, 404, 200, 403, 200)),
+        mine_suggestion,
+    ),
+    "suggestions/<int:pk>/accept/": Entry(
+        "annotations:suggestion-accept",
+        allow(ANALYST_405, POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_suggestion,
+    ),
+    "suggestions/<int:pk>/reject/": Entry(
+        "annotations:suggestion-reject",
+        allow(ANALYST_405, POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_suggestion,
+    ),
+    "suggestions/<int:pk>/correct/": Entry(
+        "annotations:suggestion-correct",
+        allow(ANALYST_405, GET=roles(LOGIN, 200, 404, 200, 403, 200), POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_suggestion,
+        body=quote_form,
+    ),
+    "articles/<int:pk>/suggestions/accept-all/": Entry(
+        "annotations:suggestions-accept-all",
+        allow(ANALYST_405, GET=roles(LOGIN, 200, 404, 200, 403, 200), POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_article,
+        body=lambda w: {"count": 1},
+    ),
+    "articles/<int:pk>/detect/": Entry(
+        "annotations:article-detect",
+        allow(ANALYST_405, GET=roles(LOGIN, 200, 404, 200, 403, 200), POST=roles(LOGIN, 302, 404, 302, 403, 302)),
+        mine_article,
+    ),
     "quotes/<int:pk>/": Entry(
         "annotations:quote-edit",
         allow(PAGE_405, GET=DRAFT, POST=roles(LOGIN, 302, 404, 302, 404, 302)),
@@ -580,6 +637,10 @@ TABLE: dict[str, Entry] = {
         allow(REVIEW_405, POST=REVIEW_ACTION),
         lambda w: {"pk": w.proposal.pk},
         body=lambda w: {"into": w.target.pk},
+    ),
+    "review/detector/": Entry(
+        "annotations:review-detector",
+        allow(REVIEW_405, GET=REVIEWERS),
     ),
     "review/articles/<int:pk>/": Entry(
         "annotations:review-article",
@@ -818,6 +879,7 @@ ADMIN_NO_ADD = {
     "axes.AccessLog",
     "axes.AccessFailureLog",
     "annotations.Release",
+    "django_tasks_database.DBTaskResult",  # results are written by the tasks backend, never by hand
     "annotations.ReleaseFile",
     "annotations.ApiTokenName",  # made on the tokens page, which shows the raw token once
     "annotations.Guidelines",  # a new version per save on the guidelines page

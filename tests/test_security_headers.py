@@ -24,7 +24,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from knox.models import AuthToken
 
-from annotations.models import Assignment, Guidelines, Quote
+from annotations.models import Assignment, Guidelines, Quote, Suggestion
 
 from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, StanceFactory, UserFactory
 
@@ -73,11 +73,20 @@ def world(analyst, reviewer):
     curated = quote.copy_as_curated(curator=reviewer)
     token, _ = AuthToken.objects.create(reviewer)
     guidelines = Guidelines.publish(body="# Quotes\n\nMark what the text says.", note="first", by=reviewer)
+    suggestion = Suggestion.objects.create(
+        article=article, start=0, end=5, text=article.text[:5], speaker_name="<i>x</i>", detector_version="rules-0"
+    )
     return {
         "annotations:guidelines-version": {"number": guidelines.number},
         "annotations:article-annotate": {"pk": article.pk},
         "annotations:quote-new": {"pk": article.pk},
         "annotations:article-submit": {"pk": article.pk},
+        "annotations:article-detect": {"pk": article.pk},
+        "annotations:suggestions-accept-all": {"pk": article.pk},
+        "annotations:suggestion-detail": {"pk": suggestion.pk},
+        "annotations:suggestion-accept": {"pk": suggestion.pk},
+        "annotations:suggestion-reject": {"pk": suggestion.pk},
+        "annotations:suggestion-correct": {"pk": suggestion.pk},
         "annotations:quote-edit": {"pk": quote.pk},
         "annotations:quote-delete": {"pk": quote.pk},
         "annotations:quote-undo": {"pk": quote.pk},

@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, Subquery
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -44,6 +44,7 @@ from ..models import (
     Speaker,
     Stance,
     StanceLabel,
+    Suggestion,
     Target,
     UndoRefused,
     VersionConflict,
@@ -214,16 +215,35 @@ def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]  # type: ignore[misc]
 
 
+def _page_suggestions(request: AuthedRequest, article: Article, quotes: list[ListedQuote]) -> list[Suggestion]:
+    """The detector's suggestions I have still to decide, in one query: none unless I
+    may add quotes here, none of an older detection, none where I already marked that span."""
+    if not _can_annotate(request, article):
+        return []
+    # Only the newest detection's layer: an older version's suggestions outlive a new
+    # detection only where someone decided them (they are the detector's record).
+    newest = Suggestion.objects.filter(article=article).order_by("-id").values("detector_version")[:1]
+    suggestions = Suggestion.objects.filter(article=article, detector_version=Subquery(newest)).open_for(request.user)
+    marked = {(quote.start, quote.end) for quote in quotes if not quote.is_curated}
+    return [
+        suggestion
+        for suggestion in suggestions.in_text_order().defer("created_at")
+        if (suggestion.start, suggestion.end) not in marked
+    ]
+
+
 def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
     quotes = _page_quotes(request, article)
     assignment = Assignment.objects.filter(article=article, annotator=request.user).first()
     can_annotate = _can_annotate(request, article)
     labels = list(StanceLabel.objects.all())
+    suggestions = _page_suggestions(request, article, quotes)
     return {
         "article": article,
         "quotes": quotes,
+        "suggestions": suggestions,
         "completion": Completion.of(quotes),
-        "article_html": render_segments(segments(article.text, quotes)),
+        "article_html": render_segments(segments(article.text, quotes, suggestions)),
         "quote_items": render_quote_items(quotes, request.user),
         "assignment": assignment,
         # Where this article stands in my queue: one query, whatever the number of quotes.
@@ -236,7 +256,8 @@ def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) ->
 
 
 def _get_article(request: AuthedRequest, pk: int) -> Article:
-    return get_object_or_404(Article.objects.visible_to(request.user).with_annotatable(request.user), pk=pk)
+    articles = Article.objects.visible_to(request.user).with_annotatable(request.user).with_detection()
+    return get_object_or_404(articles, pk=pk)
 
 
 def _can_annotate(request: AuthedRequest, article: Article) -> bool:
@@ -370,6 +391,7 @@ def _after_save(
     *,
     can_annotate: bool | None = None,
     undo: dict[str, int | None] | None = None,
+    suggestions_changed: bool = False,
 ) -> HttpResponse:
     if not request.htmx:
         messages.success(request, message)
@@ -380,10 +402,15 @@ def _after_save(
     quotes = _page_quotes(request, article)
     if can_annotate is None:
         can_annotate = _can_annotate(request, article)
+    article.annotatable = can_annotate
+    # A quote saved by hand leaves the suggestions as they were (and costs no query
+    # for them); a decision on a suggestion redraws them.
+    suggestions = _page_suggestions(request, article, quotes) if suggestions_changed else None
     context = {
         "article": article,
-        "article_html": render_segments(segments(article.text, quotes)),
+        "article_html": render_segments(segments(article.text, quotes, suggestions or ())),
         "quotes": quotes,
+        "suggestions": suggestions,
         "completion": Completion.of(quotes),
         "quote_items": render_quote_items(quotes, request.user),
         "saved_message": message,

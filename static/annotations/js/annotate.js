@@ -64,7 +64,7 @@
     if (!sel) return false;
     // With a quote open for editing, a new selection moves that quote's span.
     const form = document.getElementById("quote-form");
-    if (form && /^\/quotes\/\d+\//.test(form.getAttribute("action"))) {
+    if (form && /^\/(quotes|suggestions)\/\d+\//.test(form.getAttribute("action"))) {
       setSpan(form, sel.start, sel.end, sel.text);
       return true;
     }
@@ -320,6 +320,43 @@
     const link = links[current];
     highlightQuote(link.dataset.quote);
     openPanel(link.getAttribute("href"));
+  }
+
+  /* The detector's suggestions: a layer of their own, stepped through with n / p. */
+  function suggestionLinks() {
+    return Array.from(document.querySelectorAll("#suggestion-list .suggestion-link"));
+  }
+
+  let lastSuggestion = { start: -1, id: 0 }; // where n / p step from once the open one is decided
+
+  function stepSuggestion(step) {
+    const links = suggestionLinks();
+    if (!links.length) return false;
+    const key = (link) => [Number(link.dataset.start), Number(link.dataset.suggestion)];
+    const after = (a, b) => a[0] > b[0] || (a[0] === b[0] && a[1] > b[1]);
+    const from = [lastSuggestion.start, lastSuggestion.id];
+    let link;
+    if (step > 0) link = links.find((l) => after(key(l), from)) || links[0];
+    else link = links.slice().reverse().find((l) => after(from, key(l))) || links[links.length - 1];
+    openPanel(link.getAttribute("href"));
+    return true;
+  }
+
+  /* "Suggestion 2 of 5", and its text marked, once its panel is open. */
+  function showSuggestion(root) {
+    document.querySelectorAll(".sg.current-suggestion, #suggestion-list li.current").forEach((el) => el.classList.remove("current-suggestion", "current"));
+    const slot = root.querySelector("#suggestion-position");
+    if (!slot) return;
+    const id = slot.dataset.suggestion;
+    lastSuggestion = { start: Number(slot.dataset.start), id: Number(id) };
+    const links = suggestionLinks();
+    const index = links.findIndex((link) => link.dataset.suggestion === id);
+    if (index >= 0) slot.textContent = "· " + (index + 1) + " of " + links.length;
+    const segs = Array.from(document.querySelectorAll("#article-text .sg")).filter((el) => el.dataset.g.split(" ").includes(id));
+    segs.forEach((el) => el.classList.add("current-suggestion"));
+    if (segs.length) segs[0].scrollIntoView({ block: "center", behavior: "smooth" });
+    const item = document.getElementById("suggestion-" + id);
+    if (item) item.classList.add("current");
   }
 
   /* "Quote 3 of 10": the open quote's place in the list, in text order. */
@@ -662,6 +699,27 @@
       else textBox().focus();
       return;
     }
+    // Suggestion keys: a / x / e act on the open suggestion; n / p step through the
+    // suggestions while one is open, or while no quote is being written (n is also a
+    // label key, and the next search match, which keep it otherwise).
+    const suggestionOpen = document.getElementById("suggestion-position");
+    if (!typing(target) && !combo && !event.altKey && !event.ctrlKey && !event.metaKey) {
+      const button = suggestionOpen && { a: "accept-suggestion", x: "reject-suggestion", e: "correct-suggestion" }[event.key];
+      if (button) {
+        event.preventDefault();
+        document.getElementById(button).click();
+        return;
+      }
+      // Idle: no quote being written (no form, or the page's blank new-quote form with no
+      // selection and no stance yet) and no search to step through.
+      const form = document.getElementById("quote-form");
+      const blank = form && !/^\/(quotes|suggestions)\//.test(form.getAttribute("action")) && !form.elements.start.value && !stanceRows().length && !dirty;
+      const idle = (!form || blank) && !matches.length;
+      if ((event.key === "n" || event.key === "p") && (suggestionOpen || idle) && stepSuggestion(event.key === "n" ? 1 : -1)) {
+        event.preventDefault();
+        return;
+      }
+    }
     if ((event.key === "n" || event.key === "N") && matches.length && !typing(target) && !target.closest("#quote-panel")) {
       event.preventDefault();
       stepMatch(event.key === "n" ? 1 : -1);
@@ -729,10 +787,21 @@
         const index = quoteLinks().findIndex((link) => link.dataset.quote === id);
         if (index >= 0) openQuote(index);
       }
+      const suggestedSeg = event.target.closest(".sg");
+      if (!seg && suggestedSeg && window.getSelection().isCollapsed) {
+        const link = suggestionLinks().find((l) => l.dataset.suggestion === suggestedSeg.dataset.g.split(" ")[0]);
+        if (link) openPanel(link.getAttribute("href"));
+      }
     }, 0);
   });
 
   document.addEventListener("click", function (event) {
+    const suggested = event.target.closest("#suggestion-list .suggestion-link");
+    if (suggested) {
+      event.preventDefault();
+      openPanel(suggested.getAttribute("href"));
+      return;
+    }
     const link = event.target.closest("#quote-list .quote-link");
     if (link) {
       event.preventDefault();
@@ -993,6 +1062,7 @@
       const editing = form && form.getAttribute("action").match(/^\/quotes\/(\d+)\//);
       if (editing) highlightQuote(editing[1]);
       showPosition(newPanel);
+      showSuggestion(newPanel);
       if (errors.length) {
         // Not saved: the first problem comes into view and takes the focus, and all are read out.
         const first = errors[0];
