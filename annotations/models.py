@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -1852,12 +1852,16 @@ class DetectionRun(models.Model):
         return how many there are. A failure is recorded on the run, then raised
         again so that the task's result records it too."""
         from .detection import VERSION, detect
+        from .detection.linking import link
 
         DetectionRun.objects.filter(pk=self.pk).update(status=self.Status.RUNNING, detector_version=VERSION)
         try:
             article = Article.objects.only("text", "language", "published_on").get(pk=self.article_id)
             candidates = detect(article.text, article.language, article.published_on)
-            count = Suggestion.objects.replace_for(article, candidates, detector_version=VERSION)
+            speaker_ids = link(candidates, article.published_on)
+            count = Suggestion.objects.replace_for(
+                article, candidates, detector_version=VERSION, speaker_ids=speaker_ids
+            )
         except Exception as error:
             self._finish(self.Status.FAILED, error=f"{type(error).__name__}: {error}")
             raise
@@ -1881,12 +1885,20 @@ class SuggestionQuerySet(models.QuerySet["Suggestion"]):
     def in_text_order(self) -> SuggestionQuerySet:
         return self.order_by("start", "-end", "id")
 
-    def replace_for(self, article: Article, candidates: Iterable[Any], *, detector_version: str) -> int:
+    def replace_for(
+        self,
+        article: Article,
+        candidates: Iterable[Any],
+        *,
+        detector_version: str,
+        speaker_ids: Sequence[int | None] | None = None,
+    ) -> int:
         """Make the article's open suggestions exactly ``candidates``, in one transaction:
         no analyst ever sees half a detection. Suggestions someone has decided stay
         (their decisions are the detector's record); a candidate with the span of
-        one of those is not suggested again. Returns how many suggestions of this
-        version the article has now."""
+        one of those is not suggested again. ``speaker_ids``: the registry's speaker
+        for each candidate, where linking found one. Returns how many suggestions of
+        this version the article has now."""
         text = article.text
         with transaction.atomic(using=self.db):
             self.filter(article=article).exclude(
@@ -1894,7 +1906,9 @@ class SuggestionQuerySet(models.QuerySet["Suggestion"]):
             ).delete()
             kept = set(self.filter(article=article, detector_version=detector_version).values_list("start", "end"))
             new: dict[tuple[int, int], Suggestion] = {}
-            for candidate in candidates:
+            candidates = list(candidates)
+            linked = list(speaker_ids) if speaker_ids is not None else [None] * len(candidates)
+            for candidate, speaker_id in zip(candidates, linked, strict=True):
                 span = (candidate.start, candidate.end)
                 if span in kept or span in new:
                     continue
@@ -1914,6 +1928,7 @@ class SuggestionQuerySet(models.QuerySet["Suggestion"]):
                     source_start=source[0],
                     source_end=source[1],
                     speaker_name=(candidate.speaker or "")[:200],
+                    speaker_id=speaker_id,
                     confidence=max(0.0, min(1.0, float(candidate.confidence))),
                     group=candidate.group,
                     detector_version=detector_version,

@@ -3,6 +3,8 @@ decisions on the annotate page (accept, correct, reject, accept all)."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -19,7 +21,14 @@ from annotations.models import (
     SuggestionQuerySet,
 )
 
-from .factories import ArticleFactory, AssignmentFactory, UserFactory
+from .factories import (
+    ArticleFactory,
+    AssignmentFactory,
+    SpeakerAliasFactory,
+    SpeakerFactory,
+    SpeakerRoleFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
@@ -51,8 +60,9 @@ def article(analyst, detect):
 
 
 def suggestion_at(article: Article, words: str) -> Suggestion:
+    """The suggestion whose span holds ``words``."""
     start = article.text.index(words)
-    return Suggestion.objects.get(article=article, start=start)
+    return Suggestion.objects.get(article=article, start__lte=start, end__gte=start + len(words))
 
 
 # --- Detection -------------------------------------------------------------------------
@@ -69,9 +79,9 @@ def test_a_pasted_article_is_detected_as_it_arrives(login, analyst, django_captu
     assert (run.status, run.detector_version, run.suggestion_count) == ("done", detection.VERSION, 3)
     texts = list(article.suggestions.in_text_order().values_list("text", flat=True))
     assert texts == [
-        "We will not allow Iran to acquire a nuclear weapon,",
-        "at a dead end for now.",
-        "<b>bold words here</b> and more.",
+        "We will not allow Iran to acquire a nuclear weapon",
+        "the talks were “at a dead end for now.”",
+        "“<b>bold words here</b> and more.”",
     ]
     assert all(TEXT[s.start : s.end] == s.text for s in article.suggestions.all())
 
@@ -117,6 +127,30 @@ def test_a_new_detection_replaces_the_open_suggestions_and_keeps_the_decided(art
     after = set(Suggestion.objects.values_list("pk", flat=True))
     assert rejected.pk in after  # a decision is the detector's record
     assert len(after) == 3 and after - {rejected.pk} != before - {rejected.pk}  # the open ones were replaced
+
+
+def test_a_detected_speaker_is_linked_to_the_registry_by_alias_and_by_role_on_the_date(detect):
+    gallant = SpeakerFactory(name="Yoav Gallant")
+    SpeakerRoleFactory(
+        speaker=gallant,
+        title="Minister of Defense",
+        organisation="Government of Israel",
+        country="IL",
+        start_date=datetime.date(2022, 12, 29),
+    )
+    price = SpeakerFactory(name="Ned Price")
+    SpeakerAliasFactory(speaker=price, name="State Department Spokesman Ned Price")
+    article = ArticleFactory(
+        text=(
+            "“We will do whatever it takes,” the Israeli defence minister said on Wednesday.\n\n"
+            "“We are in constant discussion with Israel,” Price added.\n\n"
+            "“The deal is not on the agenda,” Jane Unknown said."
+        ),
+        published_on=datetime.date(2023, 1, 5),
+    )
+    detect(article)
+    linked = {s.speaker_name: s.speaker for s in Suggestion.objects.filter(article=article)}
+    assert linked == {"Israeli defence minister": gallant, "Price": price, "Jane Unknown": None}
 
 
 def test_a_failed_detection_writes_nothing_and_is_shown_with_a_retry(
@@ -218,8 +252,8 @@ def test_accepting_makes_my_quote_with_the_detectors_version(login, analyst, art
     assert (quote.start, quote.end, quote.text, quote.kind) == (
         suggestion.start,
         suggestion.end,
-        "at a dead end for now.",
-        "direct",
+        "the talks were “at a dead end for now.”",
+        "mixed",
     )
     assert (quote.annotator, quote.detector_version, quote.is_curated) == (analyst, detection.VERSION, False)
     decision = SuggestionDecision.objects.get()
@@ -247,14 +281,14 @@ def test_correcting_saves_the_changed_quote_as_corrected(login, analyst, article
     url = reverse("annotations:suggestion-correct", args=[suggestion.pk])
     panel = client.get(url, **HX).content.decode()
     assert "Correct the suggestion" in panel and f'action="{url}"' in panel
-    end = suggestion.end - 1  # without the comma
+    end = TEXT.index(" on Monday")  # the analyst takes the attribution in too (and calls it indirect)
     response = client.post(
         url,
         {
             "start": suggestion.start,
             "end": end,
             "text": TEXT[suggestion.start : end],
-            "kind": "direct",
+            "kind": "indirect",
             "stances-TOTAL_FORMS": 0,
             "stances-INITIAL_FORMS": 0,
         },
@@ -262,7 +296,7 @@ def test_correcting_saves_the_changed_quote_as_corrected(login, analyst, article
     )
     assert response.status_code == 200, response.content.decode()[:2000]
     quote = Quote.objects.get()
-    assert quote.text == "We will not allow Iran to acquire a nuclear weapon"
+    assert (quote.text, quote.kind) == ("We will not allow Iran to acquire a nuclear weapon,” the minister said", "indirect")
     assert quote.detector_version == detection.VERSION
     decision = SuggestionDecision.objects.get()
     assert (decision.outcome, decision.quote) == ("corrected", quote)
