@@ -178,7 +178,7 @@ def test_the_figures_and_tables_follow_the_filters(login, researcher):
     assert [row["value"] for row in narrowed["composition"].by_outlet] == ["Haaretz"]
     assert [(f"{row['value']:%Y-%m}", row["quotes"]) for row in narrowed["composition"].by_month] == [("2023-03", 1)]
     body = response.content.decode()
-    assert '<table class="list compact" id="by-language">' in body and "<td hx-disable>he</td>" in body
+    assert '<table class="tally" id="by-language">' in body and "<td hx-disable>he</td>" in body
     assert "<td hx-disable>en</td>" not in body
     assert response.context["page"].paginator.count == 1
 
