@@ -42,10 +42,10 @@ DEV_TOOLS = {
     "pandas",
     "pip-audit",
     "playwright",
-    "pyarrow",
     "ruff",
     "schemathesis",
 }
+# pyarrow is not one either: the server writes Parquet exports and release files.
 # django-stubs-ext is not one: it is a small runtime helper (django-tasks-db imports it);
 # the stubs themselves end in "-stubs".
 DEV_PREFIXES = ("pytest", "types-")

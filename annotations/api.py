@@ -952,7 +952,11 @@ class ReleaseViewSet(StrictQueryParamsMixin, mixins.ListModelMixin, mixins.Retri
         data = serializer.validated_data
         try:
             release = services.build_release(
-                name=data["name"], note=data.get("note", ""), filters=data.get("filters") or {}, user=request.user
+                name=data["name"],
+                note=data.get("note", ""),
+                filters=data.get("filters") or {},
+                user=request.user,
+                base_url=request.build_absolute_uri("/"),
             )
         except services.ReleaseError as error:
             raise exceptions.ValidationError(error.errors) from None
@@ -965,6 +969,12 @@ class ReleaseViewSet(StrictQueryParamsMixin, mixins.ListModelMixin, mixins.Retri
         summary="Download one file of a release, byte for byte as frozen",
         responses={
             **export_responses("The stored file, byte for byte; its SHA-256 is in X-Checksum-SHA256."),
+            **{
+                (200, document.media_type): OpenApiResponse(
+                    OpenApiTypes.STR, description=f"{document.filename}: the release's {document.format}."
+                )
+                for document in services.RELEASE_DOCUMENTS.values()
+            },
             401: UNAUTHENTICATED,
             403: FORBIDDEN,
             404: NOT_FOUND,
@@ -976,12 +986,11 @@ class ReleaseViewSet(StrictQueryParamsMixin, mixins.ListModelMixin, mixins.Retri
         release_file = release.files.filter(format=fmt).first()
         if release_file is None:
             raise exceptions.NotFound(f"Release {release.name} has no {fmt} file.")
-        spec = exporters.FORMATS.get(fmt)
         response = FileResponse(
             release_file.file.open("rb"),
             as_attachment=True,
-            filename=f"demarche-{release.name}-{fmt}.{spec.extension if spec else fmt}",
-            content_type=spec.media_type if spec else "application/octet-stream",
+            filename=services.release_filename(release, fmt),
+            content_type=services.release_media_type(fmt),
         )
         response["X-Checksum-SHA256"] = release_file.sha256
         digest = base64.b64encode(bytes.fromhex(release_file.sha256)).decode()

@@ -8,10 +8,11 @@ JSONL on PostgreSQL is the exception: the database writes the lines itself
 and streams them through one COPY: the same bytes, nearly as fast as COPY alone.
 
 Every format states its offset convention, and every one counts Unicode code
-points, end exclusive: Demarche's own (JSONL, CSV, XLSX), W3C's
-TextPositionSelector ("character positions"), doccano (Python ``str``
-offsets) and Label Studio, whose own exports count code points too (1.23.2
-stored a region after three emoji as ``start 31, end 47``: ``text[31:47]``).
+points, end exclusive: Demarche's own (JSONL, CSV, XLSX, and Parquet, the
+JSONL's values typed), W3C's TextPositionSelector ("character positions"),
+doccano (Python ``str`` offsets) and Label Studio, whose own exports count
+code points too (1.23.2 stored a region after three emoji as ``start 31,
+end 47``: ``text[31:47]``).
 
 Research data stays exact: no format changes a string. CSV cells are what the
 database holds, formulas included; spreadsheet users get XLSX, whose text
@@ -21,6 +22,7 @@ cells are typed as strings, which a spreadsheet shows and never evaluates.
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import tempfile
@@ -30,6 +32,8 @@ from itertools import batched, groupby
 from typing import Any
 from urllib.parse import urlencode
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections
@@ -821,6 +825,143 @@ def write_labelstudio(
     yield from _buffered(pieces())
 
 
+# --- Parquet: the JSONL's quotes as one typed table ----------------------------
+#
+# One row per quote, exactly the JSON of the API (quote_representations, the one
+# Python rendering), with its types declared: ints, strings, a date, UTC
+# timestamps, and a quote's stances as list<struct<target, label, intensity,
+# confidence, note>>. One row per quote rather than per stance: a quote without
+# a stance is still a row, counts of quotes stay counts of quotes, and
+# Hugging Face datasets reads a list of structs as a list of dicts. (The CSV is
+# the flat view, one row per quote × target.)
+
+
+def _field(name: str, type_: pa.DataType, *, nullable: bool = True) -> pa.Field:
+    return pa.field(name, type_, nullable=nullable)
+
+
+_PARQUET_SPAN = pa.struct(
+    [
+        _field("start", pa.int32(), nullable=False),
+        _field("end", pa.int32(), nullable=False),
+        _field("text", pa.string(), nullable=False),
+    ]
+)
+_PARQUET_TIMESTAMP = pa.timestamp("us", tz="UTC")
+PARQUET_SCHEMA = pa.schema(
+    [
+        _field("id", pa.int64(), nullable=False),
+        _field("start", pa.int32(), nullable=False),
+        _field("end", pa.int32(), nullable=False),
+        _field("text", pa.string(), nullable=False),
+        _field("kind", pa.string(), nullable=False),
+        _field("cue", pa.string(), nullable=False),
+        _field("mention", _PARQUET_SPAN),
+        _field("cue_span", _PARQUET_SPAN),
+        _field(
+            "speaker",
+            pa.struct(
+                [
+                    _field("id", pa.int64(), nullable=False),
+                    _field("name", pa.string(), nullable=False),
+                    _field("country", pa.string(), nullable=False),
+                    _field("wikidata_qid", pa.string(), nullable=False),
+                    _field("role", pa.struct([_field("title", pa.string()), _field("organisation", pa.string())])),
+                ]
+            ),
+        ),
+        _field(
+            "addressee",
+            pa.struct(
+                [
+                    _field("id", pa.int64(), nullable=False),
+                    _field("name", pa.string(), nullable=False),
+                    _field("country", pa.string(), nullable=False),
+                ]
+            ),
+        ),
+        _field(
+            "stances",
+            pa.list_(
+                pa.struct(
+                    [
+                        _field(
+                            "target",
+                            pa.struct([_field("slug", pa.string()), _field("name", pa.string())]),
+                            nullable=False,
+                        ),
+                        _field("label", pa.string(), nullable=False),
+                        _field("intensity", pa.int8()),
+                        _field("confidence", pa.float64()),
+                        _field("note", pa.string(), nullable=False),
+                    ]
+                )
+            ),
+            nullable=False,
+        ),
+        _field("attribution_group", pa.string(), nullable=False),
+        _field("parent", pa.int64()),
+        _field(
+            "article",
+            pa.struct(
+                [
+                    _field("id", pa.int64(), nullable=False),
+                    _field("title", pa.string(), nullable=False),
+                    _field("outlet", pa.string(), nullable=False),
+                    _field("published_on", pa.date32()),
+                    _field("url", pa.string(), nullable=False),
+                ]
+            ),
+            nullable=False,
+        ),
+        _field("layer", pa.string(), nullable=False),
+        _field("annotator", pa.string()),
+        _field("curated_from", pa.list_(pa.int64()), nullable=False),
+        _field("version", pa.int32(), nullable=False),
+        _field("guidelines_version", pa.int32()),
+        _field("created_at", _PARQUET_TIMESTAMP, nullable=False),
+        _field("updated_at", _PARQUET_TIMESTAMP, nullable=False),
+        _field("offsets_convention", pa.string(), nullable=False),
+    ],
+    metadata={
+        "offsets_convention": OFFSETS_CONVENTION,
+        "description": "Demarche quotes: who said what, about what, with which stance",
+    },
+)
+
+
+def _parquet_row(quote: dict[str, Any]) -> dict[str, Any]:
+    """The API's JSON of a quote with its date and timestamps typed (the rest is already typed)."""
+    article = quote["article"]
+    published_on = article["published_on"]
+    return {
+        **quote,
+        "article": {**article, "published_on": published_on and datetime.date.fromisoformat(published_on)},
+        "created_at": datetime.datetime.fromisoformat(quote["created_at"]),
+        "updated_at": datetime.datetime.fromisoformat(quote["updated_at"]),
+    }
+
+
+def write_parquet(
+    queryset: QuerySet[Quote], *, chunk_size: int = CHUNK_SIZE, progress: Progress | None = None
+) -> Iterator[bytes]:
+    """The quotes as a Parquet file with ``PARQUET_SCHEMA``, one row group per chunk.
+
+    Parquet's footer comes last, so the file is written to a temporary file
+    (memory stays flat) and then read out in chunks.
+    """
+    with tempfile.TemporaryFile() as spool:
+        with pq.ParquetWriter(spool, PARQUET_SCHEMA) as writer:
+            for chunk in batched(quote_rows(queryset).iterator(chunk_size=chunk_size), chunk_size):
+                rows = [_parquet_row(quote) for quote in quote_representations(list(chunk))]
+                writer.write_table(pa.Table.from_pylist(rows, schema=PARQUET_SCHEMA))
+                if progress is not None:
+                    progress(len(chunk))
+        spool.seek(0)
+        while data := spool.read(FLUSH_AT):
+            yield data
+
+
 FORMATS: dict[str, ExportFormat] = {
     fmt.name: fmt
     for fmt in [
@@ -853,6 +994,14 @@ FORMATS: dict[str, ExportFormat] = {
         ),
         ExportFormat(
             "labelstudio", "application/json", "json", write_labelstudio, "Label Studio tasks, code-point offsets."
+        ),
+        ExportFormat(
+            "parquet",
+            "application/vnd.apache.parquet",
+            "parquet",
+            write_parquet,
+            "One typed table, a quote per row with its stances as a list: for pandas and Hugging Face datasets.",
+            binary=True,
         ),
     ]
 }

@@ -223,6 +223,45 @@ class QuoteFilter(filters.FilterSet):
         return search_text(queryset, "text", value)
 
 
+class DatasetFilter(QuoteFilter):
+    """The quotes API's filters as the dataset page's form: the same names and the same
+    meaning, so the values carry into every export URL unchanged. Always the curated
+    layer; targets, labels and outlets offered as lists."""
+
+    target = filters.CharFilter(method=_unfiltered, help_text="Includes the targets below it.")
+    label = filters.CharFilter(method=_unfiltered, help_text="With a target: that stance toward that target.")
+    speaker_country = filters.CharFilter(
+        method="filter_speaker_country", help_text="ISO 3166-1 alpha-2, such as IL.", max_length=2
+    )
+    kind = filters.ChoiceFilter(choices=Quote.Kind.choices, empty_label="All kinds")
+    outlet = outlet_filter("article__", filter_class=filters.ChoiceFilter, empty_label="All outlets", help_text="")
+    published_after = published_after_filter("article__", widget=forms.DateInput(attrs={"type": "date"}))
+    published_before = published_before_filter("article__", widget=forms.DateInput(attrs={"type": "date"}))
+    q = filters.CharFilter(method="filter_q", help_text="Words of the quote.", max_length=200)
+
+    def __init__(self, data: Any = None, queryset: QuerySet[Quote] | None = None, **kwargs: Any) -> None:
+        super().__init__(data, queryset, **kwargs)
+        # Not filters of a dataset: the layer is always curated, and the others are
+        # the API's (one article, one speaker id, the raw layer's annotator, an order).
+        for name in ("layer", "article", "speaker", "annotator", "ordering"):
+            del self.filters[name]
+        targets = [("", "All targets"), *Target.objects.order_by("name").values_list("slug", "name")]
+        labels = [("", "All labels"), *StanceLabel.objects.order_by("order", "name").values_list("slug", "name")]
+        self.filters["target"].extra["widget"] = forms.Select(choices=targets)
+        self.filters["label"].extra["widget"] = forms.Select(choices=labels)
+        outlets = (
+            Article.objects.curated().exclude(outlet="").order_by("outlet").values_list("outlet", flat=True).distinct()
+        )
+        spellings: dict[str, str] = {}
+        for outlet in outlets:
+            spellings.setdefault(outlet.lower(), outlet)
+        self.filters["outlet"].extra["choices"] = [(outlet, outlet) for outlet in spellings.values()]
+
+    def query(self) -> dict[str, str]:
+        """The filters given, as the export API takes them (valid data only)."""
+        return {name: str(self.form.data[name]) for name in self.filters if self.form.data.get(name)}
+
+
 class ArticleFilter(filters.FilterSet):
     status = filters.ChoiceFilter(choices=Article.Status.choices, help_text="open or curated.")
     outlet = outlet_filter()

@@ -2106,6 +2106,10 @@ class Release(models.Model):
     datasheet = models.TextField(
         blank=True, help_text="The release's README in Markdown: what it holds and the guidelines it was made under."
     )
+    # Frozen with the files, as the page and the API show them: a citation must not
+    # change when DATASET_AUTHORS or DATASET_URL do later.
+    citation = models.TextField(blank=True, help_text="CITATION.cff (Citation File Format 1.2.0).")
+    bibtex = models.TextField(blank=True, help_text="release.bib: the release as a BibTeX entry.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

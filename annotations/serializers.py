@@ -705,6 +705,8 @@ class ReleaseSerializer(serializers.ModelSerializer):
             "article_count",
             "sha256",
             "datasheet",
+            "citation",
+            "bibtex",
             "created_by",
             "created_at",
             "files",

@@ -288,6 +288,15 @@ STORAGES = {
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT") or BASE_DIR / "media")
 MEDIA_URL = "media/"
 
+# What a release cites and licenses (annotations/services.py writes them into its
+# DATASHEET.md, CITATION.cff and release.bib). Authors are separated by ";" as a
+# name may hold a comma ("Doe, Jane"); empty: the reviewer who made the release.
+# DATASET_URL is the public address of this Demarche, such as https://demarche.example.org:
+# a citation's url must be one readers can reach (empty: the address the API was called at).
+DATASET_LICENSE = env_str("DATASET_LICENSE", "CC-BY-4.0")
+DATASET_AUTHORS = [name.strip() for name in env_str("DATASET_AUTHORS").split(";") if name.strip()]
+DATASET_URL = env_str("DATASET_URL").rstrip("/")
+
 # Uploaded import files are read in memory and never stored; keep them small.
 DATA_UPLOAD_MAX_MEMORY_SIZE = env_int("DATA_UPLOAD_MAX_MEMORY_SIZE", 5 * 1024 * 1024)
 FILE_UPLOAD_MAX_MEMORY_SIZE = DATA_UPLOAD_MAX_MEMORY_SIZE

@@ -34,7 +34,10 @@ def test_a_reviewer_freezes_the_curated_dataset(seeded, reviewer, researcher, ap
     release = response.json()
     assert (release["name"], release["quote_count"], release["article_count"]) == ("v1", 8, 1)
     assert release["created_by"] == "reviewer"
-    assert {file["format"] for file in release["files"]} == {"jsonl", "csv", "xlsx", "w3c", "doccano", "labelstudio"}
+    assert {file["format"] for file in release["files"]} == {
+        *("jsonl", "csv", "xlsx", "w3c", "doccano", "labelstudio", "parquet"),
+        *("datasheet", "cff", "bibtex"),
+    }
     client = api(researcher)
     for file in release["files"]:
         body = download(client, file["url"])

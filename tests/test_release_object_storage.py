@@ -93,8 +93,11 @@ def test_a_release_is_written_to_the_bucket_and_served_byte_for_byte(bucket, s3,
     )
 
     keys = stored_keys(s3, bucket)
-    assert len(keys) == len(services.RELEASE_FORMATS)
+    assert len(keys) == len(services.RELEASE_FORMATS) + len(services.RELEASE_DOCUMENTS)
     assert all(key.startswith(f"demarche/releases/{release.pk}-v1/") for key in keys)
+    assert {
+        f"demarche/releases/{release.pk}-v1/{name}" for name in ("DATASHEET.md", "CITATION.cff", "release.bib")
+    } <= set(keys)
     assert not (settings.MEDIA_ROOT / "releases").exists()
 
     response = api(researcher).get(f"/api/v1/releases/{release.pk}/files/jsonl")
