@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("annotations", "0012_guidelines"),
+        ("annotations", "0014_target_proposals"),
     ]
 
     operations = [
