@@ -1,9 +1,8 @@
 """Parquet: the JSONL's quotes as one typed table, for pandas and Hugging Face datasets.
 
-Hugging Face ``datasets`` is too heavy for CI, so these tests don't import it:
-``datasets.load_dataset("parquet", data_files=…)`` reads the file through pyarrow's
-``pyarrow.parquet`` and keeps its schema as the dataset's features, so what pyarrow
-reads here, with these types, is what load_dataset gives.
+Each tool reads the file the way a researcher would: pyarrow, ``pandas.read_parquet``
+and ``datasets.load_dataset("parquet", data_files=…)`` (offline, its cache in a
+temporary folder).
 """
 
 # Shared fixtures are imported by name, which pyflakes reads as unused imports
@@ -97,6 +96,24 @@ def test_pandas_reads_it_directly(awkward_quotes):
     assert plain["article"]["published_on"] == datetime.date(2023, 1, 5)
     stored = Stance.objects.filter(quote=awkward_quotes["plain"]).order_by("id").values_list("confidence", flat=True)
     assert [stance["confidence"] for stance in plain["stances"]] == list(stored)
+
+
+def test_hugging_face_datasets_loads_it_with_its_types(awkward_quotes, tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_DATASETS_CACHE", str(tmp_path / "cache"))
+    import datasets
+
+    path = tmp_path / "quotes.parquet"
+    path.write_bytes(parquet_of(Quote.objects.curated().order_by("id")))
+    loaded = datasets.load_dataset("parquet", data_files=[str(path)], split="train", cache_dir=str(tmp_path / "cache"))
+    assert loaded.num_rows == 3
+    assert loaded.features["id"].dtype == "int64"
+    assert loaded.features["start"].dtype == "int32"
+    rows = {row["id"]: row for row in loaded.to_list()}
+    main = rows[awkward_quotes["main"].pk]
+    assert main["text"] == awkward_quotes["main"].article.text[main["start"] : main["end"]]
+    assert [stance["label"] for stance in main["stances"]] == ["support", "oppose", "neutral"]
+    assert rows[awkward_quotes["plain"].pk]["article"]["published_on"] == datetime.date(2023, 1, 5)
 
 
 def test_an_export_of_nothing_is_an_empty_table_with_the_schema():
