@@ -107,6 +107,10 @@ detector-eval: install
 	  --floor-direct 0.95 --floor-all 0.95 --floor-source 0.90
 	DEBUG=1 $(PY) manage.py evaluate_detector tests/data/detector/holdout.jsonl \
 	  --floor-direct 0.95 --floor-all 0.85 --floor-source 0.90
+	DEBUG=1 $(PY) manage.py evaluate_detector tests/data/detector/dev2.jsonl \
+	  --floor-direct 0.95 --floor-all 0.80 --floor-source 0.85
+	DEBUG=1 $(PY) manage.py evaluate_detector tests/data/detector/blind.jsonl \
+	  --floor-direct 0.95 --floor-all 0.80 --floor-source 0.85
 
 # --- Benchmarks and resilience (bench/, tests/test_resilience.py) ---------------
 .PHONY: bench resilience

@@ -25,6 +25,9 @@ GOLD = Path(__file__).parent / "data" / "detector"
 FLOORS = {
     "dev.jsonl": {"direct": 0.95, "all": 0.95, "source": 0.90},
     "holdout.jsonl": {"direct": 0.95, "all": 0.85, "source": 0.90},
+    # Written by someone who never read the rules (tests/data/detector/README-gold.md).
+    "dev2.jsonl": {"direct": 0.95, "all": 0.80, "source": 0.85},
+    "blind.jsonl": {"direct": 0.95, "all": 0.80, "source": 0.85},
 }
 TEXT = "“We will not back down,” the minister said. Gallant said Iran would never get the bomb."
 
