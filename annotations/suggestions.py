@@ -6,13 +6,18 @@ sees and can change every suggestion before saving.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from .detection.lexicon import lexicon
 from .detection.linking import known_names, role_mentions
 from .detection.marks import is_quotation_mark
-from .models import Article, Quote, Speaker
+from .models import Article, Quote, Speaker, Stance, Target
+
+if TYPE_CHECKING:
+    from .models import AnyUser
 
 TRAILING_PUNCTUATION = ",.;:!?…"
 
@@ -133,3 +138,94 @@ def suggest(article: Article, start: int, end: int) -> Suggestion:
             if last is not None:
                 suggestion.speaker = last[1]
     return suggestion
+
+
+# --- The target -------------------------------------------------------------------------
+
+# Words that say nothing about what a target is about, in the languages the detector reads.
+FUNCTION_WORDS = frozenset(
+    (  # noqa: SIM905 (a word list reads better as words than as 90 quoted strings)
+        "the a an of on to in for and or with from by at as is are was were be been its it this that these those "
+        "about against over under into than not no new their his her our your they them we you he she who which "
+        "der die das den dem des ein eine einer eines und oder mit von zu im in auf für über gegen nicht "
+        "le la les un une des du de et ou avec pour sur dans contre"
+    ).split()
+)
+TARGET_WORD = re.compile(r"[^\W\d_]{3,}")
+
+
+def _stem(word: str) -> str:
+    """A crude stem, enough to match "sanctions" with "sanction" and "talks" with "talk"."""
+    word = word.lower().removesuffix("’s").removesuffix("'s")
+    for suffix in ("ing", "ed", "es", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _stems(text: str) -> set[str]:
+    return {_stem(word) for word in TARGET_WORD.findall(text) if word.lower() not in FUNCTION_WORDS}
+
+
+def _sentence_bounds(text: str, start: int, end: int) -> tuple[int, int]:
+    """The sentences the span sits in, within its paragraph."""
+    para_start, para_end = _paragraph_bounds(text, start, end)
+    left = max(text.rfind(stop, para_start, start) for stop in (". ", "? ", "! "))
+    right = [position for stop in (". ", "? ", "! ") if (position := text.find(stop, end, para_end)) != -1]
+    return (left + 2 if left >= para_start else para_start), (min(right) + 1 if right else para_end)
+
+
+def suggest_target(article: Article, start: int, end: int, annotator: AnyUser) -> Target | None:
+    """The target a new quote most likely takes a stance toward, or None.
+
+    Two signals, two queries: the words of each target's name found in the
+    selection (twice the weight) or in its sentence, a word that few targets
+    share counting more; and the targets of the analyst's own quotes on this
+    article, the nearest in the text most. A topic with targets under it counts
+    less than its children, which say more. Only a clear winner is suggested:
+    the analyst sees it in the stance row and can change it.
+    """
+    text = article.text
+    selected = _stems(text[start:end])
+    sentence_start, sentence_end = _sentence_bounds(text, start, end)
+    around = _stems(text[sentence_start:sentence_end])
+    # The targets of the analyst's own quotes near this one: news stays on one
+    # topic for a stretch, so the nearest quote's targets are the likeliest.
+    nearby: dict[int, float] = {}
+    if getattr(annotator, "pk", None) is not None:
+        stances = Stance.objects.filter(
+            quote__article=article, quote__annotator_id=annotator.pk, quote__is_curated=False
+        ).values_list("quote__start", "quote__end", "target_id")
+        for quote_start, quote_end, target_id in stances:
+            distance = max(start - quote_end, quote_start - end, 0)
+            bonus = 0.8 if distance < 400 else 0.4 if distance < 1200 else 0.2
+            nearby[target_id] = max(nearby.get(target_id, 0.0), bonus)
+    targets = list(Target.objects.only("id", "name", "parent_id", "status"))
+    parents = {target.parent_id for target in targets if target.parent_id}
+    words_of = {target.pk: _stems(target.name) for target in targets}
+    # A word many targets share ("Iran") tells them apart less than one only a few have ("deal").
+    shared: dict[str, int] = {}
+    for words in words_of.values():
+        for word in words:
+            shared[word] = shared.get(word, 0) + 1
+    weight = {word: math.log((len(targets) + 1) / count) for word, count in shared.items()}
+    scores: dict[int, float] = {}
+    for target in targets:
+        words = words_of[target.pk]
+        total = sum(weight[word] for word in words)
+        if not total:
+            continue
+        found = sum(weight[word] * (2.0 if word in selected else 1.0 if word in around else 0.0) for word in words)
+        score = found / total**0.5
+        score += nearby.get(target.pk, 0.0)
+        if target.pk in parents:
+            score -= 0.3
+        scores[target.pk] = score
+    if not scores:
+        return None
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    best, best_score = ranked[0]
+    runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+    if best_score < 1.5 or best_score - runner_up < 0.25:
+        return None
+    return next(target for target in targets if target.pk == best)

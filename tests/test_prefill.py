@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from annotations.models import Quote, Speaker
-from annotations.suggestions import suggest, suggest_kind
+from annotations.suggestions import suggest, suggest_kind, suggest_target
 
 from .factories import ArticleFactory, AssignmentFactory, SpeakerFactory, SpeakerRoleFactory
 
@@ -200,3 +200,71 @@ def test_a_saved_alias_is_used_by_the_prefill(login, analyst):
     ]
     assert form.initial["speaker"] == Speaker.objects.get(name="Mira Ostrova").pk
     assert form.initial["mention_text"] == "Ostrova"
+
+
+# --- The target ---------------------------------------------------------------------------
+
+
+def test_the_target_whose_distinctive_words_the_quote_uses_is_suggested(analyst):
+    from .factories import TargetFactory
+
+    topic = TargetFactory(name="Iran nuclear issue", slug="iran")
+    deal = TargetFactory(name="Return to the Iran nuclear deal", slug="deal", parent=topic)
+    TargetFactory(name="Iran acquiring nuclear weapons", slug="weapons", parent=topic)
+    article = article_with("Biden said the deal was dead. Iran denied it.")
+    assert suggest_target(article, *span(article.text, "the deal was dead"), analyst) == deal
+
+
+def test_no_target_is_suggested_without_a_clear_winner(analyst):
+    from .factories import TargetFactory
+
+    TargetFactory(name="Sanctions on Iran", slug="sanctions-iran")
+    TargetFactory(name="Sanctions on Russia", slug="sanctions-russia")
+    article = article_with("The minister said the sanctions would stay.")
+    assert suggest_target(article, *span(article.text, "the sanctions would stay"), analyst) is None
+
+
+def test_on_the_worked_example_the_suggested_targets_are_often_right_and_never_wrong(analyst, settings):
+    """Annotating the demo article's quotes in order, as an analyst would: the
+    suggestion is one of the quote's gold targets, or nothing (never a wrong one)."""
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    from annotations.models import Article, Stance, StanceLabel, Target
+
+    settings.DEBUG = True
+    call_command("seed_demo", one_annotator=True, stdout=io.StringIO())
+    article = Article.objects.get(metadata__source="worked-example.json")
+    example = json.loads((settings.DEMO_DATA_DIR / "worked-example.json").read_text())
+    label = StanceLabel.objects.first()
+    right = 0
+    for gold in example["quotes"]:
+        targets = [stance["target"] for stance in gold["stances"]]
+        suggested = suggest_target(article, gold["start"], gold["end"], analyst)
+        assert suggested is None or suggested.slug in targets, (gold["text"], suggested)
+        right += suggested is not None
+        quote = Quote.objects.create(
+            article=article, start=gold["start"], end=gold["end"], text=gold["text"], kind="direct", annotator=analyst
+        )
+        for slug in targets:
+            Stance.objects.create(quote=quote, target=Target.objects.get(slug=slug), label=label)
+    assert right >= 5
+
+
+def test_the_new_quote_panel_fills_a_suggested_stance_row(login, analyst):
+    from .factories import TargetFactory
+
+    deal = TargetFactory(name="Return to the Iran nuclear deal", slug="deal")
+    TargetFactory(name="Iran acquiring nuclear weapons", slug="weapons")
+    article = article_with("Biden said the Iran nuclear deal was dead. Iran denied it.")
+    AssignmentFactory(article=article, annotator=analyst)
+    start, end = span(article.text, "the Iran nuclear deal was dead")
+    panel = (
+        login(analyst)
+        .get(reverse("annotations:quote-new", args=[article.pk]), {"start": start, "end": end}, **HX)
+        .content.decode()
+    )
+    assert "data-suggested" in panel
+    assert f'<option value="{deal.pk}" selected>' in panel

@@ -296,7 +296,8 @@ def test_correcting_saves_the_changed_quote_as_corrected(login, analyst, article
     )
     assert response.status_code == 200, response.content.decode()[:2000]
     quote = Quote.objects.get()
-    assert (quote.text, quote.kind) == ("We will not allow Iran to acquire a nuclear weapon,” the minister said", "indirect")
+    assert quote.text == "We will not allow Iran to acquire a nuclear weapon,” the minister said"
+    assert quote.kind == "indirect"
     assert quote.detector_version == detection.VERSION
     decision = SuggestionDecision.objects.get()
     assert (decision.outcome, decision.quote) == ("corrected", quote)

@@ -51,7 +51,7 @@ from ..models import (
 )
 from ..requests import AuthedRequest
 from ..roles import analyst_required, is_analyst, is_researcher, is_reviewer, reviewer_required
-from ..suggestions import suggest
+from ..suggestions import suggest, suggest_target
 
 ANNOTATE = "annotations/article_annotate.html"
 
@@ -287,11 +287,19 @@ def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
 
 
 def _new_quote_forms(
-    article: Article, data: QueryDict | None = None, *, labels: list[StanceLabel] | None = None, **initial: Any
+    article: Article,
+    data: QueryDict | None = None,
+    *,
+    labels: list[StanceLabel] | None = None,
+    target: Target | None = None,
+    **initial: Any,
 ) -> dict[str, Any]:
+    """The quote form and its stance rows; ``target``, a suggested target, fills the
+    first row (which the page drops at saving if it is left without a label)."""
+    stances_initial = [{"target": target.pk}] if target is not None else None
     return {
         "form": QuoteForm(data, article=article, initial=initial or None),
-        "stances": StanceFormSet(data, instance=Quote(article=article), labels=labels),
+        "stances": StanceFormSet(data, instance=Quote(article=article), labels=labels, initial=stances_initial),
     }
 
 
@@ -367,6 +375,7 @@ def _new_quote_panel(request: AuthedRequest, article: Article) -> HttpResponse:
                 mention_end=hint.mention_end,
                 mention_text=article.text[hint.mention_start : hint.mention_end],
             )
+        initial["target"] = suggest_target(article, start, end, request.user)
     forms = _new_quote_forms(article, **initial)
     if initial and request.GET.get("text") and request.GET["text"] != initial["text"]:
         forms["form"].add_error(None, "The selection and the article disagree: select the quote again.")

@@ -540,10 +540,9 @@
       empty.textContent = "No target matches “" + input.value.trim() + "”.";
       combo.list.append(empty);
     }
-    // What the analyst typed is no target's name: offer to propose it, last in the list.
+    // No target matches what the analyst typed: offer to propose it.
     const typed = input.value.trim();
-    const named = combo.options.some((option) => fold(option.path.split(" › ").pop().replace(/ \(proposed\)$/, "")) === fold(typed));
-    if (proposeDialog && typed && !showAll && !named) {
+    if (proposeDialog && typed && !showAll && !combo.matches.length) {
       const item = document.createElement("li");
       item.id = combo.list.id + "-" + combo.matches.length;
       item.setAttribute("role", "option");
@@ -551,7 +550,7 @@
       item.className = "propose";
       item.textContent = "Propose “" + typed + "” as a new target…";
       combo.list.append(item);
-      combo.matches.push({ id: "", path: typed, key: "", propose: true });
+      combo.matches.push({ id: null, path: typed, key: "", propose: true });
     }
     combo.list.hidden = false;
     input.setAttribute("aria-expanded", "true");
@@ -597,11 +596,21 @@
     input.removeAttribute("aria-invalid");
     closeCombo(input);
     dirty = true;
+    forgetSuggestion(input);
     // Straight on to the label: the label keys act on this row from here.
     const row = input.closest(".stance-row");
     const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
     if (radio) radio.focus();
     announce("Target: " + option.path + ". Now press a label key.");
+  }
+
+  /* The analyst chose the target of a suggested row: the row is theirs now. */
+  function forgetSuggestion(input) {
+    const row = input.closest(".stance-row[data-suggested]");
+    if (!row) return;
+    row.removeAttribute("data-suggested");
+    const note = row.querySelector(".suggested-target");
+    if (note) note.remove();
   }
 
   function comboKeydown(event, input) {
@@ -936,6 +945,7 @@
         const combo = combos.get(proposingFor);
         combo.hidden.value = option.id;
         proposingFor.value = option.path;
+        forgetSuggestion(proposingFor);
         proposingFor.removeAttribute("aria-invalid");
         dirty = true;
       }
@@ -992,6 +1002,7 @@
     if (combo) {
       // Typed text replaces a picked target until one is picked again.
       combo.hidden.value = "";
+      forgetSuggestion(event.target);
       openCombo(event.target);
       return;
     }
@@ -1103,6 +1114,19 @@
   document.addEventListener("submit", function (event) {
     if (event.target.id === "quote-form" && !event.target.hasAttribute("hx-post")) dirty = false;
   });
+  /* A suggested target the analyst left without a label is no stance: it goes before
+   * the form is sent (capturing, so before htmx reads the form). A row whose target
+   * the analyst chose is theirs, and the server asks for its label. */
+  document.addEventListener(
+    "submit",
+    function (event) {
+      if (event.target.id !== "quote-form") return;
+      event.target.querySelectorAll("#stance-rows .stance-row[data-suggested]").forEach(function (row) {
+        if (!row.querySelector("input[type=radio]:checked")) row.remove();
+      });
+    },
+    true,
+  );
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt && event.detail.elt.id === "quote-form") dirty = false;
   });
