@@ -158,8 +158,8 @@ def test_the_timeline_marks_the_quote_in_its_escaped_context(login, researcher, 
     curated_quote(gallant, text=text, start=start, end=end)
     page = login(researcher).get(gallant.get_absolute_url()).content.decode()
     assert (
-        "Before &lt;b&gt;bold&lt;/b&gt; “<mark>We will &lt;script&gt;alert(1)&lt;/script&gt; act</mark>,” he said &amp; left."
-        in page
+        "Before &lt;b&gt;bold&lt;/b&gt; “<mark>We will &lt;script&gt;alert(1)&lt;/script&gt; act</mark>,” "
+        "he said &amp; left." in page
     )
     assert "<script>alert(1)" not in page
 
