@@ -594,7 +594,7 @@ class SpeakerMergeForm(forms.Form):
         label="Duplicate speaker's number",
         min_value=1,
         max_value=2**63 - 1,
-        help_text="The number in the duplicate's page address (/speakers/<number>/), also shown in the speakers list.",
+        help_text="The number shown on the duplicate's page (“Speaker #12”) and beside it in the speakers list.",
         error_messages={"required": "Give the number of the duplicate speaker."},
     )
 
