@@ -7,6 +7,7 @@ import datetime
 
 import pytest
 from django.db import connection
+from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -221,11 +222,8 @@ def test_a_researcher_never_sees_an_annotators_quote_in_the_timeline(login, rese
     assert raw.pk not in [quote.pk for quote in response.context["timeline"]["page"].object_list]
 
 
-def test_the_stance_over_time_place_is_reserved_and_empty(login, researcher, gallant):
-    response = login(researcher).get(gallant.get_absolute_url() + "#stance-over-time")
-    assert response.status_code == 200
-    from django.template.loader import render_to_string
-
+def test_the_stance_over_time_place_is_reserved_and_renders_nothing_yet():
+    """The stance statistics' chart is wired into this partial after merging; until then it is empty."""
     assert render_to_string("annotations/speaker_detail.html#stance-over-time").strip() == ""
 
 
