@@ -38,6 +38,7 @@ from .models import (
     ReleaseFile,
     Speaker,
     SpeakerAlias,
+    SpeakerMerge,
     SpeakerRole,
     Stance,
     StanceLabel,
@@ -499,6 +500,28 @@ class GuidelinesAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["author"]
     search_fields = ["note", "body"]
     fields = readonly_fields = ("number", "note", "body", "author", "created_at")
+
+
+@admin.register(SpeakerMerge)
+class SpeakerMergeAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The record of each speaker merge. Read-only: reviewers merge on the speaker's
+    page, and the record is what is left of the merged speaker."""
+
+    list_display = ["merged_name", "merged_speaker_id", "kept", "by", "at", "curated_quotes", "raw_quotes"]
+    list_select_related = ["kept", "by"]
+    search_fields = ["merged_name", "merged_qid", "kept__name"]
+    fields = readonly_fields = (
+        "kept",
+        "merged_speaker_id",
+        "merged_name",
+        "merged_qid",
+        "by",
+        "at",
+        "curated_quotes",
+        "raw_quotes",
+        "aliases",
+        "roles",
+    )
 
 
 @admin.register(ApiTokenName)

@@ -52,6 +52,7 @@ from .filters import (
     ARTICLE_ORDERINGS,
     ASSIGNMENT_ORDERINGS,
     QUOTE_ORDERINGS,
+    SPEAKER_ORDERINGS,
     ArticleFilter,
     AssignmentFilter,
     Keys,
@@ -66,12 +67,14 @@ from .models import (
     Article,
     Assignment,
     Quote,
+    QuoteQuerySet,
     Release,
     Speaker,
     StanceLabel,
     Target,
     VersionConflict,
     is_analyst,
+    label_counts,
 )
 from .permissions import AssignmentAccess, ReadOrAnnotate, ReleaseAccess
 from .serializers import (
@@ -261,7 +264,7 @@ class KeysetPagination(BasePagination):
             raise invalid
         parsed: list[Any] = []
         for (column, _), value in zip(keys, values, strict=True):
-            if column.endswith("published_on"):
+            if column.endswith(("published_on", "_quoted")):  # the dates of the keys
                 if value is not None and not isinstance(value, str):
                     raise invalid
                 try:
@@ -893,10 +896,30 @@ class ReadOnlyResource(
     retrieve=extend_schema(summary="One speaker", responses=detail_responses(SpeakerSerializer)),
 )
 class SpeakerViewSet(ReadOnlyResource):
+    """Speakers with their figures in the curated layer the caller may read: the
+    same figures as the speaker pages (``Speaker.objects.with_quote_figures``)."""
+
     serializer_class = SpeakerSerializer
     filterset_class = SpeakerFilter
+    orderings = SPEAKER_ORDERINGS
     lookup_value_regex = r"[0-9]+"
-    queryset = Speaker.objects.prefetch_related("aliases", "roles")
+
+    def curated_quotes(self) -> QuoteQuerySet:
+        return Quote.objects.visible_to(self.request.user).curated_dataset()
+
+    def get_queryset(self) -> QuerySet[Speaker]:
+        return Speaker.objects.prefetch_related("aliases", "roles").with_quote_figures(self.curated_quotes())
+
+    def list(self, request: Request) -> Response:
+        speakers = _page(self, self.filter_queryset(self.get_queryset()))
+        counts = label_counts([speaker.pk for speaker in speakers], self.curated_quotes())
+        context = {**self.get_serializer_context(), "label_counts": counts}
+        return self.get_paginated_response(SpeakerSerializer(speakers, many=True, context=context).data)
+
+    def retrieve(self, request: Request, pk: str) -> Response:
+        speaker = self.get_object()
+        context = {**self.get_serializer_context(), "label_counts": label_counts([speaker.pk], self.curated_quotes())}
+        return Response(SpeakerSerializer(speaker, context=context).data)
 
 
 @extend_schema_view(

@@ -21,7 +21,18 @@ from django.db import connection
 from django.db.models import Exists, F, OrderBy, OuterRef, Q, QuerySet
 
 from .forms import AgreementFilterForm
-from .models import Article, Assignment, Quote, QuoteQuerySet, Speaker, Stance, StanceLabel, Target
+from .models import (
+    Article,
+    Assignment,
+    Quote,
+    QuoteQuerySet,
+    Speaker,
+    SpeakerAlias,
+    SpeakerRole,
+    Stance,
+    StanceLabel,
+    Target,
+)
 
 Keys = list[tuple[str, bool]]
 
@@ -42,6 +53,13 @@ ARTICLE_ORDERINGS: dict[str, Keys] = {
     "-published_on": [("published_on", True), ("id", False)],
 }
 ASSIGNMENT_ORDERINGS: dict[str, Keys] = {"id": [("id", False)], "-id": [("id", True)]}
+SPEAKER_ORDERINGS: dict[str, Keys] = {
+    "id": [("id", False)],
+    "-quote_count": [("quote_count", True), ("id", False)],
+    "quote_count": [("quote_count", False), ("id", False)],
+    "-last_quoted": [("last_quoted", True), ("id", False)],
+    "last_quoted": [("last_quoted", False), ("id", False)],
+}
 
 
 def ordering_exprs(keys: Keys, *, reverse: bool = False) -> list[OrderBy]:
@@ -60,7 +78,7 @@ def apply_layer(queryset: QuoteQuerySet, layer: str) -> QuoteQuerySet:
     """The curated dataset (curated quotes on curated articles) or the annotators' layer."""
     if layer == Quote.Layer.RAW:
         return queryset.raw_layer()
-    return queryset.curated().filter(article__status=Article.Status.CURATED)
+    return queryset.curated_dataset()
 
 
 def search_text(queryset: QuerySet, field: str, value: str) -> QuerySet:
@@ -326,9 +344,19 @@ class AgreementFilter(filters.FilterSet):
 
 
 class SpeakerFilter(filters.FilterSet):
-    country = filters.CharFilter(method="filter_country", help_text="ISO 3166-1 alpha-2 country, such as US.")
-    kind = filters.ChoiceFilter(choices=Speaker.Kind.choices)
+    """The speakers index page's filters and the API's: one set, so they find the same speakers.
+    ``ordering`` is applied by the page or the API's paginator; the figures it sorts on
+    come from ``SpeakerQuerySet.with_quote_figures``."""
+
     q = filters.CharFilter(method="filter_q", help_text="Part of the name or of an alias.")
+    country = filters.CharFilter(method="filter_country", help_text="ISO 3166-1 alpha-2 country, such as US.")
+    kind = filters.ChoiceFilter(choices=Speaker.Kind.choices, help_text="person, organisation, government or unnamed.")
+    role = filters.CharFilter(method="filter_role", help_text="Part of a title they held, such as minister.")
+    ordering = filters.ChoiceFilter(
+        choices=[(name, name) for name in SPEAKER_ORDERINGS],
+        method=_unfiltered,
+        help_text="Sort order (default id): by their curated quotes' count or latest date; ties by id.",
+    )
 
     class Meta:
         model = Speaker
@@ -338,11 +366,17 @@ class SpeakerFilter(filters.FilterSet):
         return queryset.filter(country=value.strip().upper())
 
     def filter_q(self, queryset: QuerySet[Speaker], name: str, value: str) -> QuerySet[Speaker]:
-        value = value.strip()
+        value = value.replace("\x00", "").strip()
         if not value:
             return queryset
-        aliases = Speaker.objects.filter(aliases__name__icontains=value).values("pk")
-        return queryset.filter(Q(name__icontains=value) | Q(pk__in=aliases))
+        aliases = SpeakerAlias.objects.filter(speaker_id=OuterRef("pk"), name__icontains=value)
+        return queryset.filter(Q(name__icontains=value) | Q(Exists(aliases)))
+
+    def filter_role(self, queryset: QuerySet[Speaker], name: str, value: str) -> QuerySet[Speaker]:
+        value = value.replace("\x00", "").strip()
+        if not value:
+            return queryset
+        return queryset.filter(Exists(SpeakerRole.objects.filter(speaker_id=OuterRef("pk"), title__icontains=value)))
 
 
 class TargetFilter(filters.FilterSet):

@@ -519,6 +519,110 @@ class SpeakerForm(forms.ModelForm):
         return speaker
 
 
+class SpeakerEditForm(forms.ModelForm):
+    """A reviewer's correction of a speaker on their page."""
+
+    class Meta:
+        model = Speaker
+        fields = ["name", "kind", "country", "wikidata_qid"]
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the speaker a name.")
+        return name
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].strip().upper()
+
+    def clean_wikidata_qid(self) -> str:
+        qid = self.cleaned_data["wikidata_qid"].strip().upper()
+        other = Speaker.objects.exclude(pk=self.instance.pk).filter(wikidata_qid=qid).first() if qid else None
+        if other is not None:
+            raise forms.ValidationError(
+                "“%(name)s” (speaker %(pk)s) already has %(qid)s: if they are the same person, merge them instead.",
+                code="qid_taken",
+                params={"name": other.name, "pk": other.pk, "qid": qid},
+            )
+        return qid
+
+    def validate_constraints(self, exclude: Any = None) -> None:
+        """The QID's uniqueness is checked above with a message a person can act on."""
+
+
+class SpeakerAliasForm(forms.ModelForm):
+    class Meta:
+        model = SpeakerAlias
+        fields = ["name"]
+        labels = {"name": "New alias"}
+
+    def __init__(self, *args: Any, speaker: Speaker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.speaker = speaker
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Type the other name.")
+        if name == self.speaker.name or self.speaker.aliases.filter(name=name).exists():
+            raise forms.ValidationError("“%(name)s” is already one of their names.", params={"name": name})
+        return name
+
+    def save(self, commit: bool = True) -> SpeakerAlias:
+        self.instance.speaker = self.speaker
+        return super().save(commit=commit)
+
+
+class SpeakerRoleForm(forms.ModelForm):
+    class Meta:
+        model = SpeakerRole
+        fields = ["title", "organisation", "country", "start_date", "end_date"]
+        labels = {"start_date": "Since", "end_date": "Until"}
+        widgets = {
+            "start_date": forms.DateInput(attrs={"type": "date"}),
+            "end_date": forms.DateInput(attrs={"type": "date"}),
+        }
+
+    def __init__(self, *args: Any, speaker: Speaker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.speaker = speaker
+        self.instance.speaker = speaker
+
+    def clean_title(self) -> str:
+        title = " ".join(self.cleaned_data["title"].split())
+        if not title:
+            raise forms.ValidationError("Give the role a title.")
+        return title
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].strip().upper()
+
+
+class SpeakerMergeForm(forms.Form):
+    """Which speaker to merge into this one: the duplicate's number (on its page and in the list)."""
+
+    duplicate = forms.IntegerField(
+        label="Duplicate speaker's number",
+        min_value=1,
+        max_value=2**63 - 1,
+        help_text="The number shown on the duplicate's page (“Speaker #12”) and beside it in the speakers list.",
+        error_messages={"required": "Give the number of the duplicate speaker."},
+    )
+
+    def __init__(self, *args: Any, kept: Speaker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.kept = kept
+
+    def clean_duplicate(self) -> Speaker:
+        pk = self.cleaned_data["duplicate"]
+        duplicate = Speaker.objects.filter(pk=pk).first()
+        if duplicate is None:
+            raise forms.ValidationError("There is no speaker %(pk)s.", params={"pk": pk})
+        if duplicate.pk == self.kept.pk:
+            raise forms.ValidationError("A speaker can't be merged into itself: give the duplicate's number.")
+        return duplicate
+
+
 class TargetForm(forms.ModelForm):
     class Meta:
         model = Target

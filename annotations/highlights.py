@@ -265,3 +265,17 @@ class _Escaped(dict):
         if key not in self:
             self[key] = f'<span class="chip lbl-{escape(slug)}">{escape(label)}: {escape(target)}</span>'
         return self[key]
+
+
+# How much of the article a timeline shows on each side of a quote, in code points.
+EXCERPT_CONTEXT = 160
+
+
+def excerpt(before: str, text: str, after: str) -> SafeString:
+    """A quote in its sentence for reading: the article's text around it, cut at a word
+    boundary with an ellipsis, the quote itself in ``<mark>``; every piece escaped."""
+    if len(before) >= EXCERPT_CONTEXT and " " in before:
+        before = "…" + before[before.index(" ") + 1 :]
+    if len(after) >= EXCERPT_CONTEXT and " " in after:
+        after = after[: after.rindex(" ")] + "…"
+    return mark_safe(f"{escape(before)}<mark>{escape(text)}</mark>{escape(after)}")  # noqa: S308  # nosec B308 B703: every piece escaped

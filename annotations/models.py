@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery
+from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
 from django.db.models.signals import pre_delete
@@ -60,11 +60,22 @@ def record_creations(model: type[models.Model], pks: list[int], *, by: AnyUser |
     the database from the stored rows (INSERT … SELECT, a batch of ids at a time):
     building a history instance per row in Python was most of a large import's time.
     """
+    record_history(model, pks, by=by, history_type="+")
+
+
+def record_history(
+    model: type[models.Model], pks: list[int], *, by: AnyUser | None, history_type: str, reason: str | None = None
+) -> None:
+    """Write a history row of ``history_type`` ("+" created, "~" changed) for each of
+    ``pks`` as the rows now stand, copied by the database (see ``record_creations``),
+    with ``reason`` as the change reason."""
     history = model.history.model  # type: ignore[attr-defined]
     connection = connections[router.db_for_write(model)]
     name = connection.ops.quote_name
     columns = ", ".join(name(field.column) for field in history.tracked_fields)
-    extra = ", ".join(name(column) for column in ("history_date", "history_type", "history_user_id"))
+    extra = ", ".join(
+        name(column) for column in ("history_date", "history_type", "history_user_id", "history_change_reason")
+    )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     user_id = by.pk if by is not None and by.is_authenticated else None
     with connection.cursor() as cursor:
@@ -72,10 +83,29 @@ def record_creations(model: type[models.Model], pks: list[int], *, by: AnyUser |
             batch = pks[start : start + 900]
             cursor.execute(
                 f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608  # nosec B608: names from the models, values as parameters
-                f"SELECT {columns}, %s, '+', %s FROM {name(model._meta.db_table)} "
+                f"SELECT {columns}, %s, %s, %s, %s FROM {name(model._meta.db_table)} "
                 f"WHERE {name(str(model._meta.pk.column))} IN ({', '.join(['%s'] * len(batch))})",
-                [now, user_id, *batch],
+                [now, history_type, user_id, reason, *batch],
             )
+
+
+def record_curated_links(pks: list[int]) -> None:
+    """Copy the ``curated_from`` links of quotes ``pks`` into their latest history rows
+    (those ``record_history`` has just written), as ``QuoteHistory`` does on a save:
+    otherwise such a row would read as a curated quote made from nothing."""
+    if not pks:
+        return
+    history = Quote.history.model
+    links = history._meta.apps.get_model("annotations", "HistoricalQuote_curated_from")
+    through = Quote.curated_from.through
+    latest = history.objects.filter(id__in=pks).values("id").annotate(last=Max("history_id")).values("last")
+    records = dict(history.objects.filter(history_id__in=latest).values_list("id", "history_id"))
+    sources = through.objects.filter(from_quote_id__in=pks).values_list("pk", "from_quote_id", "to_quote_id")
+    links.objects.bulk_create(
+        links(id=pk, history_id=records[source], from_quote_id=source, to_quote_id=target)
+        for pk, source, target in sources
+        if source in records
+    )
 
 
 # --- Articles ----------------------------------------------------------------
@@ -359,6 +389,45 @@ class SpeakerQuerySet(models.QuerySet):
             return self.none()
         return self.filter(Q(name__icontains=term) | Q(aliases__name__icontains=term)).distinct()
 
+    def with_quote_figures(self, quotes: QuoteQuerySet) -> SpeakerQuerySet:
+        """Each speaker with ``quote_count``, ``first_quoted`` and ``last_quoted`` (the
+        earliest and latest publication date) over ``quotes`` — the curated layer a
+        user may read, for the speakers pages and the API alike. Correlated subqueries
+        rather than a JOIN with GROUP BY, so a page of speakers can be filtered, sorted
+        and keyset-paginated on them."""
+        theirs = quotes.filter(speaker_id=OuterRef("pk")).order_by().values("speaker_id")
+        return self.annotate(
+            quote_count=Coalesce(Subquery(theirs.annotate(n=Count("pk")).values("n")), 0),
+            first_quoted=Subquery(theirs.annotate(day=Min("article__published_on")).values("day")),
+            last_quoted=Subquery(theirs.annotate(day=Max("article__published_on")).values("day")),
+        )
+
+
+@dataclass(frozen=True)
+class LabelCount:
+    """How many of a speaker's stances carry one label."""
+
+    slug: str
+    name: str
+    colour: str
+    count: int
+
+
+def label_counts(speaker_ids: Iterable[int], quotes: QuoteQuerySet) -> dict[int, list[LabelCount]]:
+    """The stances of each speaker's ``quotes`` per label, in the labels' order: one query, however many speakers."""
+    rows = (
+        Stance.objects.filter(quote__in=quotes.filter(speaker_id__in=list(speaker_ids)))
+        .values("quote__speaker_id", "label__slug", "label__name", "label__colour", "label__order", "label_id")
+        .annotate(count=Count("pk"))
+        .order_by("quote__speaker_id", "label__order", "label_id")
+    )
+    counts: dict[int, list[LabelCount]] = {}
+    for row in rows:
+        counts.setdefault(row["quote__speaker_id"], []).append(
+            LabelCount(row["label__slug"], row["label__name"], row["label__colour"], row["count"])
+        )
+    return counts
+
 
 class Speaker(models.Model):
     class Kind(models.TextChoices):
@@ -387,12 +456,179 @@ class Speaker(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("annotations:speaker-detail", args=[self.pk])
+
     def role_on(self, day: datetime.date | None) -> SpeakerRole | None:
         """The role this speaker held on ``day``: the latest one to have started."""
         if day is None:
             return None
         roles = [role for role in self.roles.all() if role.held_on(day)]
         return max(roles, key=lambda role: role.start_date or datetime.date.min, default=None)
+
+    @property
+    def wikidata_url(self) -> str:
+        return f"https://www.wikidata.org/wiki/{self.wikidata_qid}" if self.wikidata_qid else ""
+
+    def merge_problems(self, duplicate: Speaker) -> list[str]:
+        """Why ``duplicate`` can't be merged into this speaker; empty when it can."""
+        if duplicate.pk == self.pk:
+            return ["A speaker can't be merged into itself: pick the duplicate to merge into this one."]
+        problems = []
+        if self.wikidata_qid and duplicate.wikidata_qid and self.wikidata_qid != duplicate.wikidata_qid:
+            problems.append(
+                f"“{duplicate.name}” is Wikidata {duplicate.wikidata_qid} and “{self.name}” is "
+                f"{self.wikidata_qid}: two Wikidata entities are two speakers. Correct the QID first if one is wrong."
+            )
+        # The duplicate-span rule (``Quote.duplicate``): the same annotator's span, kind
+        # and layer attributed to both would become one quote twice.
+        mine = Quote.objects.filter(
+            speaker_id=self.pk,
+            article_id=OuterRef("article_id"),
+            start=OuterRef("start"),
+            end=OuterRef("end"),
+            kind=OuterRef("kind"),
+            annotator_id=OuterRef("annotator_id"),
+            is_curated=OuterRef("is_curated"),
+        )
+        clashes = list(
+            Quote.objects.filter(speaker_id=duplicate.pk)
+            .filter(Exists(mine))
+            .order_by("id")
+            .values_list("id", flat=True)[:10]
+        )
+        if clashes:
+            problems.append(
+                "Both speakers have the same annotator's quote on the same span "
+                f"(quote{'s' if len(clashes) > 1 else ''} {', '.join(map(str, clashes))} of “{duplicate.name}”): "
+                "merged, they would be one quote twice. Delete or change one of each pair first."
+            )
+        return problems
+
+    def merge_preview(self, duplicate: Speaker) -> MergePreview:
+        """What merging ``duplicate`` into this speaker would move, for the confirmation."""
+        quotes = Quote.objects.filter(Q(speaker_id=duplicate.pk) | Q(addressee_id=duplicate.pk))
+        figures = quotes.aggregate(
+            curated=Count("pk", filter=Q(is_curated=True)), raw=Count("pk", filter=Q(is_curated=False))
+        )
+        return MergePreview(
+            curated_quotes=figures["curated"],
+            raw_quotes=figures["raw"],
+            aliases=len(self._aliases_to_take(duplicate)),
+            roles=duplicate.roles.count(),
+            name_becomes_alias=self._takes_name_as_alias(duplicate),
+            problems=self.merge_problems(duplicate),
+        )
+
+    def _aliases_to_take(self, duplicate: Speaker) -> list[SpeakerAlias]:
+        have = {self.name, *self.aliases.values_list("name", flat=True)}
+        return [alias for alias in duplicate.aliases.all() if alias.name not in have]
+
+    def _takes_name_as_alias(self, duplicate: Speaker) -> bool:
+        return duplicate.name != self.name and not self.aliases.filter(name=duplicate.name).exists()
+
+    def merge(self, duplicate: Speaker, *, by: AnyUser | None) -> SpeakerMerge:
+        """Merge ``duplicate`` into this speaker, in one transaction: its quotes (both
+        layers, as speaker and as addressee), aliases and roles move here; its name
+        becomes an alias (unless it is this speaker's name); its QID comes along when
+        this speaker has none; it is deleted; a ``SpeakerMerge`` records it all.
+
+        Refused (ValidationError, with ``merge_problems``) for the speaker itself, two
+        different QIDs, or quotes that would become duplicates. Both rows are locked
+        first (in id order, so two merges can't deadlock), and everything is read
+        again under the lock: a speaker merged away meanwhile is refused, not resurrected.
+        Each moved quote gets a history row naming the merge and a new version, so
+        an editor holding the old version is told it changed.
+        """
+        user = by if by is not None and by.is_authenticated else None
+        with transaction.atomic():
+            locked = {
+                speaker.pk: speaker
+                for speaker in Speaker.objects.select_for_update().filter(pk__in=[self.pk, duplicate.pk]).order_by("pk")
+            }
+            if self.pk not in locked or duplicate.pk not in locked:
+                raise ValidationError("One of these speakers no longer exists (merged or deleted meanwhile).")
+            kept, gone = locked[self.pk], locked[duplicate.pk]
+            problems = kept.merge_problems(gone)
+            if problems:
+                raise ValidationError(problems, code="merge_refused")
+            record = SpeakerMerge.objects.create(
+                kept=kept, merged_speaker_id=gone.pk, merged_name=gone.name, merged_qid=gone.wikidata_qid, by=user
+            )
+            reason = f"Speaker merge {record.pk}: speaker {gone.pk} into {kept.pk}"[:100]
+            moved = list(
+                Quote.objects.select_for_update()
+                .filter(Q(speaker_id=gone.pk) | Q(addressee_id=gone.pk))
+                .order_by("pk")
+                .values_list("pk", flat=True)
+            )
+            now = timezone.now()
+            changed = {"version": F("version") + 1, "updated_at": now}
+            Quote.objects.filter(speaker_id=gone.pk).update(speaker_id=kept.pk, **changed)
+            Quote.objects.filter(addressee_id=gone.pk).update(addressee_id=kept.pk, **changed)
+            record_history(Quote, moved, by=user, history_type="~", reason=reason)
+            record_curated_links(moved)
+            aliases = kept._aliases_to_take(gone)
+            SpeakerAlias.objects.filter(pk__in=[alias.pk for alias in aliases]).update(speaker_id=kept.pk)
+            if kept._takes_name_as_alias(gone):
+                SpeakerAlias.objects.create(speaker=kept, name=gone.name)
+            roles = list(gone.roles.all())
+            for role in roles:
+                role.speaker = kept
+                role._change_reason = reason  # type: ignore[attr-defined]
+                role.save(update_fields=["speaker"])
+            SpeakerMerge.objects.filter(kept_id=gone.pk).update(kept_id=kept.pk)
+            record.curated_quotes = Quote.objects.filter(pk__in=moved, is_curated=True).count()
+            record.raw_quotes = len(moved) - record.curated_quotes
+            record.aliases = len(aliases)
+            record.roles = len(roles)
+            record.save(update_fields=["curated_quotes", "raw_quotes", "aliases", "roles"])
+            qid = gone.wikidata_qid
+            gone._change_reason = reason  # type: ignore[attr-defined]
+            gone.delete()
+            if qid and not kept.wikidata_qid:
+                # After the delete: the QID is unique among speakers.
+                kept.wikidata_qid = qid
+                kept._change_reason = reason  # type: ignore[attr-defined]
+                kept.save(update_fields=["wikidata_qid"])
+            self.wikidata_qid = kept.wikidata_qid
+        return record
+
+
+@dataclass(frozen=True)
+class MergePreview:
+    """What a speaker merge would move, and why it would be refused (``problems``)."""
+
+    curated_quotes: int
+    raw_quotes: int
+    aliases: int
+    roles: int
+    name_becomes_alias: bool
+    problems: list[str]
+
+
+class SpeakerMerge(models.Model):
+    """A duplicate speaker merged into ``kept``: who it was, who merged it, what moved.
+    The duplicate row is gone; its history (and its quotes' history rows, whose
+    change reason names this record) keeps the rest."""
+
+    kept = models.ForeignKey(Speaker, on_delete=models.CASCADE, related_name="merges")
+    merged_speaker_id = models.PositiveBigIntegerField(help_text="The id the merged speaker had.")
+    merged_name = models.CharField(max_length=200)
+    merged_qid = models.CharField("merged Wikidata QID", max_length=20, blank=True)
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField(auto_now_add=True)
+    curated_quotes = models.PositiveIntegerField(default=0)
+    raw_quotes = models.PositiveIntegerField(default=0)
+    aliases = models.PositiveIntegerField(default=0)
+    roles = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["kept", "at"], name="speaker_merge_kept_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.merged_name} (speaker {self.merged_speaker_id}) → {self.kept_id}"
 
 
 class SpeakerAlias(models.Model):
@@ -752,6 +988,11 @@ STANCES_AS_OF = "stances as of "
 class QuoteQuerySet(models.QuerySet):
     def curated(self) -> QuoteQuerySet:
         return self.filter(is_curated=True)
+
+    def curated_dataset(self) -> QuoteQuerySet:
+        """The curated layer as researchers read it: curated quotes on curated articles
+        (a reviewer's curated quotes on an article still in curation are not in it yet)."""
+        return self.filter(is_curated=True, article__status=Article.Status.CURATED)
 
     def raw_layer(self) -> QuoteQuerySet:
         """The annotators' own quotes. (Not ``raw()``: that is Django's raw SQL, which

@@ -639,16 +639,50 @@ class SpeakerRoleSerializer(serializers.ModelSerializer):
         fields = ["id", "title", "organisation", "country", "start_date", "end_date"]
 
 
+class LabelCountSerializer(serializers.Serializer):
+    label = serializers.CharField(source="slug", help_text="Stance label slug.")  # type: ignore[assignment]  # a field named label, as in StanceSerializer
+    count = serializers.IntegerField(help_text="Stances with this label on the speaker's curated quotes.")
+
+
 class SpeakerSerializer(serializers.ModelSerializer):
+    """A speaker with their figures in the curated layer the caller may read
+    (``SpeakerQuerySet.with_quote_figures``; per label from ``label_counts``, which
+    the view puts in the context as ``label_counts`` for the whole page at once)."""
+
     aliases: serializers.SlugRelatedField[SpeakerAlias] = serializers.SlugRelatedField(
         slug_field="name", many=True, read_only=True, help_text="Other names the text may use."
     )
     roles = SpeakerRoleSerializer(many=True, read_only=True)
+    quote_count = serializers.IntegerField(read_only=True, help_text="Curated quotes attributed to them.")
+    first_quoted = serializers.DateField(
+        read_only=True, allow_null=True, help_text="Publication date of the earliest article with a curated quote."
+    )
+    last_quoted = serializers.DateField(
+        read_only=True, allow_null=True, help_text="Publication date of the latest article with a curated quote."
+    )
+    stances = serializers.SerializerMethodField(help_text="Their curated quotes' stances, counted per label.")
 
     class Meta:
         model = Speaker
-        fields = ["id", "name", "kind", "country", "wikidata_qid", "aliases", "roles"]
+        fields = [
+            "id",
+            "name",
+            "kind",
+            "country",
+            "wikidata_qid",
+            "aliases",
+            "roles",
+            "quote_count",
+            "first_quoted",
+            "last_quoted",
+            "stances",
+        ]
         read_only_fields = fields
+
+    @extend_schema_field(LabelCountSerializer(many=True))
+    def get_stances(self, speaker: Speaker) -> list[dict[str, Any]]:
+        counts = self.context.get("label_counts", {}).get(speaker.pk, [])
+        return [{"label": count.slug, "count": count.count} for count in counts]
 
 
 class TargetSerializer(serializers.ModelSerializer):

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dataset, guidelines, review, suggestions, taxonomy, tokens, workspace
+from .views import dataset, guidelines, review, speakers, suggestions, taxonomy, tokens, workspace
 
 app_name = "annotations"
 
@@ -27,6 +27,14 @@ urlpatterns = [
     path("quotes/<int:pk>/undo/", workspace.quote_undo, name="quote-undo"),
     path("speakers/search/", workspace.speaker_search, name="speaker-search"),
     path("speakers/new/", workspace.speaker_new, name="speaker-new"),
+    # --- The speakers: index, a page each, reviewers' corrections and merges.
+    # After search/ and new/, and only ints for <pk>: the two never read as a speaker.
+    path("speakers/", speakers.speaker_index, name="speaker-index"),
+    path("speakers/<int:pk>/", speakers.speaker_detail, name="speaker-detail"),
+    path("speakers/<int:pk>/edit/", speakers.speaker_edit, name="speaker-edit"),
+    path("speakers/<int:pk>/aliases/", speakers.speaker_alias_add, name="speaker-alias-add"),
+    path("speakers/<int:pk>/roles/", speakers.speaker_role_add, name="speaker-role-add"),
+    path("speakers/<int:pk>/merge/", speakers.speaker_merge, name="speaker-merge"),
     path("targets/search/", workspace.target_search, name="target-search"),
     path("targets/new/", workspace.target_new, name="target-new"),
     path("targets/propose/", taxonomy.target_propose, name="target-propose"),

@@ -169,6 +169,63 @@ def annotate_page(server: Server, sizes: Sizes) -> Row:
     )
 
 
+# --- 1b. The busiest speaker's page ------------------------------------------------------------
+
+
+def speaker_page(server: Server, sizes: Sizes) -> Row:
+    """A researcher opens the page of the speaker with the most curated quotes: the
+    figures over all of them, and the timeline's first page with excerpts and stances."""
+    from django.db.models import Count
+
+    from annotations.models import Quote
+
+    researcher = _users()["bench-researcher"]
+    by_speaker = (
+        Quote.objects.curated_dataset()
+        .exclude(speaker=None)
+        .values("speaker_id")
+        .annotate(n=Count("pk"))
+        .order_by("-n", "speaker_id")
+    )
+    busiest, quiet = by_speaker.first(), by_speaker.last()
+    if busiest is None or quiet is None:
+        raise RuntimeError("speaker page: the generated data has no attributed curated quote")
+    client = Client(server.host, server.port, login_session(researcher))
+    path = f"/speakers/{busiest['speaker_id']}/"
+    _require(client.get(path), 200, "speaker page")
+    counted = _require(client.get(path, headers={"X-Bench-Count-Queries": "1"}), 200, "speaker page")
+    quiet_counted = _require(
+        client.get(f"/speakers/{quiet['speaker_id']}/", headers={"X-Bench-Count-Queries": "1"}), 200, "speaker page"
+    )
+    queries, quiet_queries = int(counted.headers["X-Bench-Queries"]), int(quiet_counted.headers["X-Bench-Queries"])
+    for _ in range(3):
+        client.get(path)
+        client.get("/bench/bare/")
+    page, bare = [], []
+    for _ in range(sizes.annotate_requests):  # interleaved, so drift hits both alike
+        page.append(_require(client.get(path), 200, "speaker page").seconds)
+        bare.append(_require(client.get("/bench/bare/"), 200, "bare view").seconds)
+    stats, floor = summary(page), summary(bare)
+    passed = stats["p95"] <= 0.300 and queries == quiet_queries
+    return Row(
+        job=f"busiest speaker's page, {busiest['n']:,} curated quotes",
+        figure=f"p95 {ms(stats['p95'])} ({spread_ms(stats)}); {queries} queries "
+        f"({quiet_queries} for a speaker with {quiet['n']}); {len(counted.body) / 1024:,.0f} KiB",
+        floor=f"bare view p95 {ms(floor['p95'])} ({spread_ms(floor)})",
+        ratio=f"{stats['p95'] / floor['p95']:.0f}×",
+        target="p95 ≤ 300 ms, queries bounded",
+        passed=passed,
+        data={
+            "latency": stats,
+            "floor_latency": floor,
+            "queries": queries,
+            "queries_quiet_speaker": quiet_queries,
+            "quotes": busiest["n"],
+            "bytes": len(counted.body),
+        },
+    )
+
+
 # --- 2. Creating a quote through the htmx endpoint ------------------------------------------
 
 

@@ -30,6 +30,7 @@ from annotations.models import (
     ReleaseFile,
     Speaker,
     SpeakerAlias,
+    SpeakerMerge,
     SpeakerRole,
     Stance,
     StanceLabel,
@@ -115,11 +116,12 @@ MAKERS: dict[type[models.Model], Callable[[], models.Model]] = {
     ReleaseFile: lambda: ReleaseFile.objects.create(
         release=Release.objects.create(name="v1"), format="jsonl", file="releases/v1.jsonl", sha256="cd" * 32, size=9
     ),
+    SpeakerMerge: lambda: SpeakerFactory().merge(SpeakerFactory(), by=UserFactory()),
 }
 # Releases and their files are written by the release machinery, never added here;
 # token names by the tokens page, which shows the raw token once; guidelines by
-# the guidelines page, a new version per save.
-ADDABLE = [model for model in MAKERS if model not in {Release, ReleaseFile, ApiTokenName, Guidelines}]
+# the guidelines page, a new version per save; speaker merges by the merge on a speaker's page.
+ADDABLE = [model for model in MAKERS if model not in {Release, ReleaseFile, ApiTokenName, Guidelines, SpeakerMerge}]
 
 
 def ids(models_: list[type[models.Model]]) -> list[str]:

@@ -73,6 +73,7 @@ from annotations.models import (
     ReleaseFile,
     Speaker,
     SpeakerAlias,
+    SpeakerMerge,
     SpeakerRole,
     Stance,
     StanceLabel,
@@ -143,6 +144,7 @@ class World:
     pool_article: Article
     release: Release
     analyst_token_digest: str  # made on the tokens page by the first analyst
+    duplicate_speaker: Speaker  # a second "Yoav Gallant", for the merge page
 
 
 MARKED_TEXT = (
@@ -245,6 +247,9 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
     release = services.build_release(name="v1", note="", filters={}, user=reviewer)
 
     pool_article = ArticleFactory(title="Pool article", pool=True)
+    # A merge already made (the admin's SpeakerMerge pages open it) and a duplicate still to merge.
+    speaker.merge(SpeakerFactory(name="Y. Gallant"), by=reviewer)
+    duplicate_speaker = SpeakerFactory(name="Yoav Galant", country="IL")
 
     # The first analyst's token, made as the tokens page makes it (its name is in the log).
     page = shared_client()
@@ -299,6 +304,7 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
         pool_article=pool_article,
         release=release,
         analyst_token_digest=digest,
+        duplicate_speaker=duplicate_speaker,
     )
 
 
@@ -317,6 +323,7 @@ def snapshot_tables() -> list[tuple[str, str]]:
         Speaker,
         SpeakerAlias,
         SpeakerRole,
+        SpeakerMerge,
         Target,
         StanceLabel,
         Guidelines,
@@ -437,6 +444,10 @@ def new_api_quote(w: World) -> dict[str, Any]:
 
 def if_match(w: World) -> dict[str, str]:
     return {"HTTP_IF_MATCH": f'"{w.mine_quote.version}"'}
+
+
+def speaker(w: World) -> dict[str, Any]:
+    return {"pk": w.speaker.pk}
 
 
 def mine_article(w: World) -> dict[str, Any]:
@@ -600,6 +611,36 @@ TABLE: dict[str, Entry] = {
         "annotations:speaker-new",
         allow(ANALYST_405, GET=ANALYSTS, POST=ANALYST_ACTION),
         body=lambda w: {"name": "Ned Price", "kind": "person", "country": "US"},
+    ),
+    # --- The speakers: whoever reads curated quotes reads them (role check first); reviewers correct.
+    "speakers/": Entry("annotations:speaker-index", allow(PAGE_405, GET=EVERYONE_IN), query=lambda w: "?q=gall"),
+    "speakers/<int:pk>/": Entry(
+        "annotations:speaker-detail", allow(PAGE_405, GET=EVERYONE_IN), speaker, query=lambda w: "?label=oppose"
+    ),
+    "speakers/<int:pk>/edit/": Entry(
+        "annotations:speaker-edit",
+        allow(REVIEW_405, POST=REVIEW_ACTION),
+        speaker,
+        body=lambda w: {"edit-name": "Yoav Gallant", "edit-kind": "person", "edit-country": "IL"},
+    ),
+    "speakers/<int:pk>/aliases/": Entry(
+        "annotations:speaker-alias-add",
+        allow(REVIEW_405, POST=REVIEW_ACTION),
+        speaker,
+        body=lambda w: {"alias-name": "Y. G."},
+    ),
+    "speakers/<int:pk>/roles/": Entry(
+        "annotations:speaker-role-add",
+        allow(REVIEW_405, POST=REVIEW_ACTION),
+        speaker,
+        body=lambda w: {"role-title": "Major General"},
+    ),
+    "speakers/<int:pk>/merge/": Entry(
+        "annotations:speaker-merge",
+        allow(REVIEW_405, GET=REVIEWERS, POST=REVIEW_ACTION),
+        speaker,
+        query=lambda w: f"?duplicate={w.duplicate_speaker.pk}",
+        body=lambda w: {"duplicate": w.duplicate_speaker.pk},
     ),
     "targets/search/": Entry("annotations:target-search", allow(ANALYST_405, GET=ANALYSTS), query=lambda w: "?q=iran"),
     "targets/new/": Entry(
@@ -883,6 +924,7 @@ ADMIN_NO_ADD = {
     "annotations.ReleaseFile",
     "annotations.ApiTokenName",  # made on the tokens page, which shows the raw token once
     "annotations.Guidelines",  # a new version per save on the guidelines page
+    "annotations.SpeakerMerge",  # a record of a merge made on the speaker's page
 }
 
 
@@ -1508,6 +1550,11 @@ def leak_paths(w: World, role: str) -> list[tuple[str, bool]]:
         f"/speakers/search/?q=Gallant&article={w.mine_article.pk}",
         f"/speakers/search/?speaker_query=Gallant&article={w.review_article.pk}",
         f"/speakers/search/?q={SEARCH}",
+        "/speakers/",
+        f"/speakers/?q={SEARCH}",
+        "/speakers/?ordering=-quote_count&q=Gallant",
+        f"/speakers/{w.speaker.pk}/",
+        f"/speakers/{w.speaker.pk}/?target=iran-nuclear&label=oppose",
         "/targets/search/?q=iran",
         f"/targets/search/?q={SEARCH}",
         "/labels.css",
@@ -1544,6 +1591,8 @@ def leak_paths(w: World, role: str) -> list[tuple[str, bool]]:
         f"/api/v1/quotes/{w.review_mine.pk}/",
         "/api/v1/speakers/",
         "/api/v1/speakers/?q=Gallant",
+        "/api/v1/speakers/?ordering=-quote_count",
+        f"/api/v1/speakers/{w.speaker.pk}/",
         "/api/v1/targets/",
         "/api/v1/stance-labels/",
         "/api/v1/releases/",

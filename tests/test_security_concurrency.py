@@ -124,3 +124,33 @@ def test_twenty_simultaneous_saves_over_htmx_give_one_200_and_nineteen_409s(cont
     stored = Quote.objects.get(pk=contested.pk)
     assert stored.version == 2
     assert stored.history.filter(history_type="~").count() == 1
+
+
+def test_two_reviewers_merging_the_same_duplicate_at_once_merge_it_once():
+    """Both lock the two speakers (in id order) and read them again: the second finds
+    the duplicate gone and is refused, so its quotes move once and one merge is recorded."""
+    from django.core.exceptions import ValidationError
+
+    from annotations.models import Speaker, SpeakerMerge
+
+    from .factories import SpeakerFactory
+
+    reviewer = UserFactory(username="reviewer", role="reviewer")
+    kept, other_kept = SpeakerFactory(name="Ned Price"), SpeakerFactory(name="N. Price")
+    duplicate = SpeakerFactory(name="Edward Price")
+    moved = [QuoteFactory(speaker=duplicate).pk for _ in range(3)]
+
+    def merge(index: int) -> str:
+        into = Speaker.objects.get(pk=(kept if index % 2 else other_kept).pk)
+        try:
+            into.merge(Speaker(pk=duplicate.pk, name=duplicate.name), by=reviewer)
+        except ValidationError:
+            return "refused"
+        return "merged"
+
+    outcomes = race(merge, editors=6)
+    assert outcomes == Counter({"merged": 1, "refused": 5}), outcomes
+    record = SpeakerMerge.objects.get()
+    assert set(Quote.objects.filter(pk__in=moved).values_list("speaker_id", flat=True)) == {record.kept_id}
+    assert record.raw_quotes == 3
+    assert not Speaker.objects.filter(pk=duplicate.pk).exists()

@@ -101,6 +101,11 @@ def world(analyst, reviewer):
         "annotations:quote-history": {"pk": quote.pk},
         "annotations:quote-comments": {"pk": quote.pk},
         "annotations:token-revoke": {"digest": token.digest},
+        "annotations:speaker-detail": {"pk": quote.speaker_id},
+        "annotations:speaker-edit": {"pk": quote.speaker_id},
+        "annotations:speaker-alias-add": {"pk": quote.speaker_id},
+        "annotations:speaker-role-add": {"pk": quote.speaker_id},
+        "annotations:speaker-merge": {"pk": quote.speaker_id},
     }
 
 

@@ -611,6 +611,19 @@ PAGES = [
         "researcher",
         ("title", "outlet", "text", "speaker", "target", "label"),
     ),
+    Page("speakers index", lambda p: reverse("annotations:speaker-index"), "researcher", ("speaker", "alias", "role")),
+    Page(
+        "speaker page",
+        each(lambda v: v.speaker.get_absolute_url()),
+        "researcher",
+        ("speaker", "alias", "role", "organisation", "title", "outlet", "target", "label"),
+    ),
+    Page(
+        "speaker page with the reviewers' forms",
+        each(lambda v: v.speaker.get_absolute_url()),
+        "reviewer",
+        ("speaker", "alias", "role", "organisation", "title", "outlet", "target", "label"),
+    ),
     Page(
         "researcher agreement report",
         lambda p: reverse("annotations:review-agreement"),

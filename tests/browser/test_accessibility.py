@@ -18,7 +18,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from annotations.models import Article, Assignment, Quote, Target
+from annotations.models import Article, Assignment, Quote, Speaker, Target
 from tests.browser.test_annotate import EXAMPLE, open_quote_on, panel_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -133,11 +133,18 @@ def test_axe_finds_nothing_on_any_page_of_any_role(page, log_in, demo, screensho
     quote = Quote.objects.curated().filter(article=demo).order_by("start").first()
     assert quote is not None
     audit.visit("history page", f"/review/quotes/{quote.pk}/history/")
+    price = Speaker.objects.get(name="Ned Price")
+    duplicate = Speaker.objects.create(name="Edward Price", country="US")
+    audit.visit("speakers index (reviewer)", "/speakers/?ordering=-quote_count")
+    audit.visit("speaker page (reviewer, with its forms)", price.get_absolute_url())
+    audit.visit("merge confirmation", f"/speakers/{price.pk}/merge/?duplicate={duplicate.pk}")
 
     researcher = users.get(username="researcher")
     page.context.clear_cookies()
     log_in(researcher)
     audit.visit("dataset page", "/dataset/")
     audit.visit("tokens page", "/tokens/")
+    audit.visit("speakers index", "/speakers/")
+    audit.visit("speaker page", price.get_absolute_url())
 
     assert not audit.found, "axe found WCAG 2.1 A/AA violations:\n" + audit.report()
