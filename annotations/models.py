@@ -414,6 +414,10 @@ class SpeakerRole(models.Model):
 # --- Taxonomy ----------------------------------------------------------------
 
 
+# Slugs a target can't take: /targets/<slug>/ is its page, and these paths are other pages.
+RESERVED_TARGET_SLUGS = frozenset({"new", "search"})
+
+
 class Target(models.Model):
     """What a stance is toward, phrased as a proposition ("Iran acquiring nuclear weapons")."""
 
@@ -432,7 +436,14 @@ class Target(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("annotations:target-detail", args=[self.slug])
+
     def clean(self) -> None:
+        if self.slug in RESERVED_TARGET_SLUGS:
+            raise ValidationError(
+                {"slug": f"“{self.slug}” is reserved: /targets/{self.slug}/ is a page of its own. Choose another slug."}
+            )
         ancestor = self.parent
         while ancestor is not None:
             if self.pk is not None and ancestor.pk == self.pk:
