@@ -92,6 +92,7 @@ def world(analyst, reviewer):
         "annotations:quote-history": {"pk": quote.pk},
         "annotations:quote-comments": {"pk": quote.pk},
         "annotations:token-revoke": {"digest": token.digest},
+        "annotations:target-detail": {"slug": curated.stances.first().target.slug},
     }
 
 
