@@ -137,7 +137,7 @@ def stacked_bar_chart(
     """
     left, top, bottom_margin = 44, 12, 28
     count = max(len(names), 1)
-    step = max(14.0, min(56.0, 720 / count))
+    step = max(14.0, min(56.0, 900 / count))
     width = max(360, int(left + count * step + 16))
     plot_bottom = top + plot_height
     longest = max((len(name) for name in names), default=4)

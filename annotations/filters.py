@@ -258,6 +258,26 @@ class StanceStatsFilter(QuoteFilter):
         help_text="With target: 1 (default) counts the targets below it too; 0 the target alone.",
     )
 
+    # What the pages' forms call the filters (django-filter would name them after the lookups).
+    labels = {
+        "target": "Target (slug)",
+        "speaker": "Speaker (id)",
+        "speaker_country": "Speaker's country",
+        "label": "Label (slug)",
+        "kind": "Kind",
+        "outlet": "Outlet",
+        "published_after": "Published from",
+        "published_before": "Published to",
+        "q": "Words in the quote",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in self.labels.items():
+            self.filters[name].label = label
+        for name in ("published_after", "published_before"):
+            self.filters[name].extra["widget"] = forms.DateInput(attrs={"type": "date"})
+
     def target_ids(self, target: Target) -> set[int]:
         # Asked by the filter, the statistics and the page: the hierarchy is walked once.
         if getattr(self, "_target_ids", None) is None:

@@ -131,6 +131,12 @@ def test_axe_finds_nothing_on_any_page_of_any_role(page, log_in, demo):
     page.context.clear_cookies()
     log_in(researcher)
     audit.visit("dataset page", "/dataset/")
+    audit.visit("target page", "/targets/iran-nuclear/")
+    audit.visit("target page, stacked by speaker, per quarter", "/targets/iran-nuclear/?by=speaker&interval=quarter")
+    page.locator("details.chart-data summary").first.click()
+    audit.check("target page, the chart's numbers open")
+    audit.visit("compare page", "/compare/")
+    audit.visit("compare page, speakers", "/compare/?rows=speaker")
     audit.visit("tokens page", "/tokens/")
 
     assert not audit.found, "axe found WCAG 2.1 A/AA violations:\n" + audit.report()
