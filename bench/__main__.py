@@ -205,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         help=f"default demarche_bench_<pid>, dropped at the end; {REUSED_DATABASE} with --reuse",
     )
     parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES", DEFAULT_SERVER), help="PostgreSQL URL")
-    parser.add_argument("--only", help="comma-separated jobs: annotate,create,api,export,import")
+    parser.add_argument("--only", help="comma-separated jobs: annotate,create,api,stats,compare,export,import")
     args = parser.parse_args(argv)
     args.size = args.size or (10_000 if args.quick else 1_000_000)
     args.database = args.database or (REUSED_DATABASE if args.reuse else f"demarche_bench_{os.getpid()}")
@@ -237,7 +237,11 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     from .server import collectstatic, gunicorn
 
     sizes = jobs.QUICK if args.quick else jobs.FULL
-    only = set(args.only.split(",")) if args.only else {"annotate", "create", "api", "export", "import"}
+    only = (
+        set(args.only.split(","))
+        if args.only
+        else {"annotate", "create", "api", "stats", "compare", "export", "import"}
+    )
     rows: list[jobs.Row] = []
     failures: list[str] = []
 
@@ -255,13 +259,15 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         log(f"  {row.figure}  |  floor: {row.floor}  |  {row.ratio}  {'pass' if row.passed else 'MISS'}")
 
     run_context = context()
-    if only & {"annotate", "create", "api"}:
+    if only & {"annotate", "create", "api", "stats", "compare"}:
         collectstatic(env)
         with gunicorn(env) as server:
             log(f"gunicorn on {server.url}, log {server.log}")
             attempt("annotate", jobs.annotate_page, server, sizes)
             attempt("create", jobs.create_quote, server, sizes, args.seed)
             attempt("api", jobs.api_list, server, sizes)
+            attempt("stats", jobs.stats_over_time, server, sizes)
+            attempt("compare", jobs.stats_compare, server, sizes)
     attempt("export", jobs.export_jsonl, sizes, env)
     attempt("import", jobs.import_articles, sizes, env, args.seed)
     run_context["load_average_after"] = os.getloadavg()
