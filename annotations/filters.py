@@ -233,6 +233,8 @@ class CommaSeparatedSelectMultiple(forms.SelectMultiple):
 
     def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
         values = super().value_from_datadict(data, files, name) or []
+        if isinstance(values, str):  # a plain dict (not a QueryDict) holds one string
+            values = [values]
         return list(dict.fromkeys(part.strip() for value in values for part in str(value).split(",") if part.strip()))
 
 
@@ -292,8 +294,9 @@ for _name in ("layer", "annotator", "article", "ordering"):
     del StanceStatsFilter.base_filters[_name]
 
 
-def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, QuerySet[Stance]]:
-    """The statistics' filter (bound to ``params``) and the stances it selects for ``user``.
+def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, QuerySet[Quote]]:
+    """The statistics' filter (bound to ``params``) and the stances it selects for ``user``
+    (as ``stats.stances_in_scope`` gives them: the quotes joined to those stances).
 
     The pages call this too, so a page and the API count the same stances. The
     filter is invalid (``filterset.errors``) on a bad parameter; the stances are
@@ -301,7 +304,7 @@ def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, QuerySet[Sta
     """
     filterset = StanceStatsFilter(params, queryset=Quote.objects.visible_to(user))
     if not filterset.is_valid():
-        return filterset, Stance.objects.none()
+        return filterset, Quote.objects.none()
     data = filterset.form.cleaned_data
     target = data.get("target")
     stances = stances_in_scope(

@@ -25,18 +25,18 @@ from django.db.models import Count, DateField, QuerySet
 from django.db.models.functions import Trunc
 
 from . import charts
-from .models import Article, Quote, Stance, StanceLabel
+from .models import Article, Quote, StanceLabel
 
 INTERVALS = ("month", "quarter", "year", "all")
 GROUPS = ("speaker", "country", "target")
 # What the over-time chart may stack its bars by: the label, or one group.
 SERIES = ("label", "country", "speaker")
 
-# The columns a group reads from a stance, as values() names.
+# The columns a group reads, as values() names from a quote joined to its stances in scope.
 _GROUP_COLUMNS: dict[str, tuple[str, ...]] = {
-    "speaker": ("quote__speaker_id", "quote__speaker__name"),
-    "country": ("quote__speaker__country",),
-    "target": ("target__slug", "target__name"),
+    "speaker": ("speaker_id", "speaker__name"),
+    "country": ("speaker__country",),
+    "target": ("stances__target__slug", "stances__target__name"),
 }
 
 # Colours for series that are not labels (countries, speakers): Okabe & Ito's
@@ -80,51 +80,59 @@ def csv_columns(group_by: Sequence[str]) -> list[str]:
 
 def stances_in_scope(
     quotes: QuerySet[Quote], *, target_ids: Iterable[int] | None = None, label: StanceLabel | None = None
-) -> QuerySet[Stance]:
-    """The curated stances the statistics count: those of ``quotes`` toward ``target_ids`` with ``label``."""
-    stances = Stance.objects.filter(
-        quote__in=quotes.order_by().values("pk"),
-        quote__is_curated=True,
-        quote__article__status=Article.Status.CURATED,
-        quote__article__published_on__isnull=False,
-    )
+) -> QuerySet[Quote]:
+    """``quotes`` joined to the curated stances the statistics count: toward ``target_ids``, with ``label``.
+
+    One row per stance in scope, read by ``stance_counts``. The conditions on
+    the stance go in one ``filter()`` with the quote's, so that the counts
+    group over that one join of the quotes' own query (a subquery of the quotes,
+    ``Stance.objects.filter(quote__in=…)``, made PostgreSQL read every curated
+    quote first).
+    """
+    conditions: dict[str, Any] = {
+        "is_curated": True,
+        "article__status": Article.Status.CURATED,
+        "article__published_on__isnull": False,
+        "stances__isnull": False,
+    }
     if target_ids is not None:
-        stances = stances.filter(target_id__in=sorted(target_ids))
+        conditions["stances__target_id__in"] = sorted(target_ids)
     if label is not None:
-        stances = stances.filter(label=label)
-    return stances
+        conditions["stances__label"] = label
+    return quotes.filter(**conditions)
 
 
-def stance_counts(stances: QuerySet[Stance], *, interval: str, group_by: Sequence[str] = ()) -> list[StanceCount]:
-    """Stances counted by period, label and ``group_by``, in period, label and group order: one query."""
+def stance_counts(scope: QuerySet[Quote], *, interval: str, group_by: Sequence[str] = ()) -> list[StanceCount]:
+    """The stances of ``scope`` (``stances_in_scope``) counted by period, label and ``group_by``,
+    in period, label and group order: one query."""
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
     unknown = set(group_by) - set(GROUPS)
     if unknown:
         raise ValueError(f"group_by takes {', '.join(GROUPS)}, not {', '.join(sorted(unknown))}")
-    columns = ["label__slug", "label__order"]
+    columns = ["stances__label__slug", "stances__label__order"]
     for group in GROUPS:
         if group in group_by:
             columns += _GROUP_COLUMNS[group]
-    rows = stances.order_by()
+    rows = scope.order_by()
     if interval != "all":
-        rows = rows.annotate(period=Trunc("quote__article__published_on", interval, output_field=DateField()))
+        rows = rows.annotate(period=Trunc("article__published_on", interval, output_field=DateField()))
         columns.insert(0, "period")
     counted = []
-    for values in rows.values(*columns).annotate(count=Count("pk")):
+    for values in rows.values(*columns).annotate(count=Count("stances")):
         counted.append(
             (
                 values.get("period"),
-                values["label__order"],
+                values["stances__label__order"],
                 StanceCount(
                     period=values.get("period"),
-                    label=values["label__slug"],
+                    label=values["stances__label__slug"],
                     count=values["count"],
-                    speaker=values.get("quote__speaker_id"),
-                    speaker_name=values.get("quote__speaker__name") or "",
-                    country=values.get("quote__speaker__country") or "",
-                    target=values.get("target__slug") or "",
-                    target_name=values.get("target__name") or "",
+                    speaker=values.get("speaker_id"),
+                    speaker_name=values.get("speaker__name") or "",
+                    country=values.get("speaker__country") or "",
+                    target=values.get("stances__target__slug") or "",
+                    target_name=values.get("stances__target__name") or "",
                 ),
             )
         )
