@@ -199,11 +199,18 @@ def compare(request: AuthedRequest) -> HttpResponse:
                 narrowed = link_filters.copy()
                 narrowed["speaker_country" if rows_by == "country" else "speaker"] = str(group.key)
                 link = f"{reverse('annotations:target-detail', args=[column.key])}?{narrowed.urlencode()}"
+            dominant = cell.dominant(labels) if cell else None
             line.append(
                 {
-                    "cell": cell,
-                    "dominant": cell.dominant(labels) if cell else None,
-                    "counts": [(label, count) for label, count in cell.label_counts(labels) if count] if cell else [],
+                    "total": cell.total if cell else 0,
+                    "slug": dominant.slug if dominant else "",
+                    "name": dominant.name if dominant else "",
+                    # Composed here, not in the template: a matrix has hundreds of cells.
+                    "counts": ", ".join(
+                        f"{label.name.lower()} {count}" for label, count in cell.label_counts(labels) if count
+                    )
+                    if cell
+                    else "",
                     "link": link,
                 }
             )
