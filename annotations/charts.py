@@ -131,14 +131,14 @@ def stacked_bar_chart(
 ) -> StackedChart:
     """Geometry of a vertical stacked bar chart: one bar per name (a period), one segment per series.
 
-    The bars are at least 14 units wide and the chart at least 360, so a long
+    The bars are at least 14 units wide and the chart at least 480, so a long
     range scrolls on a phone rather than shrinking to nothing; period names are
     thinned out (every k-th) so that they never overlap.
     """
     left, top, bottom_margin = 44, 12, 28
     count = max(len(names), 1)
-    step = max(14.0, min(56.0, 900 / count))
-    width = max(360, int(left + count * step + 16))
+    step = max(14.0, min(80.0, 900 / count))
+    width = max(480, int(left + count * step + 16))
     plot_bottom = top + plot_height
     longest = max((len(name) for name in names), default=4)
     every = max(1, -(-int(longest * 7 + 8) // int(step)))

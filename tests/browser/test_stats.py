@@ -4,10 +4,13 @@ the chart's table holds the API's numbers, the chart fits or scrolls as labelled
 
 from __future__ import annotations
 
+import io
 import json
 import re
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from playwright.sync_api import expect
 
 from tests.factories import TargetFactory, UserFactory, curated_stance_history
@@ -92,3 +95,31 @@ def test_the_target_page_prints_its_chart(page, log_in, history, screenshot_dir)
     box = page.locator(".chart-scroll svg").bounding_box()
     assert box is not None and box["width"] <= page.viewport_size["width"]
     page.screenshot(path=str(screenshot_dir / "target-page-print.png"), full_page=True)
+
+
+@pytest.fixture
+def demo_history(settings):
+    settings.DEBUG = True
+    call_command("seed_demo", "--history", stdout=io.StringIO())
+    settings.DEBUG = False
+    return get_user_model().objects.get(username="researcher")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_demos_history_reads_on_the_target_page_and_compare(page, log_in, demo_history, screenshot_dir, width):
+    page.set_viewport_size({"width": width, "height": 900})
+    log_in(demo_history)
+    page.goto("/targets/jcpoa-return/?by=country&interval=quarter")
+    chart = page.get_by_role(
+        "img", name="Stances toward Return to the JCPOA (2015 Iran nuclear deal) per quarter, by country"
+    )
+    expect(chart).to_be_visible()
+    totals = page.locator("#over-time-table tbody tr td:last-child").all_text_contents()
+    body = api_json(page, page.locator("#over-time-url").input_value())
+    assert sum(int(total) for total in totals) == sum(row["count"] for row in body["results"]) > 24
+    assert not overflows(page)
+    page.screenshot(path=str(screenshot_dir / f"demo-target-page-{width}.png"), full_page=True)
+    page.goto("/compare/")
+    expect(page.locator("#compare-matrix")).to_be_visible()
+    assert not overflows(page)
+    page.screenshot(path=str(screenshot_dir / f"demo-compare-{width}.png"), full_page=True)
