@@ -10,6 +10,7 @@ Every article and speaker is marked as invented.
 from __future__ import annotations
 
 import datetime
+from typing import Any
 
 # (name, country) — invented people.
 SPEAKERS = [
@@ -56,12 +57,12 @@ def label_for(country: str, target: str, month: int) -> str:
     return "neutral" if country == "IL" else "support"
 
 
-def reports() -> list[dict]:
+def reports() -> list[dict[str, Any]]:
     """The invented reports: title, outlet, date, text, and each statement's speaker, target, label and span."""
     out = []
     for month in range(24):
         day = datetime.date(2022 + month // 12, month % 12 + 1, 10 + month % 15)
-        statements = []
+        statements: list[dict[str, Any]] = []
         paragraphs = [f"{CITIES[month % 6].upper()} — Invented report for the Demarche demo, {day:%B %Y}."]
         for offset, target in ((0, "jcpoa-return"), (2, "iran-nuclear-weapons"), (4, "support-for-ukraine")):
             name, country = SPEAKERS[(month + offset) % len(SPEAKERS)]
