@@ -49,7 +49,7 @@ pg-tools:
 PORT ?= 8000
 run: install
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py seed_demo --history
 	@echo
 	@echo "Demarche is at http://127.0.0.1:$(PORT)/"
 	@echo "Demo logins (user / password): analyst / demo-analyst-pass, analyst2 / demo-analyst2-pass,"
@@ -89,7 +89,7 @@ deploy-check: install
 reset-local-db:
 	rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm
 	DEBUG=1 $(PY) manage.py migrate --noinput
-	DEBUG=1 $(PY) manage.py seed_demo
+	DEBUG=1 $(PY) manage.py seed_demo --history
 
 # The OpenAPI schema of /api/ builds without a warning and validates.
 .PHONY: schema-check

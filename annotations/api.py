@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import binascii
+import csv
 import datetime
+import io
 import json
 import re
 from collections.abc import Iterable, Sequence
@@ -47,7 +49,7 @@ from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 from rest_framework.views import APIView
 
-from . import exporters, services, span_importers
+from . import exporters, services, span_importers, stats
 from .filters import (
     ARTICLE_ORDERINGS,
     ASSIGNMENT_ORDERINGS,
@@ -58,9 +60,11 @@ from .filters import (
     Keys,
     QuoteFilter,
     SpeakerFilter,
+    StanceStatsFilter,
     TargetFilter,
     apply_layer,
     ordering_exprs,
+    stats_query,
 )
 from .forms import ArticleForm
 from .models import (
@@ -95,6 +99,7 @@ from .serializers import (
     SpanImportSerializer,
     SpeakerSerializer,
     StanceLabelSerializer,
+    StanceStatsSerializer,
     TargetSerializer,
     VersionConflictSerializer,
     analyst_accounts,
@@ -1180,6 +1185,76 @@ class AssignmentViewSet(
         return self._answer(assignment)
 
 
+# --- Statistics ------------------------------------------------------------------
+
+
+STATS_FORMAT = OpenApiParameter("format", enum=["json", "csv"], description="json (default) or csv.")
+
+
+class StanceStatsView(StrictQueryParamsMixin, APIView):
+    """Counts of curated stances by period and label, and by speaker, country or target."""
+
+    permission_classes = [ReadOrAnnotate]
+    filter_backends = [DjangoFilterBackend]  # for the schema's parameters; stats_query applies the filter
+    filterset_class = StanceStatsFilter
+    queryset = Quote.objects.none()
+
+    def allowed_query_params(self) -> set[str]:
+        return set(StanceStatsFilter.base_filters) | {"format"}
+
+    @extend_schema(
+        summary="Count curated stances by period, label and group (JSON or CSV)",
+        description="Curated stances on curated, dated articles, with the quote list's filters. With target, "
+        "only the stances toward it (and the targets below it, unless children=0); with label, only that "
+        "label. A quote counts once per stance in scope.",
+        filters=True,
+        parameters=[STATS_FORMAT],
+        responses={
+            (200, "application/json"): StanceStatsSerializer,
+            (200, "text/csv"): OpenApiResponse(OpenApiTypes.STR, description="The rows with a header line."),
+            400: BAD_REQUEST,
+            401: UNAUTHENTICATED,
+            403: FORBIDDEN,
+        },
+    )
+    def get(self, request: Request) -> HttpResponse:
+        fmt = request.query_params.get("format") or "json"
+        if fmt not in {"json", "csv"}:
+            raise exceptions.ValidationError({"format": ["Use json or csv."]})
+        filterset, stances = stats_query(request.query_params, request.user)
+        if not filterset.is_valid():
+            raise exceptions.ValidationError(filterset.errors)
+        data = filterset.form.cleaned_data
+        interval = data.get("interval") or "month"
+        group_by = [group for group in stats.GROUPS if group in (data.get("group_by") or [])]
+        rows = stats.stance_counts(stances, interval=interval, group_by=group_by)
+        if fmt == "csv":
+            return stats_csv_response(rows, group_by, f"demarche-stance-{interval}-{timezone.now():%Y%m%d-%H%M%S}")
+        return Response(
+            {
+                "interval": interval,
+                "group_by": group_by,
+                "labels": StanceLabelSerializer(StanceLabel.objects.all(), many=True).data,
+                "results": [row.as_dict(group_by) for row in rows],
+            }
+        )
+
+
+def stats_csv_response(rows: list[stats.StanceCount], group_by: list[str], basename: str) -> HttpResponse:
+    """The rows as CSV, cells exact (as the quote export's CSV: no apostrophes against formulas)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    columns = stats.csv_columns(group_by)
+    writer.writerow(columns)
+    for row in rows:
+        values = row.as_dict(group_by)
+        writer.writerow(["" if values[column] is None else values[column] for column in columns])
+    response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{basename}.csv"'
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
 # --- Routes ----------------------------------------------------------------------
 
 
@@ -1230,6 +1305,7 @@ def schema_without_aliases(endpoints: list[tuple[str, str, str, Any]], **kwargs:
 app_name = "api"
 urlpatterns = [
     *ALIASES,
+    path("v1/stats/stance/", StanceStatsView.as_view(), name="stats-stance"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", api_docs, name="docs"),

@@ -10,7 +10,7 @@ from functools import partial
 from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest
 
-from .roles import is_analyst, is_researcher, is_reviewer
+from .roles import is_analyst, is_researcher, is_reviewer, reads_curated
 
 
 def roles(request: HttpRequest) -> dict[str, Callable[[], bool]]:
@@ -23,4 +23,5 @@ def roles(request: HttpRequest) -> dict[str, Callable[[], bool]]:
         "is_analyst": partial(is_analyst, user),
         "is_reviewer": partial(is_reviewer, user),
         "is_researcher": partial(is_researcher, user),
+        "reads_curated": partial(reads_curated, user),
     }

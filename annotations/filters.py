@@ -33,6 +33,7 @@ from .models import (
     StanceLabel,
     Target,
 )
+from .stats import GROUPS, INTERVALS, stances_in_scope
 
 Keys = list[tuple[str, bool]]
 
@@ -224,11 +225,15 @@ class QuoteFilter(filters.FilterSet):
             # weapons", not "quotes that oppose something and mention Iran".
             stances = Stance.objects.all()
             if target is not None:
-                stances = stances.filter(target_id__in=target.descendant_ids())
+                stances = stances.filter(target_id__in=self.target_ids(target))
             if label is not None:
                 stances = stances.filter(label=label)
             queryset = queryset.filter(pk__in=stances.values("quote_id"))
         return super().filter_queryset(queryset)
+
+    def target_ids(self, target: Target) -> set[int]:
+        """The targets ``target=`` stands for: the target and every target below it."""
+        return target.descendant_ids()
 
     def filter_speaker_country(self, queryset: QuerySet[Quote], name: str, value: str) -> QuerySet[Quote]:
         return queryset.filter(speaker__country=value.strip().upper())
@@ -278,6 +283,93 @@ class DatasetFilter(QuoteFilter):
     def query(self) -> dict[str, str]:
         """The filters given, as the export API takes them (valid data only)."""
         return {name: str(self.form.data[name]) for name in self.filters if self.form.data.get(name)}
+
+
+class CommaSeparatedSelectMultiple(forms.SelectMultiple):
+    """Several values, repeated (``group_by=country&group_by=target``) or comma-separated (``country,target``)."""
+
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> list[str]:
+        values = super().value_from_datadict(data, files, name) or []
+        if isinstance(values, str):  # a plain dict (not a QueryDict) holds one string
+            values = [values]
+        return list(dict.fromkeys(part.strip() for value in values for part in str(value).split(",") if part.strip()))
+
+
+class StanceStatsFilter(QuoteFilter):
+    """The stance statistics' parameters: the quote filters over the curated layer, then
+    the period and the grouping (``annotations.stats``). Pages and the API both read it,
+    so a page's figures and the API's are counted from the same rows."""
+
+    interval = filters.ChoiceFilter(
+        choices=[(name, name) for name in INTERVALS],
+        method=_unfiltered,
+        help_text="Counts per month (default), quarter or year, or all: one period over the whole range.",
+    )
+    group_by = filters.MultipleChoiceFilter(
+        choices=[(name, name) for name in GROUPS],
+        method=_unfiltered,
+        widget=CommaSeparatedSelectMultiple,
+        help_text="Count by label and also by speaker, country and/or target: comma-separated or repeated.",
+    )
+    children = filters.ChoiceFilter(
+        choices=[("1", "with the targets below it"), ("0", "the target alone")],
+        method=_unfiltered,
+        help_text="With target: 1 (default) counts the targets below it too; 0 the target alone.",
+    )
+
+    # What the pages' forms call the filters (django-filter would name them after the lookups).
+    labels = {
+        "target": "Target (slug)",
+        "speaker": "Speaker (id)",
+        "speaker_country": "Speaker's country",
+        "label": "Label (slug)",
+        "kind": "Kind",
+        "outlet": "Outlet",
+        "published_after": "Published from",
+        "published_before": "Published to",
+        "q": "Words in the quote",
+    }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for name, label in self.labels.items():
+            self.filters[name].label = label
+        for name in ("published_after", "published_before"):
+            self.filters[name].extra["widget"] = forms.DateInput(attrs={"type": "date"})
+
+    def target_ids(self, target: Target) -> set[int]:
+        # Asked by the filter, the statistics and the page: the hierarchy is walked once.
+        if getattr(self, "_target_ids", None) is None:
+            children = self.form.cleaned_data.get("children") != "0"
+            self._target_ids = target.descendant_ids() if children else {target.pk}
+        return set(self._target_ids)
+
+
+# Statistics count the curated layer only, over every article: the raw layer's
+# switch, its annotator filter, a single article and a list's order have no place here.
+for _name in ("layer", "annotator", "article", "ordering"):
+    del StanceStatsFilter.base_filters[_name]
+
+
+def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, QuerySet[Quote]]:
+    """The statistics' filter (bound to ``params``) and the stances it selects for ``user``
+    (as ``stats.stances_in_scope`` gives them: the quotes joined to those stances).
+
+    The pages call this too, so a page and the API count the same stances. The
+    filter is invalid (``filterset.errors``) on a bad parameter; the stances are
+    then none.
+    """
+    filterset = StanceStatsFilter(params, queryset=Quote.objects.visible_to(user))
+    if not filterset.is_valid():
+        return filterset, Quote.objects.none()
+    data = filterset.form.cleaned_data
+    target = data.get("target")
+    stances = stances_in_scope(
+        filterset.qs,
+        target_ids=filterset.target_ids(target) if target is not None else None,
+        label=data.get("label"),
+    )
+    return filterset, stances
 
 
 class ArticleFilter(filters.FilterSet):

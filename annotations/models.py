@@ -247,7 +247,16 @@ class Article(models.Model):
         ordering = ["-created_at", "-id"]
         # Imports look duplicates up by URL. (An AddIndex, not db_index: altering
         # a field makes SQLite rebuild the table, which drops its triggers.)
-        indexes = [models.Index(fields=["url"], name="article_url_idx")]
+        indexes = [
+            models.Index(fields=["url"], name="article_url_idx"),
+            # The stance statistics: the curated articles' dates, read from the index alone.
+            # (Key columns rather than INCLUDE, which SQLite ignores with a warning.)
+            models.Index(
+                fields=["id", "published_on"],
+                condition=Q(status="curated", published_on__isnull=False),
+                name="article_curated_dated_idx",
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["text_sha256"], name="article_text_sha256_unique"),
             models.CheckConstraint(condition=~Q(text=""), name="article_text_not_empty"),
@@ -682,6 +691,10 @@ class SpeakerRole(models.Model):
 # --- Taxonomy ----------------------------------------------------------------
 
 
+# Slugs a target can't take: /targets/<slug>/ is its page, and these paths are other pages.
+RESERVED_TARGET_SLUGS = frozenset({"new", "search", "propose"})
+
+
 class TargetQuerySet(models.QuerySet["Target"]):
     def accepted(self) -> TargetQuerySet:
         return self.filter(status=Target.Status.ACCEPTED)
@@ -725,7 +738,14 @@ class Target(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def get_absolute_url(self) -> str:
+        return reverse("annotations:target-detail", args=[self.slug])
+
     def clean(self) -> None:
+        if self.slug in RESERVED_TARGET_SLUGS:
+            raise ValidationError(
+                {"slug": f"“{self.slug}” is reserved: /targets/{self.slug}/ is a page of its own. Choose another slug."}
+            )
         ancestor = self.parent
         while ancestor is not None:
             if self.pk is not None and ancestor.pk == self.pk:
@@ -751,7 +771,7 @@ class Target(models.Model):
         base = slugify(name)[:90].strip("-") or "target"
         taken = set(cls.objects.filter(slug__startswith=base).values_list("slug", flat=True))
         slug, number = base, 2
-        while slug in taken:
+        while slug in taken or slug in RESERVED_TARGET_SLUGS:
             slug, number = f"{base}-{number}", number + 1
         return slug
 
@@ -1203,6 +1223,11 @@ class Quote(models.Model):
             # The researchers' commonest question, "what did this speaker say",
             # pages through one speaker's curated quotes in id order.
             models.Index(fields=["speaker", "id"], condition=Q(is_curated=True), name="quote_curated_speaker_idx"),
+            # The stance statistics join a target's stances to their curated quotes for the
+            # article (its date) and the speaker (their country): read from the index alone.
+            models.Index(
+                fields=["id", "article", "speaker"], condition=Q(is_curated=True), name="quote_curated_stats_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(end__gt=F("start")), name="quote_span_not_empty"),
@@ -1694,6 +1719,11 @@ class Stance(models.Model):
 
     class Meta:
         ordering = ["quote_id", "id"]
+        indexes = [
+            # The statistics of a target (and those below it): its stances and their labels,
+            # from the index alone, without reading the table.
+            models.Index(fields=["target", "quote", "label"], name="stance_target_stats_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(fields=["quote", "target"], name="stance_one_per_quote_target"),
             models.CheckConstraint(

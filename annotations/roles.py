@@ -74,6 +74,12 @@ def is_researcher(user: AnyUser) -> bool:
     return Role.RESEARCHER in roles_of(user)
 
 
+def reads_curated(user: AnyUser) -> bool:
+    """Who reads the curated dataset, and so its statistics: analysts, reviewers and researchers
+    (``QuoteQuerySet.visible_to`` gives each of them the curated layer)."""
+    return is_analyst(user) or is_researcher(user)
+
+
 def role_required(*predicates: Predicate, refusal: str) -> Callable[[View], View]:
     """A page for users of which any of ``predicates`` holds.
 

@@ -978,3 +978,31 @@ class AssignmentSendBackSerializer(KnownFieldsOnly):
 
 class EmptyBodySerializer(KnownFieldsOnly):
     """An action that takes no fields: anything sent is refused rather than ignored."""
+
+
+# --- Stance statistics (annotations.stats; documents the shape, the view writes the rows) ---
+
+
+class StanceCountSerializer(serializers.Serializer):
+    period = serializers.DateField(
+        allow_null=True, help_text="The period's first day (2023-04-01 for 2023 Q2); null for interval=all."
+    )
+    # The stubs type Field.label (a field's display name) as a string; here it is a field named "label".
+    label = serializers.CharField(help_text="The stance label's slug.")  # type: ignore[assignment]
+    speaker = serializers.IntegerField(
+        required=False, allow_null=True, help_text="With group_by=speaker: the speaker's id (null: unattributed)."
+    )
+    speaker_name = serializers.CharField(required=False, help_text="With group_by=speaker.")
+    country = serializers.CharField(
+        required=False, help_text="With group_by=country: the speaker's ISO 3166-1 alpha-2 code, or empty."
+    )
+    target = serializers.CharField(required=False, help_text="With group_by=target: the target's slug.")
+    target_name = serializers.CharField(required=False, help_text="With group_by=target.")
+    count = serializers.IntegerField(help_text="Curated stances.")
+
+
+class StanceStatsSerializer(serializers.Serializer):
+    interval = serializers.CharField()
+    group_by = serializers.ListField(child=serializers.CharField())
+    labels = StanceLabelSerializer(many=True, help_text="The label taxonomy, in its order.")
+    results = StanceCountSerializer(many=True)

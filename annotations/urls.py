@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import dataset, guidelines, review, speakers, suggestions, taxonomy, tokens, workspace
+from .views import dataset, guidelines, research, review, speakers, suggestions, taxonomy, tokens, workspace
 
 app_name = "annotations"
 
@@ -38,6 +38,8 @@ urlpatterns = [
     path("targets/search/", workspace.target_search, name="target-search"),
     path("targets/new/", workspace.target_new, name="target-new"),
     path("targets/propose/", taxonomy.target_propose, name="target-propose"),
+    # After search/, new/ and propose/, whose slugs Target.clean reserves.
+    path("targets/<slug:slug>/", research.target_detail, name="target-detail"),
     path("labels.css", workspace.label_styles, name="label-styles"),
     # --- The annotation guidelines, versioned.
     path("guidelines/", guidelines.guidelines, name="guidelines"),
@@ -45,6 +47,8 @@ urlpatterns = [
     path("guidelines/v<int:number>/", guidelines.guidelines_version, name="guidelines-version"),
     # --- The researcher's landing page.
     path("dataset/", dataset.dataset, name="dataset"),
+    # --- Stance statistics over the curated dataset.
+    path("compare/", research.compare, name="compare"),
     # --- Review, curation and agreement.
     path("review/", review.review_queue, name="review-queue"),
     path("review/assign/", review.review_assign, name="review-assign"),

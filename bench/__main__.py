@@ -205,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
         help=f"default demarche_bench_<pid>, dropped at the end; {REUSED_DATABASE} with --reuse",
     )
     parser.add_argument("--server", default=os.environ.get("BENCH_POSTGRES", DEFAULT_SERVER), help="PostgreSQL URL")
-    parser.add_argument("--only", help="comma-separated jobs: annotate,speaker,create,api,export,import,detector")
+    parser.add_argument(
+        "--only", help="comma-separated jobs: annotate,speaker,create,api,stats,compare,export,import,detector"
+    )
     args = parser.parse_args(argv)
     args.size = args.size or (10_000 if args.quick else 1_000_000)
     args.database = args.database or (REUSED_DATABASE if args.reuse else f"demarche_bench_{os.getpid()}")
@@ -240,7 +242,7 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     only = (
         set(args.only.split(","))
         if args.only
-        else {"annotate", "speaker", "create", "api", "export", "import", "detector"}
+        else {"annotate", "speaker", "create", "api", "stats", "compare", "export", "import", "detector"}
     )
     rows: list[jobs.Row] = []
     failures: list[str] = []
@@ -259,7 +261,7 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         log(f"  {row.figure}  |  floor: {row.floor}  |  {row.ratio}  {'pass' if row.passed else 'MISS'}")
 
     run_context = context()
-    if only & {"annotate", "speaker", "create", "api"}:
+    if only & {"annotate", "speaker", "create", "api", "stats", "compare"}:
         collectstatic(env)
         with gunicorn(env) as server:
             log(f"gunicorn on {server.url}, log {server.log}")
@@ -267,6 +269,8 @@ def run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             attempt("speaker", jobs.speaker_page, server, sizes)
             attempt("create", jobs.create_quote, server, sizes, args.seed)
             attempt("api", jobs.api_list, server, sizes)
+            attempt("stats", jobs.stats_over_time, server, sizes)
+            attempt("compare", jobs.stats_compare, server, sizes)
     attempt("export", jobs.export_jsonl, sizes, env)
     attempt("import", jobs.import_articles, sizes, env, args.seed)
     attempt("detector", jobs.detect_articles, sizes, args.seed)

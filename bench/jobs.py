@@ -738,3 +738,96 @@ def detect_articles(sizes: Sizes, seed: int) -> Row:
         passed=rate["median"] >= 200,
         data={"articles_per_second": rate, "floor_articles_per_second": floor},
     )
+
+
+# --- 7. Stance statistics: over time for a topic, and the compare matrix -------------------
+
+
+def _latency_against_floor(
+    client: Client, floor_client: Client, path: str, floor_path: str, count: int
+) -> tuple[dict[str, float], dict[str, float]]:
+    for _ in range(3):
+        client.get(path)
+        floor_client.get(floor_path)
+    timed, floor = [], []
+    for _ in range(count):  # interleaved, so drift hits both alike
+        timed.append(_require(client.get(path), 200, path).seconds)
+        floor.append(_require(floor_client.get(floor_path), 200, floor_path).seconds)
+    return summary(timed), summary(floor)
+
+
+def stats_over_time(server: Server, sizes: Sizes) -> Row:
+    """GET /api/v1/stats/stance/ for the topic with the most stances, with its children, by country, per month."""
+    from django.db.models import Count
+
+    from annotations.models import Stance, Target
+
+    users = _users()
+    api = Client(server.host, server.port, api_token(users["bench-researcher"]))
+    bare = Client(server.host, server.port)
+    counts = dict(
+        Stance.objects.filter(quote__is_curated=True)
+        .values("target__parent_id")
+        .annotate(n=Count("id"))
+        .values_list("target__parent_id", "n")
+    )
+    topic = max(Target.objects.filter(parent__isnull=True), key=lambda target: counts.get(target.pk, 0))
+    path = f"/api/v1/stats/stance/?target={topic.slug}&group_by=country&interval=month"
+    floor_path = f"/bench/bare/stats/?target={topic.slug}"
+    results = json.loads(_require(api.get(path), 200, "stats API").body)["results"]
+    floor_rows = json.loads(_require(bare.get(floor_path), 200, "bare stats").body)["results"]
+    stances = sum(row["count"] for row in results)
+    if stances != sum(row[3] for row in floor_rows) or len(results) != len(floor_rows):
+        raise RuntimeError("the floor and the API count different stances: the floor must do the same work")
+    months = len({row["period"] for row in results})
+    queries = int(
+        _require(api.get(path, headers={"X-Bench-Count-Queries": "1"}), 200, "stats API").headers["X-Bench-Queries"]
+    )
+    page = Client(server.host, server.port, login_session(users["bench-researcher"]))
+    page_queries = int(
+        _require(
+            page.get(f"/targets/{topic.slug}/?by=country", headers={"X-Bench-Count-Queries": "1"}), 200, "target page"
+        ).headers["X-Bench-Queries"]
+    )
+    stats, floor = _latency_against_floor(api, bare, path, floor_path, sizes.annotate_requests)
+    return Row(
+        job=f"stance over time: {topic.slug} with its children, by country, per month ({months} months, "
+        f"{stances:,} stances, {len(results)} rows)",
+        figure=f"p95 {ms(stats['p95'])} ({spread_ms(stats)}); {queries} queries (the target page: {page_queries})",
+        floor=f"the GROUP BY in SQL, bare view p95 {ms(floor['p95'])} ({spread_ms(floor)})",
+        ratio=f"{stats['p95'] / floor['p95']:.1f}×",
+        target="p95 ≤ 200 ms",
+        passed=stats["p95"] <= 0.200,
+        data={"latency": stats, "floor_latency": floor, "queries": queries, "page_queries": page_queries,
+              "stances": stances, "rows": len(results), "path": path},
+    )  # fmt: skip
+
+
+def stats_compare(server: Server, sizes: Sizes) -> Row:
+    """The compare page: countries × targets over every curated stance."""
+    users = _users()
+    page = Client(server.host, server.port, login_session(users["bench-researcher"]))
+    bare = Client(server.host, server.port)
+    path, floor_path = "/compare/?published_after=2019-01-01&published_before=2024-12-31", "/bench/bare/stats/?matrix=1"
+    body = _require(page.get(path), 200, "compare page").body
+    floor_rows = json.loads(_require(bare.get(floor_path), 200, "bare stats").body)["results"]
+    shown = sum(int(total) for total in re.findall(rb'data-total="(\d+)"', body))
+    rows = len(re.findall(rb"<tr><th scope=\"row\">", body))
+    columns = len(re.findall(rb'<th scope="col"><a href="/targets/', body))
+    floor_total = sum(row[4] for row in floor_rows)
+    if b"The CSV has them all" not in body and shown != floor_total:  # every row and column shown
+        raise RuntimeError(f"the page shows {shown} stances, the floor counts {floor_total}")
+    queries = int(
+        _require(page.get(path, headers={"X-Bench-Count-Queries": "1"}), 200, "compare").headers["X-Bench-Queries"]
+    )
+    stats, floor = _latency_against_floor(page, bare, path, floor_path, sizes.annotate_requests)
+    return Row(
+        job=f"compare matrix: {rows} countries × {columns} targets ({floor_total:,} stances)",
+        figure=f"p95 {ms(stats['p95'])} ({spread_ms(stats)}); {queries} queries",
+        floor=f"the GROUP BY in SQL, bare view p95 {ms(floor['p95'])} ({spread_ms(floor)})",
+        ratio=f"{stats['p95'] / floor['p95']:.1f}×",
+        target="p95 ≤ 500 ms",
+        passed=stats["p95"] <= 0.500,
+        data={"latency": stats, "floor_latency": floor, "queries": queries, "rows": rows, "columns": columns,
+              "stances": floor_total},
+    )  # fmt: skip

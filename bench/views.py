@@ -136,3 +136,42 @@ def bare_quotes(request: HttpRequest) -> HttpResponse:
     page = {"next": next_link, "previous": None, "results": results}
     body = json.dumps(page, ensure_ascii=False, separators=(",", ":")).encode()
     return HttpResponse(body, content_type="application/json")
+
+
+# The stance statistics' floor: the same GROUP BY the API runs, as one hand-written
+# statement over the same joins, its rows as JSON with nothing on top. The runner
+# checks that both count the same stances.
+FLOOR_STATS_SQL = """
+SELECT {period} AS period, l.slug, {group}, count(*)
+  FROM annotations_stance st
+  JOIN annotations_quote q ON q.id = st.quote_id
+  JOIN annotations_article a ON a.id = q.article_id
+  JOIN annotations_stancelabel l ON l.id = st.label_id
+  LEFT JOIN annotations_speaker s ON s.id = q.speaker_id
+ WHERE q.is_curated AND a.status = 'curated' AND a.published_on IS NOT NULL {where}
+ GROUP BY 1, 2, 3{more}
+"""
+
+
+@require_http_methods(["GET"])
+def bare_stats(request: HttpRequest) -> HttpResponse:
+    """``?target=slug``: per month, label and country, the target and those below it.
+    ``?matrix=1``: per label, country and target over everything (the compare page's counts)."""
+    from django.db import connection
+
+    if request.GET.get("matrix"):
+        sql = FLOOR_STATS_SQL.format(period="NULL::date", group="s.country, st.target_id", where="", more=", 4")
+        params: list[Any] = []
+    else:
+        target = Target.objects.get(slug=request.GET["target"])
+        sql = FLOOR_STATS_SQL.format(
+            period="date_trunc('month', a.published_on)::date",
+            group="s.country",
+            where="AND st.target_id = ANY(%s)",
+            more="",
+        )
+        params = [sorted(target.descendant_ids())]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = [[value.isoformat() if hasattr(value, "isoformat") else value for value in row] for row in cursor]
+    return HttpResponse(json.dumps({"results": rows}), content_type="application/json")

@@ -129,3 +129,45 @@ class AssignmentFactory(factory.django.DjangoModelFactory):
 
     article = factory.SubFactory(ArticleFactory)
     annotator = factory.SubFactory(UserFactory, role="analyst")
+
+
+# Speakers of the stance history below: (name, country); the last has no country.
+HISTORY_SPEAKERS = [
+    ("Avi Dror", "IL"),
+    ("Noa Levin", "IL"),
+    ("Ned Carter", "US"),
+    ("Jane Moss", "US"),
+    ("Reza Amini", "IR"),
+    ("Claire Dubois", "FR"),
+    ("Ivan Petrov", "RU"),
+    ("A spokesperson", ""),
+]
+
+
+def curated_stance_history(*, topic: Target, child: Target, other: Target, months: int = 18) -> list[Quote]:
+    """Curated quotes over ``months`` months from January 2022, by speakers of five countries and one
+    of none, each with a stance toward ``topic`` or ``child`` (its subtopic), every fifth also toward
+    ``other``; labels cycle so that the counts differ by country and by month. Deterministic."""
+    labels = [
+        StanceLabelFactory(slug=slug, name=slug.capitalize(), colour=colour, order=order)
+        for order, (slug, colour) in enumerate(
+            [("support", "#2e7d32"), ("oppose", "#c62828"), ("neutral", "#546e7a"), ("unclear", "#8e6c00")], 1
+        )
+    ]
+    speakers = [SpeakerFactory(name=name, country=country) for name, country in HISTORY_SPEAKERS]
+    quotes = []
+    for index in range(months * 3):
+        month = index % months
+        article = ArticleFactory(
+            status=Article.Status.CURATED,
+            published_on=datetime.date(2022 + month // 12, month % 12 + 1, 1 + index % 27),
+            outlet=["Example Times", "The Daily Wire Service"][index % 2],
+        )
+        speaker = speakers[(index * 3) % len(speakers)]
+        quote = QuoteFactory(article=article, speaker=speaker, is_curated=True, annotator=None)
+        label = labels[(index // 2 + speakers.index(speaker) % 3) % 4] if index % 7 else labels[1]
+        StanceFactory(quote=quote, target=child if index % 2 else topic, label=label)
+        if index % 5 == 0:
+            StanceFactory(quote=quote, target=other, label=labels[(index // 5) % 2])
+        quotes.append(quote)
+    return quotes

@@ -515,6 +515,11 @@ TABLE: dict[str, Entry] = {
         "annotations:dataset",
         allow(roles(LOGIN, 403, 403, 405, 405, 405), GET=roles(LOGIN, 403, 403, 200, 200, 200)),
     ),
+    # --- Stance statistics: whoever reads curated quotes (analysts, reviewers, researchers); read-only.
+    "compare/": Entry("annotations:compare", allow(PAGE_405, GET=EVERYONE_IN)),
+    "targets/<slug:slug>/": Entry(
+        "annotations:target-detail", allow(PAGE_405, GET=EVERYONE_IN), lambda w: {"slug": w.target.slug}
+    ),
     "next/": Entry("annotations:next-article", allow(ANALYST_405, POST=ANALYST_ACTION)),
     "articles/new/": Entry(
         "annotations:article-new",
@@ -808,6 +813,7 @@ TABLE: dict[str, Entry] = {
     "api/v1/targets/(?P<slug>[-a-zA-Z0-9_]+)/$": Entry(
         "api:target-detail", allow(API_405, GET=API_READ), lambda w: {"slug": w.target.slug}
     ),
+    "api/v1/stats/stance/": Entry("api:stats-stance", allow(API_WRITE_405, GET=API_READ)),
     "api/v1/stance-labels/$": Entry("api:stance-label-list", allow(API_405, GET=API_READ)),
     "api/v1/stance-labels/(?P<slug>[-a-zA-Z0-9_]+)/$": Entry(
         "api:stance-label-detail", allow(API_405, GET=API_READ), lambda w: {"slug": w.label.slug}

@@ -106,6 +106,7 @@ def world(analyst, reviewer):
         "annotations:speaker-alias-add": {"pk": quote.speaker_id},
         "annotations:speaker-role-add": {"pk": quote.speaker_id},
         "annotations:speaker-merge": {"pk": quote.speaker_id},
+        "annotations:target-detail": {"slug": curated.stances.first().target.slug},
     }
 
 

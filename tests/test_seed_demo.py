@@ -222,3 +222,29 @@ def test_seed_demo_twice_leaves_the_offsets_sound():
     call_command("seed_demo", stdout=io.StringIO())
     assert Article.objects.count() == 4
     call_command("check_offsets", stdout=io.StringIO())
+
+
+def test_seed_demo_history_gives_the_statistics_two_years_of_invented_curated_statements():
+    from annotations import stats
+    from annotations.filters import stats_query
+
+    call_command("seed_demo", "--history", stdout=io.StringIO())
+    first = row_counts()
+    reports = Article.objects.filter(metadata__source="seed_demo --history")
+    assert reports.count() == 24 and set(reports.values_list("status", flat=True)) == {Article.Status.CURATED}
+    assert all(article.metadata["invented"] for article in reports)
+    assert Quote.objects.curated().filter(article__in=reports).count() == 72
+    reviewer = get_user_model().objects.get(username="reviewer")
+    _, scope = stats_query({"target": "iran-nuclear"}, reviewer)
+    rows = stats.stance_counts(scope, interval="quarter", group_by=["country"])
+    assert len({row.period for row in rows}) == 8  # 2022 and 2023 by quarter (the worked example is in 2023 Q1)
+    assert {row.country for row in rows} >= {"IL", "US", "IR", "FR", "RU", "DE"}
+    us_on_the_deal = [
+        row.label
+        for row in stats.stance_counts(
+            stats_query({"target": "jcpoa-return", "speaker_country": "US"}, reviewer)[1], interval="year"
+        )
+    ]
+    assert "support" in us_on_the_deal and "oppose" in us_on_the_deal
+    call_command("seed_demo", "--history", stdout=io.StringIO())
+    assert row_counts() == first

@@ -229,3 +229,12 @@ def test_the_proposals_page_takes_constant_queries(reviewer, analyst, topic, dja
         Target.propose(name=f"Proposal {number}", parent=topic, by=analyst)
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(PROPOSALS)
+
+
+def test_a_proposal_never_takes_a_slug_another_page_uses(analyst, topic):
+    for name in ("New", "Search", "Propose"):
+        response = propose(analyst, name=name, parent=topic.pk)
+        assert response.status_code == 200
+    slugs = set(Target.objects.filter(status="proposed").values_list("slug", flat=True))
+    assert slugs == {"new-2", "search-2", "propose-2"}
+    assert client_for(analyst).get(reverse("annotations:target-propose")).status_code == 200

@@ -26,7 +26,7 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from annotations.demo import DEMO_USERS
+from annotations.demo import DEMO_USERS, history
 from annotations.models import (
     Article,
     Assignment,
@@ -131,6 +131,11 @@ class Command(BaseCommand):
             help="Load only the first analyst's reading of the seed article, not the second analyst's.",
         )
         parser.add_argument(
+            "--history",
+            action="store_true",
+            help="Add two years of invented curated statements (2022–2023) for the statistics pages.",
+        )
+        parser.add_argument(
             "--no-curation",
             action="store_true",
             help="Leave the demo article open for review: no curated version, the analyst's work in progress.",
@@ -143,6 +148,7 @@ class Command(BaseCommand):
         no_users: bool,
         no_curation: bool = False,
         one_annotator: bool = False,
+        history: bool = False,
         **options: Any,
     ) -> None:
         example_path = data_dir / "worked-example.json"
@@ -180,6 +186,7 @@ class Command(BaseCommand):
             if not no_curation:
                 self.load_curated(article, annotator, users.get("reviewer"), assignments)
             invented = self.load_invented(annotator)
+            reports = self.load_history(labels, targets, users.get("reviewer")) if history else []
 
         quotes = Quote.objects.raw_layer().filter(article=article).count()
         curated = Quote.objects.curated().filter(article=article).count()
@@ -187,7 +194,8 @@ class Command(BaseCommand):
             self.style.SUCCESS(
                 f"Demo loaded: {1 + len(invented)} articles ({len(invented)} invented), {len(speakers)} speakers, "
                 f"{len(targets)} targets, {len(labels)} stance labels, {quotes} quotes on the seed article "
-                f"({curated} curated), {len(users)} demo users."
+                f"({curated} curated), {len(users)} demo users"
+                + (f"; {len(reports)} invented curated reports for the statistics." if history else ".")
             )
         )
 
@@ -241,6 +249,45 @@ class Command(BaseCommand):
             )
             if analyst is not None:
                 self.assign(article, analyst, Assignment.Status.ASSIGNED)
+            articles.append(article)
+        return articles
+
+    def load_history(
+        self, labels: dict[str, StanceLabel], targets: dict[str, Target], reviewer: Any | None
+    ) -> list[Article]:
+        """The invented curated history (``annotations.demo.history``): curated articles with curated
+        quotes and stances, as a reviewer's curation leaves them, so the statistics have periods."""
+        articles = []
+        for report in history.reports():
+            text = normalise_text(report["text"])
+            article = Article.objects.filter(text_sha256=Article.hash_text(text)).first() or Article(text=text)
+            article = _save_if_changed(
+                article,
+                title=report["title"],
+                outlet=report["outlet"],
+                published_on=report["published_on"],
+                pool=False,
+                status=Article.Status.CURATED,
+                metadata={"invented": True, "source": "seed_demo --history", "note": history.__doc__.split("\n")[0]},
+            )
+            for statement in report["statements"]:
+                speaker = _save_if_changed(
+                    Speaker.objects.filter(name=statement["speaker"]).first() or Speaker(name=statement["speaker"]),
+                    country=statement["country"],
+                )
+                quote = Quote.objects.curated().filter(
+                    article=article, start=statement["start"], end=statement["end"]
+                ).first() or Quote(article=article, start=statement["start"], end=statement["end"], is_curated=True)
+                quote = _save_if_changed(
+                    quote,
+                    text=statement["text"],
+                    speaker=speaker,
+                    kind=Quote.Kind.DIRECT,
+                    cue="said",
+                    annotator=reviewer,
+                )
+                target = targets[statement["target"]]
+                self.load_stances(quote, {target.pk: (labels[statement["label"]].pk, None)})
             articles.append(article)
         return articles
 
