@@ -59,7 +59,8 @@ def parse(language: str, content: str) -> Lexicon:
         else:
             current.add(line)
     phrases: dict[str, list[tuple[str, ...]]] = {}
-    for phrase in sorted(sections["cues"] | sections["trailing"] | sections["according"] | sections["naming"], key=len, reverse=True):
+    matched = sections["cues"] | sections["trailing"] | sections["according"] | sections["naming"]
+    for phrase in sorted(matched, key=len, reverse=True):
         words = tuple(phrase.split())
         phrases.setdefault(words[0], []).append(words)
     return Lexicon(

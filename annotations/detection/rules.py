@@ -34,6 +34,27 @@ SHORT_TAIL = 4
 WINDOW = 8  # words between a cue and what it governs (a clause's "that", a quote's colon)
 MIN_WORDS = 3  # a reported clause or an unattributed quotation shorter than this is no quote
 FULL_NAME = 2  # name words a pronoun's antecedent needs when no candidate precedes it
+# A wire dateline that opens an article: "ISTANBUL (Reuters) – ".
+DATELINE = re.compile(r"[A-ZÄÖÜ][A-ZÄÖÜ .,'/-]+(?:\([^)\n]{1,30}\))?\s*[–—-]\s+")
+# Words that join a second cue to the first one's subject ("… and said", "…, but warned that").
+CONJUNCTIONS = {"and", "but", "while", "und", "aber", "sowie"}
+# Clauses that report no content ("has not said whether …", "sagte nicht, ob …").
+NO_CONTENT = {"whether", "if", "ob"}
+# Where a reporter's gloss starts after the reported clause ("…, which ended the 2006 war").
+GLOSS = re.compile(r",\s+(?:which|who|with|a|an)\s|\s[—–]\s")
+# "… and that …": a second reported clause of the same cue.
+AND_THAT = re.compile(r",?\s+(?:and|und)\s+(?:that|dass)\s+")
+# "auszuweisen", "fortzusetzen": a zu-infinitive ends a directive, not a reported clause.
+ZU_INFINITIVE = re.compile(r"^[a-zäöü]+zu[a-zäöü]+en$")
+# Words that go on a German source after its noun ("einem Sprecher des Ministeriums").
+GENITIVE = {"vom", "von", "aus"}
+# Speech verbs after which a question in marks is a reporter's, not a quote.
+ASKING = {"asked", "asks", "fragte", "fragt"}
+# German Konjunktiv forms that carry reported speech on into a sentence with no cue.
+KONJUNKTIV = {
+    "sei", "seien", "habe", "hätten", "hätte", "werde", "würden", "würde", "wäre", "wären", "könne", "könnten",
+    "müsse", "müssten", "solle", "wolle", "dürfe", "dürften", "gebe", "stehe", "liege", "gehe", "komme",
+}  # fmt: skip
 
 
 class Token(NamedTuple):  # a tuple: a text has thousands and a dataclass costs more to build
@@ -124,7 +145,9 @@ class Reader:
                 if phrase in self.lex.according:
                     cues.append(Cue(start, end, "according"))
                 elif written == written.lower():
-                    cues.append(Cue(start, end, "trailing" if phrase in self.lex.trailing else "verb"))
+                    role = "naming" if phrase in self.lex.naming else "verb"
+                    role = "trailing" if phrase in self.lex.trailing else role
+                    cues.append(Cue(start, end, role))
                 break
         return cues
 
@@ -245,6 +268,27 @@ class Reader:
         if before is not None:
             return before, False
         lead = self.text[floor : cue.start].rstrip()
+        earlier = [c for c in self.cues if floor <= c.start < cue.start and c.role in ("verb", "naming")]
+        last_word = lead.rsplit(None, 1)[-1].lower() if lead else ""
+        participle = self.lex.language == "en" and self.text[cue.start : cue.end].endswith("ing")
+        if earlier and (last_word in CONJUNCTIONS or (lead.endswith(",") and participle)):
+            # "Gorski called … and said …", "…, adding that …": the earlier cue's subject.
+            return self.source(earlier[-1], floor, cue.start)
+        if cue.role == "trailing" and not lead.endswith(","):
+            return None, False
+        appositive = self.appositive(floor, lead)
+        if appositive is not None:
+            return appositive, False
+        if cue.role == "trailing":
+            # "…, so die Sprecherin", "…, hieß es am Donnerstag aus Diplomatenkreisen": the first mention after it.
+            for token in self.tokens_between(cue.end, ceiling):
+                if self.word_class(token) in ("name", "role", "pronoun"):
+                    previous = self.tokens_between(cue.end, token.start)
+                    determined = previous and self.word_class(previous[-1]) == "determiner"
+                    start = previous[-1].start if determined else token.start
+                    found = self.run_after(start, ceiling)
+                    if found is not None:
+                        return found, True
         if not lead or lead[-1] in ',”’"»«“‘›‹':
             # "…, said Colonel Dubois": inverted after a clause or a quote.
             after = self.run_after(cue.end, ceiling)
@@ -255,6 +299,63 @@ class Reader:
             return subject, False
         after = self.run_after(cue.end, ceiling)
         return after, after is not None
+
+    def appositive(self, floor: int, lead: str) -> Mention | None:
+        """The source of "Colonel Marc Dubois, a spokesman for …, said" (the name) and
+        of "the Kremlin’s spokesman, Yuri Vetrov, said" (role and name)."""
+        if not lead.endswith(","):
+            return None
+        second = floor + len(lead) - 1
+        first = self.text.rfind(",", floor, second)
+        if first == -1:
+            return None
+        segment = self.tokens_between(first + 1, second)
+        if not segment or len(segment) > 12:
+            return None
+        head = self.run_before(first, floor)
+        if head is None or self.text[max(floor, self.text.rfind(",", floor, head.start) + 1) : head.start].strip():
+            return None
+        classes = [self.word_class(token) for token in segment]
+        if all(kind == "name" for kind in classes):
+            last = self.tokens_between(head.start, head.end)[-1]
+            if self.word_class(last) == "role":
+                return Mention(head.start, segment[-1].end, self.text[segment[0].start : segment[-1].end], False)
+            return None
+        if classes[0] in ("determiner", "role") or segment[0].word.lower() in ("who", "der", "die"):
+            return head if head.speaker and not head.pronoun else None
+        return None
+
+    def noun_phrase_after(self, offset: int, ceiling: int) -> tuple[Mention, int] | None:
+        """The source after "according to" up to its comma or the sentence's end,
+        or (German "Laut einem Sprecher des Ministeriums sollen …") up to the verb;
+        with where the clause after it starts."""
+        tokens = self.tokens_between(offset, ceiling)[: WINDOW + 2]
+        if not tokens:
+            return None
+        comma = self.text.find(",", offset, ceiling)
+        if self.lex.language == "de":
+            seen_noun = False
+            for index, token in enumerate(tokens):
+                if comma != -1 and token.start > comma:
+                    break
+                if token.word[0].isupper() or token.word[0].isdigit():
+                    seen_noun = True
+                elif seen_noun and token.word.lower() not in self.lex.connectors | self.lex.determiners | GENITIVE:
+                    if index == 0:
+                        return None
+                    return self._phrase(tokens[:index]), token.start
+            if comma == -1:
+                return None
+        stop = comma if comma != -1 else ceiling
+        run = [token for token in tokens if token.end <= stop]
+        if not run or self.words(offset, stop) > WINDOW:
+            return None
+        return self._phrase(run), stop
+
+    def _phrase(self, run: list[Token]) -> Mention:
+        found = self.mention(run)
+        speaker = found.speaker if found is not None else self.text[run[0].start : run[-1].end]
+        return Mention(run[0].start, run[-1].end, speaker, False)
 
     # --- direct quotes ---------------------------------------------------------------
 
@@ -300,6 +401,14 @@ class Reader:
 
     def clause_after(self, cue: Cue, start: int, end: int) -> tuple[int, int] | None:
         tokens = self.tokens_between(start, end)
+        comma = self.text.find(",", start, end)
+        if self.lex.language == "de" and comma != -1 and self.words(start, comma) <= WINDOW:
+            # "sagte im Gespräch mit der „Rheinischen Post“, die Regierung habe …", "erklärte, dass …"
+            start = comma + 1
+            opening = self.tokens_between(start, end)[:1]
+            if opening and opening[0].word.lower() in self.lex.that:
+                start = opening[0].end
+            tokens = []
         reach = WINDOW + 2 if self.text[cue.start : cue.end].lower() in self.lex.addressed else WINDOW
         for index, token in enumerate(tokens[:reach]):
             if token.word.lower() in CLAUSE_BEGUN or self.inside_quotation(token.start):
@@ -310,62 +419,150 @@ class Reader:
                 start = token.start if following in THAT_AS_SUBJECT else token.end
                 break
         else:
-            comma = self.text.find(",", start, end)
-            if self.lex.language == "de" and comma != -1 and self.words(start, comma) <= WINDOW:
-                start = comma + 1
-            elif self.text[cue.start : cue.end].lower() in self.lex.addressed and tokens:
+            if self.text[cue.start : cue.end].lower() in self.lex.addressed and tokens:
                 start = tokens[0].end
+            elif tokens and tokens[0].word.lower() in self.lex.prepositions and self.lex.language == "en":
+                # "said on Monday it was …", "said in a statement it …"
+                index = 1
+                while index < len(tokens) and self.word_class(tokens[index]) == "determiner":
+                    index += 1
+                index += 1
+                if index < len(tokens) and (
+                    tokens[index].word.lower() in self.lex.pronouns | self.lex.determiners | {"it"}
+                    or tokens[index].word[0].isupper()
+                ):
+                    start = tokens[index].start
         for other in self.cues:
             if other.role == "according" and start < other.start < end:
                 comma = self.text.rfind(",", start, other.start)
                 if comma != -1 and not self.text[comma + 1 : other.start].strip():
                     end = comma
+        end = self.coordinated(start, end)
+        gloss = GLOSS.search(self.text, start, end) if self.lex.language == "en" else None
+        if gloss is not None and self.words(start, gloss.start()) >= MIN_WORDS:
+            end = gloss.start()
         return self.trim(start, end)
 
+    def coordinated(self, start: int, end: int) -> int:
+        """Where a reported clause ends before a second cue: "… and predicted that",
+        "…, but added that", "…, and a senior official said", "…, adding that"."""
+        for other in self.cues:
+            if other.role not in ("verb", "naming") or not start < other.start < end:
+                continue
+            subject = self.run_before(other.start, start)
+            point = subject.start if subject is not None else other.start
+            lead = self.text[start:point].rstrip()
+            words = lead.rsplit(None, 1)
+            if len(words) == 2 and words[1].lower() in CONJUNCTIONS:
+                lead = words[0].rstrip()
+            elif not lead.endswith(","):
+                continue
+            if self.words(start, start + len(lead)) >= MIN_WORDS:
+                return start + len(lead.rstrip(","))
+        return end
+
     def trim(self, start: int, end: int) -> tuple[int, int] | None:
+        dateline = DATELINE.match(self.text, start, end)
+        if dateline is not None and start == self.line(start)[0]:
+            start = dateline.end()
         while start < end and (self.text[start].isspace() or self.text[start] in ",:;"):
             start += 1
         while end > start and (self.text[end - 1].isspace() or self.text[end - 1] in ".,;:!?…"):
             end -= 1
         if self.words(start, end) < MIN_WORDS:
             return None
+        first = self.tokens_between(start, end)[0].word.lower()
+        if first in NO_CONTENT:
+            return None
+        last = self.tokens_between(start, end)[-1]
+        if self.lex.language == "de" and (
+            ZU_INFINITIVE.match(last.word) or self.tokens_between(start, last.start)[-1:][0].word == "zu"
+        ):
+            return None  # "forderte, den Botschafter auszuweisen": a directive, no reported clause
         return start, end
 
     def indirect(self, cue: Cue) -> tuple[tuple[int, int], Mention | None] | None:
         """The reported clause a cue governs and its source."""
         sentence = self.sentence(cue.start)
         if cue.role == "according":
-            source = self.run_after(cue.end, sentence[1])
-            after = source.end if source else cue.end
-            rest = self.text[after : sentence[1]].lstrip()
-            if rest[:1] not in ("", ".") and self.words(after, sentence[1]) >= MIN_WORDS:
-                # "According to two officials familiar with the talks, the …": the clause follows the comma.
-                comma = self.text.find(",", cue.end, sentence[1])
-                if comma != -1 and self.words(cue.end, comma) <= WINDOW:
-                    after = comma + 1
-                clause = self.trim(after, sentence[1])
-                return (clause, source) if clause else None
-            before = self.text[sentence[0] : cue.start].rstrip()
-            if not before.endswith(","):
-                return None
-            clause = self.trim(sentence[0], sentence[0] + len(before))
-            if clause is None or any(c.role == "verb" and clause[0] <= c.start < clause[1] for c in self.cues):
-                return None  # "X said …, according to a readout": the readout is the channel, not the source
-            return clause, source
+            return self.according(cue, sentence)
+        if cue.role == "naming":
+            return self.naming(cue, sentence)
         source, follows = self.source(cue, sentence[0], sentence[1])
         anchor = source.start if source is not None and not follows else cue.start
         tail = source.end if source is not None and follows else cue.end
         rest = self.text[tail : sentence[1]]
-        if self.text[sentence[0] : anchor].rstrip().endswith(",") and (
-            cue.role == "trailing" or self.words(tail, sentence[1]) <= SHORT_TAIL - 1 or rest.lstrip().startswith(",")
+        before = self.text[sentence[0] : anchor].rstrip()
+        words = before.rsplit(None, 1)
+        if len(words) == 2 and words[1].lower() in ("wie", "as"):
+            before = words[0].rstrip()  # "…, wie die Agentur mitteilte", "…, as the ministry said"
+        following = self.tokens_between(tail, sentence[1])[:WINDOW]
+        if before.endswith(",") and (
+            cue.role == "trailing"
+            or follows
+            or len(following) <= SHORT_TAIL - 1
+            or rest.lstrip().startswith(",")
+            or (
+                following[0].word.lower() in self.lex.prepositions
+                and not any(token.word.lower() in self.lex.that for token in following)
+            )
         ):
-            comma = self.text.rfind(",", sentence[0], anchor)
-            clause = self.trim(sentence[0], comma)
-            return (clause, source) if clause else None
+            clause = self.trim(sentence[0], sentence[0] + len(before) - 1)
+            if clause is not None:
+                return clause, source
         if cue.role == "trailing" or follows:
             return None
         clause = self.clause_after(cue, cue.end, sentence[1])
         return (clause, source) if clause else None
+
+    def according(self, cue: Cue, sentence: tuple[int, int]) -> tuple[tuple[int, int], Mention | None] | None:
+        before = self.text[sentence[0] : cue.start].rstrip()
+        if before.endswith(",") and self.words(sentence[0], cue.start) >= MIN_WORDS:
+            # "…, according to rights groups": the clause comes first.
+            clause = self.trim(sentence[0], sentence[0] + len(before))
+            if clause is None or any(c.role == "verb" and clause[0] <= c.start < clause[1] for c in self.cues):
+                return None  # "X said …, according to a readout": the readout is the channel, not the source
+            phrase = self.noun_phrase_after(cue.end, sentence[1])
+            return clause, phrase[0] if phrase else self.run_after(cue.end, sentence[1])
+        phrase = self.noun_phrase_after(cue.end, sentence[1])
+        if phrase is not None:
+            clause = self.trim(phrase[1], sentence[1])
+            return (clause, phrase[0]) if clause else None
+        source = self.run_after(cue.end, sentence[1])
+        after = source.end if source else cue.end
+        rest = self.text[after : sentence[1]].lstrip()
+        if rest[:1] in ("", ".") or self.words(after, sentence[1]) < MIN_WORDS:
+            return None
+        comma = self.text.find(",", cue.end, sentence[1])
+        if comma != -1 and self.words(cue.end, comma) <= WINDOW:
+            after = comma + 1
+        clause = self.trim(after, sentence[1])
+        return (clause, source) if clause else None
+
+    def naming(self, cue: Cue, sentence: tuple[int, int]) -> tuple[tuple[int, int], Mention | None] | None:
+        """ "called the expulsions “baseless”", "bezeichnete die Konferenz als „…“": the
+        object and the quoted predicate, marks included."""
+        tokens = self.tokens_between(cue.end, sentence[1])
+        if not tokens or tokens[0].word.lower() in self.lex.prepositions | {"upon", "off"}:
+            return None  # "called for a ceasefire", "called on Israel to …"
+        index = bisect.bisect_left(self.opens, cue.end)
+        if index >= len(self.quotations):
+            return None
+        quote = self.quotations[index]
+        if quote.open >= sentence[1] or self.words(cue.end, quote.open) > WINDOW or not quote.closed:
+            return None
+        if any(cue.end < other.start < quote.open for other in self.cues):
+            return None
+        inner = self.tokens_between(quote.open, quote.close)
+        if self.lex.language == "en" and inner and all(token.word[0].isupper() for token in inner):
+            return None  # a name or a title: dubbed the “Ukraine Resilience Facility”
+        end = quote.close + 1
+        after = self.tokens_between(end, sentence[1])
+        if after and after[0].word.lower() in self.lex.that and self.text[end : after[0].start].strip() == "":
+            clause = self.clause_after(cue, end, sentence[1])
+            end = clause[1] if clause else end
+        source, _ = self.source(cue, sentence[0], sentence[1])
+        return (tokens[0].start, end), source
 
 
 def _only_punctuation(text: str, start: int, end: int) -> bool:
