@@ -41,7 +41,7 @@ CONJUNCTIONS = {"and", "but", "while", "und", "aber", "sowie"}
 # Clauses that report no content ("has not said whether …", "sagte nicht, ob …").
 NO_CONTENT = {"whether", "if", "ob"}
 # Where a reporter's gloss starts after the reported clause ("…, which ended the 2006 war").
-GLOSS = re.compile(r",\s+(?:which|who|with|a|an)\s|\s[—–]\s")
+GLOSS = re.compile(r",\s+(?:which|who|with|a|an)\s|\s—\s")
 # "… and that …": a second reported clause of the same cue.
 AND_THAT = re.compile(r",?\s+(?:and|und)\s+(?:that|dass)\s+")
 # "auszuweisen", "fortzusetzen": a zu-infinitive ends a directive, not a reported clause.
@@ -50,6 +50,8 @@ ZU_INFINITIVE = re.compile(r"^[a-zäöü]+zu[a-zäöü]+en$")
 GENITIVE = {"vom", "von", "aus"}
 # Speech verbs after which a question in marks is a reporter's, not a quote.
 ASKING = {"asked", "asks", "fragte", "fragt"}
+# Who asks reporters' questions (matched inside a source: "Journalistin", "One reporter").
+REPORTERS = ("reporter", "journalist", "correspondent", "korrespondent")
 # German Konjunktiv forms that carry reported speech on into a sentence with no cue.
 KONJUNKTIV = {
     "sei", "seien", "habe", "hätten", "hätte", "werde", "würden", "würde", "wäre", "wären", "könne", "könnten",
@@ -150,6 +152,30 @@ class Reader:
                     cues.append(Cue(start, end, role))
                 break
         return cues
+
+    def reporters_question(self, attribution: Attribution, quote: Quotation) -> bool:
+        """'One reporter asked: “Is …?”': a question in marks asked by a reporter."""
+        cue = attribution.cue
+        asker = self.text[self.sentence(cue.start)[0] : cue.start]
+        if attribution.source is not None:
+            asker += " " + self.text[attribution.source.start : attribution.source.end]
+        return (
+            self.text[cue.start : cue.end].lower() in ASKING
+            and self.text[quote.start : quote.end].rstrip().endswith("?")
+            and any(word in asker.lower() for word in REPORTERS)
+        )
+
+    def titled(self, quote: Quotation) -> bool:
+        """Marked words that name something: a title after a determiner or a German
+        noun ("dem Motto „…“"), or words all capitalised (the “Ukraine Resilience Facility”)."""
+        inner = self.tokens_between(quote.open, quote.close)
+        if self.lex.language == "en" and inner and all(token.word[0].isupper() for token in inner):
+            return True
+        before = self.tokens_between(self.line(quote.open)[0], quote.open)[-1:]
+        if not before or not self._joined(before[0], Token(quote.open, quote.open, "")):
+            return False
+        word = before[0].word
+        return self.lex.language == "de" and word[0].isupper() and self.word_class(before[0]) != "role"
 
     def inside_quotation(self, offset: int) -> bool:
         index = bisect.bisect_right(self.opens, offset) - 1
@@ -420,6 +446,8 @@ class Reader:
                 break
         else:
             if self.text[cue.start : cue.end].lower() in self.lex.addressed and tokens:
+                if any(token.word == "to" for token in tokens[:4]):
+                    return None  # "urged the council to impose …": a directive
                 start = tokens[0].end
             elif tokens and tokens[0].word.lower() in self.lex.prepositions and self.lex.language == "en":
                 # "said on Monday it was …", "said in a statement it …"
@@ -450,15 +478,15 @@ class Reader:
             if other.role not in ("verb", "naming") or not start < other.start < end:
                 continue
             subject = self.run_before(other.start, start)
-            point = subject.start if subject is not None else other.start
-            lead = self.text[start:point].rstrip()
-            words = lead.rsplit(None, 1)
-            if len(words) == 2 and words[1].lower() in CONJUNCTIONS:
-                lead = words[0].rstrip()
-            elif not lead.endswith(","):
-                continue
-            if self.words(start, start + len(lead)) >= MIN_WORDS:
-                return start + len(lead.rstrip(","))
+            for point in (other.start, subject.start if subject is not None else other.start):
+                lead = self.text[start:point].rstrip()
+                words = lead.rsplit(None, 1)
+                if len(words) == 2 and words[1].lower() in CONJUNCTIONS:
+                    lead = words[0].rstrip()
+                elif not lead.endswith(","):
+                    continue
+                if self.words(start, start + len(lead)) >= MIN_WORDS:
+                    return start + len(lead.rstrip(","))
         return end
 
     def trim(self, start: int, end: int) -> tuple[int, int] | None:
@@ -475,10 +503,14 @@ class Reader:
         if first in NO_CONTENT:
             return None
         last = self.tokens_between(start, end)[-1]
-        if self.lex.language == "de" and (
-            ZU_INFINITIVE.match(last.word) or self.tokens_between(start, last.start)[-1:][0].word == "zu"
+        if (
+            self.lex.language == "de"
+            and "," not in self.text[start:end]
+            and (ZU_INFINITIVE.match(last.word) or self.tokens_between(start, last.start)[-1:][0].word == "zu")
         ):
             return None  # "forderte, den Botschafter auszuweisen": a directive, no reported clause
+        if self.lex.language == "en" and first in ("to", "not"):
+            return None  # "who asked not to be named": no reported clause
         return start, end
 
     def indirect(self, cue: Cue) -> tuple[tuple[int, int], Mention | None] | None:
@@ -504,7 +536,11 @@ class Reader:
             or rest.lstrip().startswith(",")
             or (
                 following[0].word.lower() in self.lex.prepositions
-                and not any(token.word.lower() in self.lex.that for token in following)
+                and not any(
+                    token.word.lower() in self.lex.that
+                    for token in following
+                    if "," not in self.text[tail : token.start]
+                )
             )
         ):
             clause = self.trim(sentence[0], sentence[0] + len(before) - 1)
@@ -556,7 +592,7 @@ class Reader:
         inner = self.tokens_between(quote.open, quote.close)
         if self.lex.language == "en" and inner and all(token.word[0].isupper() for token in inner):
             return None  # a name or a title: dubbed the “Ukraine Resilience Facility”
-        end = quote.close + 1
+        end = quote.close
         after = self.tokens_between(end, sentence[1])
         if after and after[0].word.lower() in self.lex.that and self.text[end : after[0].start].strip() == "":
             clause = self.clause_after(cue, end, sentence[1])
@@ -594,7 +630,7 @@ def detect(text: str, language: str, published: datetime.date | None = None) -> 
             # "“…,” Price added. “Even though …”": the second part is the same statement.
             same_line = reader.line(earlier.open) == reader.line(first.open)
             gap = reader.tokens_between(earlier.close, first.open)
-            if same_line and len(gap) <= WINDOW and earlier.close <= inherited.cue.start < first.open:
+            if same_line and len(gap) <= 2 * WINDOW and earlier.close <= inherited.cue.start < first.open:
                 attribution, confidence = inherited, 0.85
         sentence = reader.sentence(first.open)
         standalone = not reader.text[sentence[0] : first.open].strip(" \t\"“”„«»‚‘’'‹›")
@@ -605,6 +641,9 @@ def detect(text: str, language: str, published: datetime.date | None = None) -> 
             if first.words(text) < MIN_WORDS:
                 continue  # a word or two in marks, standing alone: a title or a scare quote
             confidence = 0.5
+        elif reader.reporters_question(attribution, last):
+            used_cues.add(attribution.cue)
+            continue  # 'One reporter asked: “Is …?”': a reporter's question is no quote
         for part in parts:
             found.append(_candidate(part.start, part.end, "direct", attribution, confidence))
         if attribution is not None:
@@ -620,19 +659,26 @@ def detect(text: str, language: str, published: datetime.date | None = None) -> 
         clause, source = reported
         if any(_overlaps(clause, (c.start, c.end)) for c in found):
             continue
-        inside = [q for q in embedded if clause[0] <= q.open and q.close <= clause[1] + 1]
-        kind = "mixed" if inside else "indirect"
-        if len(inside) == 1 and inside[0].open <= clause[0] + 1 and _only_punctuation(text, inside[0].close, clause[1]):
-            clause, kind = (inside[0].start, inside[0].end), "direct"  # 'He said “we will win.”'
-        for quote in inside:
-            embedded.remove(quote)
-        confidence = {"indirect": 0.6, "mixed": 0.7, "direct": 0.8}[kind]
-        found.append(_candidate(clause[0], clause[1], kind, Attribution(cue, source), confidence))
+        # "said that … and that …": one quote per reported clause, sharing the cue.
+        cuts = [
+            match
+            for match in AND_THAT.finditer(text, clause[0], clause[1])
+            if not reader.inside_quotation(match.start())
+        ]
+        pieces = [(clause[0], cuts[0].start())] if cuts else [clause]
+        pieces += [
+            (match.end(), cuts[k + 1].start() if k + 1 < len(cuts) else clause[1]) for k, match in enumerate(cuts)
+        ]
+        for piece in pieces:
+            _add_reported(reader, found, embedded, piece, Attribution(cue, source))
         used_cues.add(cue)
 
+    if reader.lex.language == "de":
+        _continued(reader, found, embedded)
+
     for quote in embedded:
-        if quote.words(text) < MIN_WORDS:
-            continue  # a scare quote: the "roadmap", the so-called “peace plan”
+        if quote.words(text) < MIN_WORDS or reader.titled(quote):
+            continue  # a scare quote or a title: the "roadmap", the so-called “peace plan”, dem Motto „…“
         # Longer words in marks inside a sentence with no cue ("called the speech “too
         # little, too late”"): a mixed quote of the marked words, marks included, low
         # confidence, attributed to the sentence's subject.
@@ -649,6 +695,76 @@ def detect(text: str, language: str, published: datetime.date | None = None) -> 
             )
         )
     return _resolved(reader, sorted(found, key=lambda c: (c.start, c.end)))
+
+
+def _add_reported(
+    reader: Reader, found: list[Candidate], embedded: list[Quotation], clause: tuple[int, int], attribution: Attribution
+) -> None:
+    """One reported clause as a candidate: mixed when it holds quotations that no
+    cue claimed, direct when it is one quotation ('He said “we will win.”')."""
+    text = reader.text
+    inside = [q for q in embedded if clause[0] <= q.open and q.close <= clause[1] + 1]
+    kind = "mixed" if inside else "indirect"
+    if len(inside) == 1 and inside[0].open <= clause[0] + 1 and _only_punctuation(text, inside[0].close, clause[1]):
+        clause, kind = (inside[0].start, inside[0].end), "direct"
+    for quote in inside:
+        embedded.remove(quote)
+    confidence = {"indirect": 0.6, "mixed": 0.7, "direct": 0.8}[kind]
+    found.append(_candidate(clause[0], clause[1], kind, attribution, confidence))
+
+
+def _continued(reader: Reader, found: list[Candidate], embedded: list[Quotation]) -> None:
+    """German reported speech that goes on in Konjunktiv in the sentences after an
+    attributed quote ("…, sagte Brenner. Die Bundesregierung erwarte …"): one
+    indirect quote per sentence, sharing the cue and source."""
+    text = reader.text
+    for candidate in sorted(found, key=lambda c: c.start):
+        if candidate.cue is None or candidate.kind == "direct":
+            continue
+        attribution = Attribution(
+            Cue(candidate.cue[0], candidate.cue[1], "verb"),
+            Mention(candidate.source[0], candidate.source[1], candidate.speaker, False) if candidate.source else None,
+        )
+        line = reader.line(candidate.start)
+        end = reader.sentence(max(candidate.end, candidate.cue[1]) - 1)[1]
+        while end < line[1]:
+            start = end
+            while start < line[1] and text[start].isspace():
+                start += 1
+            if start >= line[1] or text[start] in "„“”\"»«‚‘’'‹›":
+                break
+            sentence = reader.sentence(start)
+            if any(sentence[0] <= cue.start < sentence[1] for cue in reader.cues) or any(
+                _overlaps(sentence, (c.start, c.end)) for c in found
+            ):
+                break
+            if not _konjunktiv(reader, reader.tokens_between(sentence[0], sentence[1])[:6]):
+                break
+            clause = reader.trim(sentence[0], sentence[1])
+            if clause is None:
+                break
+            _add_reported(reader, found, embedded, clause, attribution)
+            end = sentence[1]
+
+
+def _konjunktiv(reader: Reader, tokens: list[Token]) -> bool:
+    """A Konjunktiv verb among a sentence's first words: a known form, or a lower-case
+    word in -e after the subject and before a lower-case word ("Man arbeite aber")."""
+    for index, token in enumerate(tokens):
+        word = token.word
+        if word in KONJUNKTIV:
+            return True
+        if (
+            0 < index < len(tokens) - 1
+            and word.endswith("e")
+            and len(word) > 3
+            and word.islower()
+            and word not in reader.lex.determiners
+            and (tokens[index - 1].word[0].isupper() or tokens[index - 1].word in ("es", "man"))
+            and tokens[index + 1].word[0].islower()
+        ):
+            return True
+    return False
 
 
 def _candidate(start: int, end: int, kind: str, attribution: Attribution | None, confidence: float) -> Candidate:
