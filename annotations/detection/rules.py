@@ -50,6 +50,23 @@ ZU_INFINITIVE = re.compile(r"^[a-zäöü]+zu[a-zäöü]+en$")
 GENITIVE = {"vom", "von", "aus"}
 # Speech verbs after which a question in marks is a reporter's, not a quote.
 ASKING = {"asked", "asks", "fragte", "fragt"}
+NAMING_CLASSES = ("name", "role", "determiner", "connector")
+ACRONYM = re.compile(r"\s*\([A-Z]{2,6}\)\s*$")
+# "spokesperson Mark Delaney was asked about …": the subject is asked, not speaking.
+PASSIVE = {"was", "were", "is", "are", "been", "being", "wurde", "wurden"}
+# A lower-case plural right before a cue is its subject ("as insurers warned that …").
+PLURAL_NOUN = re.compile(r"^[a-z]{3,}[^su]s$")
+NOT_PLURAL_NOUNS = {
+    "perhaps",
+    "always",
+    "sometimes",
+    "nevertheless",
+    "thus",
+    "whereas",
+    "unless",
+    "afterwards",
+    "besides",
+}
 # Who asks reporters' questions (matched inside a source: "Journalistin", "One reporter").
 REPORTERS = ("reporter", "journalist", "correspondent", "korrespondent")
 # German Konjunktiv forms that carry reported speech on into a sentence with no cue.
@@ -215,7 +232,10 @@ class Reader:
         return None
 
     def _joined(self, left: Token, right: Token) -> bool:
-        return not self.text[left.end : right.start].strip()
+        between = self.text[left.end : right.start]
+        if between.startswith(".") and "." in left.word:
+            between = between[1:]  # "U.N. officials"
+        return not between.strip()
 
     def mention(self, run: list[Token]) -> Mention | None:
         """The source a run of words can be: trimmed of connectors at its ends,
@@ -240,7 +260,16 @@ class Reader:
         return Mention(run[0].start, run[-1].end, speaker, False)
 
     def run_before(self, offset: int, floor: int) -> Mention | None:
-        """The mention that ends right before ``offset`` ("Gallant said")."""
+        """The mention that ends right before ``offset`` ("Gallant said"), with an
+        acronym in brackets after it ("the Joint Chiefs of Staff (JCS) said")."""
+        acronym = ACRONYM.search(self.text, floor, offset)
+        if acronym is not None:
+            found = self.run_before(acronym.start(), floor)
+            return (
+                replace(found, end=acronym.end() - len(acronym.group(0)) + len(acronym.group(0).rstrip()))
+                if found
+                else None
+            )
         tokens = self.tokens_between(floor, offset)
         if not tokens or self.text[tokens[-1].end : offset].strip():
             return None
@@ -261,11 +290,23 @@ class Reader:
         if self.word_class(tokens[0]) == "pronoun":
             return self.mention(tokens[:1])
         index = 0
-        while index < len(tokens) and self.word_class(tokens[index]) not in (None, "pronoun"):
+        while index < len(tokens) and (
+            self.word_class(tokens[index]) not in (None, "pronoun") or self._adjective(tokens, index)
+        ):
             if index and not self._joined(tokens[index - 1], tokens[index]):
                 break
             index += 1
         return self.mention(tokens[:index])
+
+    def _adjective(self, tokens: list[Token], index: int) -> bool:
+        """A lower-case word between a determiner and a role or name ("der
+        luxemburgische Minister", "the outgoing president")."""
+        return (
+            0 < index < len(tokens) - 1
+            and tokens[index].word.islower()
+            and self.word_class(tokens[index - 1]) in ("determiner", "role")
+            and self.word_class(tokens[index + 1]) in ("role", "name")
+        )
 
     def rightmost_before(self, offset: int, floor: int) -> Mention | None:
         """The last mention in the sentence before ``offset`` that no preposition
@@ -290,9 +331,6 @@ class Reader:
 
     def source(self, cue: Cue, floor: int, ceiling: int) -> tuple[Mention | None, bool]:
         """The cue's source and whether it follows the cue ("said Lavrov")."""
-        before = self.run_before(cue.start, floor)
-        if before is not None:
-            return before, False
         lead = self.text[floor : cue.start].rstrip()
         earlier = [c for c in self.cues if floor <= c.start < cue.start and c.role in ("verb", "naming")]
         last_word = lead.rsplit(None, 1)[-1].lower() if lead else ""
@@ -300,6 +338,18 @@ class Reader:
         if earlier and (last_word in CONJUNCTIONS or (lead.endswith(",") and participle)):
             # "Gorski called … and said …", "…, adding that …": the earlier cue's subject.
             return self.source(earlier[-1], floor, cue.start)
+        before = self.run_before(cue.start, floor)
+        if before is not None:
+            return before, False
+        previous = self.tokens_between(floor, cue.start)[-1:]
+        if (
+            previous
+            and self.lex.language == "en"
+            and self._joined(previous[0], Token(cue.start, cue.end, ""))
+            and PLURAL_NOUN.match(previous[0].word)
+            and previous[0].word not in NOT_PLURAL_NOUNS
+        ):
+            return Mention(previous[0].start, previous[0].end, previous[0].word, False), False  # "insurers warned"
         if cue.role == "trailing" and not lead.endswith(","):
             return None, False
         appositive = self.appositive(floor, lead)
@@ -391,10 +441,19 @@ class Reader:
         if cue is None:
             return None
         between = self.text[quote.close : cue.start]
-        if between.strip(" ,;—–-") and any(mark in between for mark in ".!?:"):
+        ends = bisect.bisect_right(self.boundaries, quote.close) < bisect.bisect_right(self.boundaries, cue.start)
+        if between.strip(" ,;—–-") and (ends or any(mark in between for mark in "!?:")):
             return None
         run = self.tokens_between(quote.close, cue.start)
-        if run and (len(run) > 6 or self.mention(run) is None):
+        comma = between.find(",", 1)
+        if comma != -1 and run and run[0].start < quote.close + comma:
+            # "“…,” Kenyan negotiator Grace Wanjiru, who …, said": the name before the comma.
+            head = self.tokens_between(quote.close, quote.close + comma)
+            if len(head) <= WINDOW and all(self.word_class(token) in NAMING_CLASSES for token in head):
+                run = head
+        if run and (len(run) > WINDOW + 2 or self.mention(run) is None):
+            return None
+        if run and len(run) > 6 and not all(self.word_class(token) in NAMING_CLASSES for token in run):
             return None
         if (
             self.text[quote.end - 1 : quote.end] in ".!?"
@@ -460,6 +519,8 @@ class Reader:
                     or tokens[index].word[0].isupper()
                 ):
                     start = tokens[index].start
+                else:
+                    return None  # "was asked about the sanctions package": no clause
         for other in self.cues:
             if other.role == "according" and start < other.start < end:
                 comma = self.text.rfind(",", start, other.start)
@@ -529,17 +590,26 @@ class Reader:
         if len(words) == 2 and words[1].lower() in ("wie", "as"):
             before = words[0].rstrip()  # "…, wie die Agentur mitteilte", "…, as the ministry said"
         following = self.tokens_between(tail, sentence[1])[:WINDOW]
-        if before.endswith(",") and (
-            cue.role == "trailing"
-            or follows
-            or len(following) <= SHORT_TAIL - 1
-            or rest.lstrip().startswith(",")
-            or (
-                following[0].word.lower() in self.lex.prepositions
-                and not any(
-                    token.word.lower() in self.lex.that
-                    for token in following
-                    if "," not in self.text[tail : token.start]
+        passive = (
+            source is not None
+            and not follows
+            and PASSIVE & {t.word.lower() for t in self.tokens_between(source.end, cue.start)}
+        )
+        if (
+            before.endswith(",")
+            and not passive
+            and (
+                cue.role == "trailing"
+                or follows
+                or len(following) <= SHORT_TAIL - 1
+                or rest.lstrip().startswith(",")
+                or (
+                    following[0].word.lower() in self.lex.prepositions
+                    and not any(
+                        token.word.lower() in self.lex.that
+                        for token in following
+                        if "," not in self.text[tail : token.start]
+                    )
                 )
             )
         ):
