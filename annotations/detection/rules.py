@@ -37,7 +37,9 @@ FULL_NAME = 2  # name words a pronoun's antecedent needs when no candidate prece
 # A wire dateline that opens an article: "ISTANBUL (Reuters) – ".
 DATELINE = re.compile(r"[A-ZÄÖÜ][A-ZÄÖÜ .,'/-]+(?:\([^)\n]{1,30}\))?\s*[–—-]\s+")
 # Words that join a second cue to the first one's subject ("… and said", "…, but warned that").
-CONJUNCTIONS = {"and", "but", "while", "und", "aber", "sowie"}
+CONJUNCTIONS = {"and", "but", "while", "as", "und", "aber", "sowie"}
+# Lower-case words before a source's head, after the comma that ends a clause ("…, port officials said").
+MODIFIERS = re.compile(r",((?:\s+[a-z][\w’'-]*){1,2})\s+$")
 # Clauses that report no content ("has not said whether …", "sagte nicht, ob …").
 NO_CONTENT = {"whether", "if", "ob"}
 # Where a reporter's gloss starts after the reported clause ("…, which ended the 2006 war").
@@ -69,6 +71,9 @@ NOT_PLURAL_NOUNS = {
 }
 # Who asks reporters' questions (matched inside a source: "Journalistin", "One reporter").
 REPORTERS = ("reporter", "journalist", "correspondent", "korrespondent")
+# Of words in -te, only these endings are Konjunktiv ("arbeite", "erwarte"), not the
+# past tense ("endete", "sagte", "führte", "hatte").
+KONJUNKTIV_TE = ("ite", "arte", "orte")
 # German Konjunktiv forms that carry reported speech on into a sentence with no cue.
 KONJUNKTIV = {
     "sei", "seien", "habe", "hätten", "hätte", "werde", "würden", "würde", "wäre", "wären", "könne", "könnten",
@@ -221,6 +226,8 @@ class Reader:
         word = bare.lower()
         if word in self.lex.pronouns:
             return "pronoun"
+        if bare.islower() and word.endswith(("’s", "'s")) and word not in ("it’s", "it's", "that’s", "that's"):
+            return "determiner"  # "the navy’s chief"
         if word in self.lex.determiners:
             return "determiner"
         if word in self.lex.connectors:
@@ -495,8 +502,9 @@ class Reader:
                 start = opening[0].end
             tokens = []
         reach = WINDOW + 2 if self.text[cue.start : cue.end].lower() in self.lex.addressed else WINDOW
+        other_cues = {other.start for other in self.cues}
         for index, token in enumerate(tokens[:reach]):
-            if token.word.lower() in CLAUSE_BEGUN or self.inside_quotation(token.start):
+            if token.word.lower() in CLAUSE_BEGUN or self.inside_quotation(token.start) or token.start in other_cues:
                 tokens = []
                 break
             if token.word.lower() in self.lex.that:
@@ -586,6 +594,16 @@ class Reader:
         tail = source.end if source is not None and follows else cue.end
         rest = self.text[tail : sentence[1]]
         before = self.text[sentence[0] : anchor].rstrip()
+        modifiers = MODIFIERS.search(self.text, sentence[0], anchor) if source is not None and not follows else None
+        if (
+            modifiers is not None
+            and source is not None
+            and not {w.lower() for w in modifiers.group(1).split()} & (CONJUNCTIONS | self.lex.that | {"wie"})
+        ):
+            source = replace(
+                source, start=modifiers.start(1) + len(modifiers.group(1)) - len(modifiers.group(1).lstrip())
+            )
+            before = self.text[sentence[0] : modifiers.start() + 1]
         words = before.rsplit(None, 1)
         if len(words) == 2 and words[1].lower() in ("wie", "as"):
             before = words[0].rstrip()  # "…, wie die Agentur mitteilte", "…, as the ministry said"
@@ -828,6 +846,7 @@ def _konjunktiv(reader: Reader, tokens: list[Token]) -> bool:
             0 < index < len(tokens) - 1
             and word.endswith("e")
             and len(word) > 3
+            and (not word.endswith("te") or word.endswith(KONJUNKTIV_TE))
             and word.islower()
             and word not in reader.lex.determiners
             and (tokens[index - 1].word[0].isupper() or tokens[index - 1].word in ("es", "man"))
