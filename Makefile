@@ -104,13 +104,13 @@ schema-check: install
 .PHONY: detector-eval
 detector-eval: install
 	DEBUG=1 $(PY) manage.py evaluate_detector tests/data/detector/dev.jsonl \
-	  --floor-direct 0.95 --floor-all 0.95 --floor-source 0.90
+	  --floor-direct 0.99 --floor-all 0.99 --floor-source 0.99
 	DEBUG=1 $(PY) manage.py evaluate_detector tests/data/detector/holdout.jsonl \
 	  --floor-direct 0.95 --floor-all 0.85 --floor-source 0.90
 	DEBUG=1 $(PY) manage.py evaluate_detector tests/data/detector/dev2.jsonl \
-	  --floor-direct 0.95 --floor-all 0.80 --floor-source 0.85
+	  --floor-direct 0.99 --floor-all 0.99 --floor-source 0.99
 	DEBUG=1 $(PY) manage.py evaluate_detector tests/data/detector/blind.jsonl \
-	  --floor-direct 0.95 --floor-all 0.80 --floor-source 0.85
+	  --floor-direct 0.95 --floor-all 0.94 --floor-source 0.96
 
 # --- Benchmarks and resilience (bench/, tests/test_resilience.py) ---------------
 .PHONY: bench resilience

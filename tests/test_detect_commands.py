@@ -23,11 +23,11 @@ GOLD = Path(__file__).parent / "data" / "detector"
 # Just under the figures measured when the sets were written (README, "Quote
 # detection"); `make detector-eval` holds the same floors.
 FLOORS = {
-    "dev.jsonl": {"direct": 0.95, "all": 0.95, "source": 0.90},
+    "dev.jsonl": {"direct": 0.99, "all": 0.99, "source": 0.99},
     "holdout.jsonl": {"direct": 0.95, "all": 0.85, "source": 0.90},
     # Written by someone who never read the rules (tests/data/detector/README-gold.md).
-    "dev2.jsonl": {"direct": 0.95, "all": 0.80, "source": 0.85},
-    "blind.jsonl": {"direct": 0.95, "all": 0.80, "source": 0.85},
+    "dev2.jsonl": {"direct": 0.99, "all": 0.99, "source": 0.99},
+    "blind.jsonl": {"direct": 0.95, "all": 0.94, "source": 0.96},
 }
 TEXT = "“We will not back down,” the minister said. Gallant said Iran would never get the bomb."
 

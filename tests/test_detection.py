@@ -26,7 +26,7 @@ def span(text: str, pair: tuple[int, int] | None) -> str | None:
 
 
 def test_the_detector_has_a_version_beyond_the_placeholder():
-    assert VERSION == "rules-1"
+    assert VERSION == "rules-2"
 
 
 # --- Direct quotes and every style of mark ------------------------------------------
@@ -218,6 +218,65 @@ def test_selon_opens_a_french_clause():
 
 
 # --- Sources --------------------------------------------------------------------------
+
+
+def test_a_clause_before_a_source_and_a_time_phrase_is_reported():
+    text = "The border will reopen on Monday, port officials said on Friday, as traders warned that prices were rising."
+    assert the(text, "The border will reopen on Monday").kind == "indirect"
+    warned = the(text, "prices were rising")
+    assert span(text, warned.source) == "traders"
+
+
+def test_according_to_after_a_clause_takes_the_whole_source_up_to_its_comma():
+    text = "Exports fell by a third last year, according to a Vienna-based trade group, which tracks shipments."
+    quote = the(text, "Exports fell by a third last year")
+    assert span(text, quote.source) == "a Vienna-based trade group"
+
+
+def test_coordinated_clauses_and_cues_make_separate_quotes_with_one_subject():
+    text = "The mayor said the bridge was safe and that repairs would start soon, but warned that costs could double."
+    assert [content for _, content in found(text)] == [
+        "the bridge was safe",
+        "repairs would start soon",
+        "costs could double",
+    ]
+    assert {span(text, c.source) for c in detect(text, "en")} == {"The mayor"}
+
+
+def test_a_naming_verb_makes_its_object_and_quoted_predicate_mixed():
+    text = "The union called the offer “insulting” and said talks were over."
+    assert ("mixed", "the offer “insulting”") in found(text)
+    assert found("The union called for a strike over the “insulting” offer.") == []
+
+
+def test_appositive_sources_keep_the_name_or_the_role_with_its_name():
+    text = "Lena Ortiz, a spokeswoman for the port, said ships were waiting."
+    assert span(text, the(text, "ships were waiting").source) == "Lena Ortiz"
+    text = "The navy’s chief, Admiral Jon Berg, said ships were waiting."
+    assert span(text, the(text, "ships were waiting").source) == "The navy’s chief, Admiral Jon Berg"
+
+
+def test_a_reporters_question_is_no_quote_but_a_speakers_is():
+    assert found("A reporter asked: “Will the plant close?”") == []
+    assert found("“Why would anyone believe that?” the mayor asked.") == [("direct", "Why would anyone believe that?")]
+
+
+def test_german_konjunktiv_continues_a_report_in_the_next_sentence():
+    text = "Die Ministerin sagte, die Lage sei ernst. Man prüfe alle Optionen. Das Treffen endete am Abend."
+    quotes = detect(text, "de")
+    assert [text[c.start : c.end] for c in quotes] == ["die Lage sei ernst", "Man prüfe alle Optionen"]
+    assert quotes[0].cue == quotes[1].cue and quotes[0].group == quotes[1].group
+
+
+def test_hiess_es_and_wie_x_mitteilte_attribute_the_clause_before_them():
+    text = "Die Gespräche würden fortgesetzt, hieß es aus Verhandlungskreisen."
+    assert span(text, the(text, "Die Gespräche würden fortgesetzt", "de").source) == "Verhandlungskreisen"
+    text = "Die Zahl der Anträge stieg um zehn Prozent, wie die Behörde mitteilte."
+    assert span(text, the(text, "Die Zahl der Anträge stieg um zehn Prozent", "de").source) == "die Behörde"
+
+
+def test_a_german_directive_in_the_infinitive_is_no_quote():
+    assert found("Der Abgeordnete forderte, den Vertrag sofort zu kündigen.", "de") == []
 
 
 def test_a_role_description_is_a_source():

@@ -15,6 +15,6 @@ from __future__ import annotations
 from .candidates import KINDS, Candidate
 from .rules import detect
 
-VERSION = "rules-1"
+VERSION = "rules-2"
 
 __all__ = ["KINDS", "VERSION", "Candidate", "detect"]

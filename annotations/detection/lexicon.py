@@ -9,8 +9,8 @@ from pathlib import Path
 
 FOLDER = Path(__file__).parent / "lexicons"
 SECTIONS = (
-    "cues", "addressed", "trailing", "according", "that", "pronouns", "roles", "determiners", "connectors",
-    "prepositions", "not-names", "abbreviations",
+    "cues", "addressed", "trailing", "according", "naming", "that", "pronouns", "roles", "determiners",
+    "connectors", "prepositions", "not-names", "abbreviations",
 )  # fmt: skip
 
 
@@ -21,6 +21,7 @@ class Lexicon:
     addressed: frozenset[str]
     trailing: frozenset[str]
     according: frozenset[str]
+    naming: frozenset[str]
     that: frozenset[str]
     pronouns: frozenset[str]
     roles: frozenset[str]
@@ -58,7 +59,8 @@ def parse(language: str, content: str) -> Lexicon:
         else:
             current.add(line)
     phrases: dict[str, list[tuple[str, ...]]] = {}
-    for phrase in sorted(sections["cues"] | sections["trailing"] | sections["according"], key=len, reverse=True):
+    matched = sections["cues"] | sections["trailing"] | sections["according"] | sections["naming"]
+    for phrase in sorted(matched, key=len, reverse=True):
         words = tuple(phrase.split())
         phrases.setdefault(words[0], []).append(words)
     return Lexicon(
