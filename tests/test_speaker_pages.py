@@ -7,7 +7,6 @@ import datetime
 
 import pytest
 from django.db import connection
-from django.template.loader import render_to_string
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
@@ -222,9 +221,31 @@ def test_a_researcher_never_sees_an_annotators_quote_in_the_timeline(login, rese
     assert raw.pk not in [quote.pk for quote in response.context["timeline"]["page"].object_list]
 
 
-def test_the_stance_over_time_place_is_reserved_and_renders_nothing_yet():
-    """The stance statistics' chart is wired into this partial after merging; until then it is empty."""
-    assert render_to_string("annotations/speaker_detail.html#stance-over-time").strip() == ""
+def test_their_stance_over_time_is_the_apis_count_toward_the_target_filtered_by(login, researcher, gallant, stances):
+    other = TargetFactory(slug="jcpoa", name="Return to the JCPOA")
+    for month, label in ((1, "oppose"), (1, "oppose"), (3, "support")):
+        quote = curated_quote(gallant, published=datetime.date(2023, month, 5))
+        StanceFactory(quote=quote, target=stances["iran"], label=stances[label])
+    StanceFactory(
+        quote=curated_quote(gallant, published=datetime.date(2023, 2, 5)), target=other, label=stances["oppose"]
+    )
+    client = login(researcher)
+    for query, expected in (({}, 4), ({"target": "iran-nuclear"}, 3)):
+        response = client.get(gallant.get_absolute_url(), query)
+        over_time = response.context["over_time"]
+        api = client.get(reverse("api:stats-stance"), {"speaker": gallant.pk, **query}).json()
+        counted = {
+            (period.isoformat()[:7], series.key): count
+            for period, (_name, counts, _total) in zip(over_time.periods, over_time.table, strict=True)
+            for series, count in zip(over_time.series, counts, strict=True)
+            if count
+        }
+        from_api = {(row["period"][:7], row["label"]): row["count"] for row in api["results"]}
+        assert over_time.total == expected == sum(from_api.values())
+        assert counted == from_api
+        body = response.content.decode()
+        assert 'id="over-time-heading"' in body
+        assert response.context["over_time_api"]["url"].startswith(reverse("api:stats-stance") + "?speaker=")
 
 
 def test_a_speakers_name_is_escaped_everywhere(login, reviewer):

@@ -17,12 +17,13 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import F, Prefetch
 from django.db.models.functions import Greatest, Substr
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from ..filters import SPEAKER_ORDERINGS, QuoteFilter, SpeakerFilter, ordering_exprs
+from .. import stats
+from ..filters import SPEAKER_ORDERINGS, QuoteFilter, SpeakerFilter, ordering_exprs, stats_query
 from ..forms import SpeakerAliasForm, SpeakerEditForm, SpeakerMergeForm, SpeakerRoleForm
 from ..highlights import EXCERPT_CONTEXT, excerpt
 from ..models import (
@@ -36,6 +37,7 @@ from ..models import (
     label_counts,
 )
 from ..requests import AuthedRequest
+from .research import api_links
 from ..roles import is_analyst, is_researcher, is_reviewer, reviewer_required, role_required
 
 readers_required = role_required(
@@ -167,6 +169,7 @@ def _speaker_page(
         "by_label": label_counts([speaker.pk], quotes).get(speaker.pk, []),
         "merges": speaker.merges.select_related("by"),
         "timeline": _timeline(request, speaker),
+        **_stance_over_time(request, speaker),
     }
     if is_reviewer(request.user):
         context["forms"] = {
@@ -180,6 +183,27 @@ def _speaker_page(
     if request.htmx and request.htmx.target == "timeline":
         template += "#timeline"
     return TemplateResponse(request, template, context, status=status)
+
+
+def _stance_over_time(request: AuthedRequest, speaker: Speaker) -> dict[str, Any]:
+    """Their stance over time, per month and by label, toward the target the
+    timeline is filtered by (with the targets below it), or toward every target:
+    counted by the stance statistics' own filter, so the chart, its table and its
+    CSV are the API's numbers (``/api/v1/stats/stance/?speaker=ID``)."""
+    params = QueryDict(mutable=True)
+    params["speaker"] = str(speaker.pk)
+    for name in ("target", "label"):
+        if request.GET.get(name):
+            params[name] = request.GET[name]
+    filterset, stances = stats_query(params, request.user)
+    target = filterset.form.cleaned_data.get("target") if filterset.is_valid() else None
+    over_time = stats.stance_over_time(
+        stats.stance_counts(stances, interval="month", group_by=[]),
+        interval="month",
+        by="label",
+        labels=list(StanceLabel.objects.all()),
+    )
+    return {"over_time": over_time, "over_time_api": api_links(params), "over_time_target": target}
 
 
 @readers_required

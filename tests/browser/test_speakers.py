@@ -97,7 +97,7 @@ def test_the_speakers_pages_fit_the_screen(page, log_in, demo, screenshot_dir, w
     expect(page.locator(".timeline mark").first).to_be_visible()
     shoot(page, screenshot_dir, f"speaker-page-{width}.png")
     assert not overflows(page)
-    page.get_by_label("Stance").select_option("oppose")
+    page.get_by_label("Stance", exact=True).select_option("oppose")
     page.get_by_role("button", name="Filter").click()
     page.wait_for_url("**label=oppose**")
     expect(page.locator("#timeline")).to_contain_text("quote")
