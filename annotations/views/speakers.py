@@ -37,8 +37,8 @@ from ..models import (
     label_counts,
 )
 from ..requests import AuthedRequest
-from .research import api_links
 from ..roles import is_analyst, is_researcher, is_reviewer, reviewer_required, role_required
+from .research import api_links
 
 readers_required = role_required(
     is_analyst, is_researcher, refusal="The speakers pages are for those who read the curated dataset."
