@@ -32,6 +32,7 @@ from .models import (
     Article,
     Assignment,
     Comment,
+    DetectionRun,
     Guidelines,
     Quote,
     Release,
@@ -42,6 +43,8 @@ from .models import (
     SpeakerRole,
     Stance,
     StanceLabel,
+    Suggestion,
+    SuggestionDecision,
     Target,
     VersionConflict,
 )
@@ -522,6 +525,73 @@ class SpeakerMergeAdmin(ReadOnlyMixin, admin.ModelAdmin):
         "aliases",
         "roles",
     )
+
+
+@admin.register(DetectionRun)
+class DetectionRunAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """Each detection of an article's quotes, as the worker ran it. Read-only: runs
+    are requested on arrival, on the article's page or by ``detect_articles``, and
+    a failed one is retried there."""
+
+    list_display = ["article", "status", "detector_version", "suggestion_count", "created_at", "finished_at"]
+    list_filter = ["status", "detector_version"]
+    list_select_related = ["article"]
+    search_fields = ["article__title", "error"]
+    fields = readonly_fields = (
+        "article",
+        "status",
+        "detector_version",
+        "suggestion_count",
+        "error",
+        "task_id",
+        "requested_by",
+        "created_at",
+        "finished_at",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[DetectionRun]:
+        return super().get_queryset(request).select_related("article").defer(*ARTICLE_BULK)
+
+
+@admin.register(Suggestion)
+class SuggestionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The detector's suggestions: a machine layer, nobody's annotation. Read-only:
+    the detector writes them and analysts decide on them on the annotate page."""
+
+    list_display = ["article", "start", "end", "kind", "speaker_name", "confidence", "detector_version"]
+    list_filter = ["kind", "detector_version"]
+    list_select_related = ["article"]
+    search_fields = ["text", "speaker_name", "article__title"]
+    fields = readonly_fields = (
+        "article",
+        "start",
+        "end",
+        "text",
+        "kind",
+        "cue_start",
+        "cue_end",
+        "source_start",
+        "source_end",
+        "speaker_name",
+        "speaker",
+        "confidence",
+        "group",
+        "detector_version",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Suggestion]:
+        return super().get_queryset(request).select_related("article").defer(*ARTICLE_BULK)
+
+
+@admin.register(SuggestionDecision)
+class SuggestionDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """How each analyst judged each suggestion (the detector's precision). Read-only:
+    decisions are made on the annotate page."""
+
+    list_display = ["suggestion", "annotator", "outcome", "quote", "decided_at"]
+    list_filter = ["outcome"]
+    list_select_related = ["suggestion", "annotator", "quote"]
+    fields = readonly_fields = ("suggestion", "annotator", "outcome", "quote", "decided_at")
 
 
 @admin.register(ApiTokenName)

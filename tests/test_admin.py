@@ -24,6 +24,7 @@ from annotations.models import (
     Article,
     Assignment,
     Comment,
+    DetectionRun,
     Guidelines,
     Quote,
     Release,
@@ -34,6 +35,8 @@ from annotations.models import (
     SpeakerRole,
     Stance,
     StanceLabel,
+    Suggestion,
+    SuggestionDecision,
     Target,
 )
 
@@ -117,11 +120,29 @@ MAKERS: dict[type[models.Model], Callable[[], models.Model]] = {
         release=Release.objects.create(name="v1"), format="jsonl", file="releases/v1.jsonl", sha256="cd" * 32, size=9
     ),
     SpeakerMerge: lambda: SpeakerFactory().merge(SpeakerFactory(), by=UserFactory()),
+    DetectionRun: lambda: DetectionRun.objects.create(article=ArticleFactory(), status="done", suggestion_count=0),
+    Suggestion: lambda: Suggestion.objects.create(
+        article=(article := ArticleFactory()), start=1, end=51, text=article.text[1:51], detector_version="rules-2"
+    ),
+    SuggestionDecision: lambda: SuggestionDecision.objects.create(
+        suggestion=MAKERS[Suggestion](), annotator=UserFactory(role="analyst"), outcome="rejected"
+    ),
 }
 # Releases and their files are written by the release machinery, never added here;
 # token names by the tokens page, which shows the raw token once; guidelines by
-# the guidelines page, a new version per save; speaker merges by the merge on a speaker's page.
-ADDABLE = [model for model in MAKERS if model not in {Release, ReleaseFile, ApiTokenName, Guidelines, SpeakerMerge}]
+# the guidelines page, a new version per save; speaker merges by the merge on a speaker's page;
+# the detector's runs, suggestions and the analysts' decisions by detection and the annotate page.
+WRITTEN_ELSEWHERE = {
+    Release,
+    ReleaseFile,
+    ApiTokenName,
+    Guidelines,
+    SpeakerMerge,
+    DetectionRun,
+    Suggestion,
+    SuggestionDecision,
+}
+ADDABLE = [model for model in MAKERS if model not in WRITTEN_ELSEWHERE]
 
 
 def ids(models_: list[type[models.Model]]) -> list[str]:

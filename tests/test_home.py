@@ -49,12 +49,12 @@ def test_an_analysts_queue_is_their_work_not_the_curated_articles_they_may_read(
 
     AssignmentFactory(annotator=analyst, article=ArticleFactory(pool=False, title="Assigned to me"))
     ArticleFactory(title="In the pool")
-    AssignmentFactory(
-        annotator=analyst,
-        article=ArticleFactory(pool=False, title="Mine, curated", status=Article.Status.CURATED),
-        status=Assignment.Status.REVIEWED,
-    )
-    ArticleFactory(pool=False, title="Someone else's, curated", status=Article.Status.CURATED)
+    mine = ArticleFactory(pool=False, title="Mine, curated", status=Article.Status.CURATED)
+    AssignmentFactory(annotator=analyst, article=mine, status=Assignment.Status.REVIEWED)
+    theirs = ArticleFactory(pool=False, title="Someone else's, curated", status=Article.Status.CURATED)
+    # A curated article has its curated quotes (marking it curated needs one): the dataset lists it by them.
+    for curated in (mine, theirs):
+        QuoteFactory(article=curated, annotator=None, is_curated=True)
     titles = {article.title for article in login(analyst).get(reverse("annotations:home")).context["page"]}
     assert titles == {"Assigned to me", "In the pool", "Mine, curated"}
     assert Article.objects.visible_to(analyst).filter(title="Someone else's, curated").exists()

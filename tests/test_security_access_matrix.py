@@ -931,6 +931,9 @@ ADMIN_NO_ADD = {
     "annotations.ApiTokenName",  # made on the tokens page, which shows the raw token once
     "annotations.Guidelines",  # a new version per save on the guidelines page
     "annotations.SpeakerMerge",  # a record of a merge made on the speaker's page
+    "annotations.DetectionRun",  # written by detection, retried on the article's page
+    "annotations.Suggestion",  # written by the detector
+    "annotations.SuggestionDecision",  # made on the annotate page
 }
 
 

@@ -24,9 +24,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from knox.models import AuthToken
 
-from annotations.models import Assignment, Guidelines, Quote, Suggestion
+from annotations.models import Assignment, Guidelines, Quote, Suggestion, Target
 
-from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, StanceFactory, UserFactory
+from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, StanceFactory, TargetFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +76,10 @@ def world(analyst, reviewer):
     suggestion = Suggestion.objects.create(
         article=article, start=0, end=5, text=article.text[:5], speaker_name="<i>x</i>", detector_version="rules-0"
     )
+    proposal = Target.propose(name="Snapback of sanctions", parent=TargetFactory(), by=analyst)
     return {
+        "annotations:target-proposal-accept": {"pk": proposal.pk},
+        "annotations:target-proposal-merge": {"pk": proposal.pk},
         "annotations:guidelines-version": {"number": guidelines.number},
         "annotations:article-annotate": {"pk": article.pk},
         "annotations:quote-new": {"pk": article.pk},

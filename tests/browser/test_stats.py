@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
+import shutil
 
 import pytest
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from playwright.sync_api import expect
@@ -119,6 +122,12 @@ def test_the_demos_history_reads_on_the_target_page_and_compare(page, log_in, de
     assert sum(int(total) for total in totals) == sum(row["count"] for row in body["results"]) > 24
     assert not overflows(page)
     page.screenshot(path=str(screenshot_dir / f"demo-target-page-{width}.png"), full_page=True)
+    if width == max(WIDTHS):
+        # README's picture: the chart with its legend, as a reader sees it.
+        section = page.locator("section[aria-labelledby=over-time-heading]")
+        section.screenshot(path=str(screenshot_dir / "stance-chart.png"))
+        if os.environ.get("UPDATE_SCREENSHOTS"):
+            shutil.copy(screenshot_dir / "stance-chart.png", settings.BASE_DIR / "docs" / "stance-chart.png")
     page.goto("/compare/")
     expect(page.locator("#compare-matrix")).to_be_visible()
     assert not overflows(page)
