@@ -590,7 +590,7 @@ class SuggestionDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
 
     list_display = ["suggestion", "annotator", "outcome", "quote", "decided_at"]
     list_filter = ["outcome"]
-    list_select_related = ["suggestion", "annotator", "quote"]
+    list_select_related = ["suggestion", "annotator", "quote__speaker"]
     fields = readonly_fields = ("suggestion", "annotator", "outcome", "quote", "decided_at")
 
 

@@ -11,7 +11,6 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import Q
-from django.utils.text import slugify
 
 from .models import (
     Article,
@@ -262,6 +261,10 @@ class ReadOnceChoiceField(forms.ModelChoiceField):
 
 
 class StanceForm(forms.ModelForm):
+    # The target the page suggested for a new quote's row: left so, without a label,
+    # the row is no stance (``has_changed``), with or without the page's script.
+    suggested = forms.CharField(required=False, widget=forms.HiddenInput, max_length=20)
+
     class Meta:
         model = Stance
         fields = ["target", "label", "intensity", "note"]
@@ -299,6 +302,16 @@ class StanceForm(forms.ModelForm):
             label.choices = label_choices
         label.empty_label = None
         target.widget.attrs["class"] = "target-select"
+
+    def has_changed(self) -> bool:
+        """A new row still on its suggested target and given no label is no change, so
+        the formset skips it as an empty extra row: a suggestion nobody labelled is not saved."""
+        if self.is_bound and self.instance.pk is None:
+            suggested = self.data.get(self.add_prefix("suggested"))
+            target = self.data.get(self.add_prefix("target"))
+            if suggested and suggested == target and not self.data.get(self.add_prefix("label")):
+                return False
+        return super().has_changed()
 
     def validate_constraints(self) -> None:
         """The formset checks one stance per target, and the fields check intensity
@@ -675,7 +688,7 @@ class TargetProposalForm(forms.Form):
 
     def clean_name(self) -> str:
         name = " ".join(self.cleaned_data["name"].split())
-        if not slugify(name):
+        if not any(character.isalnum() for character in name):
             raise ValidationError("Use at least one letter or digit in the name.")
         return name
 

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Case, Count, Exists, F, Max, Min, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
 from django.db.models.signals import pre_delete
@@ -196,18 +196,23 @@ class ArticleQuerySet(models.QuerySet):
     def with_detection(self) -> ArticleQuerySet:
         """Each article with its latest detection run's ``detection_run_id``,
         ``detection_status``, ``detection_error`` and ``detection_version`` (None
-        if it was never run), read in the query that reads the article."""
+        if it was never run), read in the query that reads the article. A run still
+        queued or running past ``DETECTION_STALE_AFTER`` (its worker died, say) has
+        the status "stale": the page stops waiting for it and offers to retry."""
         latest = DetectionRun.objects.filter(article=OuterRef("pk")).order_by("-id")
+        stale = DetectionRun.objects.unfinished().filter(pk=OuterRef("detection_run_id"), created_at__lt=stale_cutoff())
         return self.annotate(
             **{
                 f"detection_{name}": Subquery(latest.values(field)[:1])
                 for name, field in (
                     ("run_id", "id"),
-                    ("status", "status"),
+                    ("stored_status", "status"),
                     ("error", "error"),
                     ("version", "detector_version"),
                 )
             }
+        ).annotate(
+            detection_status=Case(When(Exists(stale), then=Value("stale")), default=F("detection_stored_status"))
         )
 
 
@@ -497,12 +502,15 @@ class Speaker(models.Model):
             start=OuterRef("start"),
             end=OuterRef("end"),
             kind=OuterRef("kind"),
-            annotator_id=OuterRef("annotator_id"),
             is_curated=OuterRef("is_curated"),
         )
+        # The same annotator, or none on either side (curated and imported quotes).
+        same_annotator = Exists(mine.filter(annotator_id=OuterRef("annotator_id"))) | Q(
+            annotator__isnull=True
+        ) & Exists(mine.filter(annotator__isnull=True))
         clashes = list(
             Quote.objects.filter(speaker_id=duplicate.pk)
-            .filter(Exists(mine))
+            .filter(same_annotator)
             .order_by("id")
             .values_list("id", flat=True)[:10]
         )
@@ -594,6 +602,8 @@ class Speaker(models.Model):
             record.save(update_fields=["curated_quotes", "raw_quotes", "aliases", "roles"])
             qid = gone.wikidata_qid
             gone._change_reason = reason  # type: ignore[attr-defined]
+            # The detector's suggestions linked to the duplicate keep a speaker.
+            Suggestion.objects.filter(speaker_id=gone.pk).update(speaker_id=kept.pk)
             gone.delete()
             if qid and not kept.wikidata_qid:
                 # After the delete: the QID is unique among speakers.
@@ -789,33 +799,48 @@ class Target(models.Model):
         target.save()
         return target
 
+    def _lock_proposal(self) -> None:
+        """Inside a transaction: lock this target's row and refuse unless it is still a
+        proposal. On PostgreSQL the lock also holds back a new stance or child pointing
+        to it (their foreign-key check waits for it) until the decision is made."""
+        locked = Target.objects.select_for_update().filter(pk=self.pk).values_list("status", flat=True).first()
+        if locked is None:
+            raise ValidationError(f"“{self}” was merged meanwhile: reload the proposals.")
+        if locked != Target.Status.PROPOSED:
+            raise ValidationError(f"“{self}” was accepted meanwhile: it is part of the taxonomy.")
+
     def accept(self, *, name: str | None = None, parent: Target | None = None) -> None:
-        """Make a proposal part of the taxonomy, perhaps renamed or moved."""
-        if name:
-            self.name = name
-        if parent is not None:
-            self.parent = parent
-        self.status = Target.Status.ACCEPTED
-        self.full_clean()
-        self.save()
+        """Make a proposal part of the taxonomy, perhaps renamed or moved. Refused
+        (ValidationError) if it was merged or accepted meanwhile."""
+        with transaction.atomic():
+            self._lock_proposal()
+            if name:
+                self.name = name
+            if parent is not None:
+                self.parent = parent
+            self.status = Target.Status.ACCEPTED
+            self.full_clean()
+            self.save(force_update=True)
 
     def merge_into(self, kept: Target) -> tuple[int, int]:
         """Move this proposal's stances to ``kept`` and delete the proposal.
 
         A quote that already takes a stance toward ``kept`` keeps that one: the
         proposal's stance on it goes (its history row says why). Returns (moved,
-        dropped). Refused for an accepted target, for itself, and for a target
-        under this one (it would lose its parent).
+        dropped). Refused for an accepted target, for itself, for a target under
+        this one (it would lose its parent), and for a proposal merged or accepted
+        meanwhile. The checks run under the proposal's row lock.
         """
         if not self.is_proposed:
             raise ValidationError("Only a proposed target is merged: this one is part of the taxonomy.")
         if kept.pk == self.pk:
             raise ValidationError("A target can't be merged into itself.")
-        if kept.pk in self.descendant_ids():
-            raise ValidationError(f"“{kept}” sits under “{self}”: pick a target outside it.")
-        if self.children.exists():
-            raise ValidationError(f"“{self}” has targets under it: accept it, or move them first.")
         with transaction.atomic():
+            self._lock_proposal()
+            if kept.pk in self.descendant_ids():
+                raise ValidationError(f"“{kept}” sits under “{self}”: pick a target outside it.")
+            if self.children.exists():
+                raise ValidationError(f"“{self}” has targets under it: accept it, or move them first.")
             stances = list(Stance.objects.select_for_update().filter(target=self).select_related("quote"))
             clashing = set(
                 Stance.objects.filter(target=kept, quote__in=[stance.quote_id for stance in stances]).values_list(
@@ -833,7 +858,11 @@ class Target(models.Model):
                     stance.target = kept
                     stance.save(update_fields=["target"])
                     moved += 1
-            self.delete()
+            try:
+                with transaction.atomic():
+                    self.delete()
+            except IntegrityError as error:  # a stance or child made meanwhile (SQLite takes no row lock)
+                raise ValidationError(f"“{self}” gained a stance or a target under it meanwhile: try again.") from error
         return moved, dropped
 
 
@@ -2041,6 +2070,11 @@ class Assignment(models.Model):
 # quote through ``Quote.annotate``, with the detector's version as provenance.
 
 
+def stale_cutoff() -> datetime.datetime:
+    """Runs queued or running since before this are taken for lost (``DETECTION_STALE_AFTER``)."""
+    return timezone.now() - datetime.timedelta(seconds=settings.DETECTION_STALE_AFTER)
+
+
 class DetectionRunQuerySet(models.QuerySet["DetectionRun"]):
     def unfinished(self) -> DetectionRunQuerySet:
         return self.filter(status__in=[DetectionRun.Status.QUEUED, DetectionRun.Status.RUNNING])
@@ -2048,15 +2082,20 @@ class DetectionRunQuerySet(models.QuerySet["DetectionRun"]):
     def request(self, article_ids: Iterable[int], *, by: AnyUser | None = None) -> list[DetectionRun]:
         """Queue detection for these articles: a run each, its task enqueued once the
         caller's transaction commits (a worker must find the article it is given).
-        An article whose detection is already queued or running keeps that run."""
+        An article whose detection is already queued or running keeps that run,
+        unless that run is stale (``stale_cutoff``)."""
         ids = sorted(set(article_ids))
-        busy = set(self.unfinished().filter(article_id__in=ids).values_list("article_id", flat=True))
+        busy = set(
+            self.unfinished()
+            .filter(article_id__in=ids, created_at__gte=stale_cutoff())
+            .values_list("article_id", flat=True)
+        )
         requested_by = by if by is not None and by.is_authenticated else None
         runs = DetectionRun.objects.bulk_create(
             [DetectionRun(article_id=pk, requested_by=requested_by) for pk in ids if pk not in busy]
         )
-        for run in runs:
-            transaction.on_commit(run.enqueue, using=self.db)
+        if runs:
+            transaction.on_commit(lambda: DetectionRun.enqueue(runs), using=self.db)
         return runs
 
     def request_on_arrival(self, article_ids: Iterable[int], *, by: AnyUser | None = None) -> list[DetectionRun]:
@@ -2106,17 +2145,29 @@ class DetectionRun(models.Model):
     def is_finished(self) -> bool:
         return self.status in {self.Status.DONE, self.Status.FAILED}
 
-    def enqueue(self) -> None:
-        """Hand the run to the tasks backend. A backend that refuses (its table
-        missing, its database down) leaves the run failed, with the reason, to retry."""
-        from .tasks import detect_article
+    # Runs a task performs in turn: an import of 10,000 articles queues 200 tasks, not
+    # 10,000 (each task costs the backend an INSERT and an UPDATE at enqueueing).
+    TASK_BATCH = 50
 
-        try:
-            result = detect_article.enqueue(self.pk)
-        except Exception as error:  # any refusal is shown on the page, with its reason
-            self._finish(self.Status.FAILED, error=f"Could not queue the detection: {type(error).__name__}: {error}")
-            return
-        DetectionRun.objects.filter(pk=self.pk).update(task_id=str(result.id))
+    @staticmethod
+    def enqueue(runs: Sequence[DetectionRun]) -> None:
+        """Hand the runs to the tasks backend, ``TASK_BATCH`` to a task. A backend that
+        refuses (its table missing, its database down) leaves those runs failed, with
+        the reason, to retry."""
+        from .tasks import detect_articles
+
+        for first in range(0, len(runs), DetectionRun.TASK_BATCH):
+            ids = [run.pk for run in runs[first : first + DetectionRun.TASK_BATCH]]
+            try:
+                result = detect_articles.enqueue(ids)
+            except Exception as error:  # any refusal is shown on the page, with its reason
+                DetectionRun.objects.filter(pk__in=ids).update(
+                    status=DetectionRun.Status.FAILED,
+                    error=f"Could not queue the detection: {type(error).__name__}: {error}",
+                    finished_at=timezone.now(),
+                )
+                continue
+            DetectionRun.objects.filter(pk__in=ids).update(task_id=str(result.id))
 
     def perform(self) -> int:
         """Detect the article's quotes and replace its open suggestions with them;
@@ -2155,6 +2206,17 @@ class SuggestionQuerySet(models.QuerySet["Suggestion"]):
 
     def in_text_order(self) -> SuggestionQuerySet:
         return self.order_by("start", "-end", "id")
+
+    def on_page(self, article: Article, user: AnyUser) -> SuggestionQuerySet:
+        """What the annotate page offers ``user`` (and "accept all" accepts): the newest
+        detection's suggestions on ``article`` they have not decided, less those on a
+        span they have marked already. An older version's suggestions outlive a new
+        detection only where someone decided them: they are the detector's record."""
+        newest = self.filter(article=article).order_by("-id").values("detector_version")[:1]
+        marked = Quote.objects.filter(
+            article=article, annotator_id=user.pk, is_curated=False, start=OuterRef("start"), end=OuterRef("end")
+        )
+        return self.filter(article=article, detector_version=Subquery(newest)).open_for(user).exclude(Exists(marked))
 
     def replace_for(
         self,

@@ -224,6 +224,9 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 # Detect the quotes of every article as it arrives (the paste form, imports, the
 # API); off, detection runs only when someone asks (the article's page, detect_articles).
 DETECT_ON_ARRIVAL = env_bool("DETECT_ON_ARRIVAL", default=True)
+# A detection still queued or running after this many seconds is taken for lost (its
+# worker stopped): the page offers to retry it, and a new request queues it again.
+DETECTION_STALE_AFTER = env_int("DETECTION_STALE_AFTER", 1800)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

@@ -268,3 +268,32 @@ def test_the_new_quote_panel_fills_a_suggested_stance_row(login, analyst):
     )
     assert "data-suggested" in panel
     assert f'<option value="{deal.pk}" selected>' in panel
+
+
+def test_a_suggested_target_left_without_a_label_is_not_saved_even_without_the_script(login, analyst):
+    from .factories import TargetFactory
+
+    deal = TargetFactory(name="Return to the Iran nuclear deal", slug="deal")
+    other = TargetFactory(name="Sanctions", slug="sanctions")
+    article = article_with("Biden said the Iran nuclear deal was dead. Iran denied it.")
+    AssignmentFactory(article=article, annotator=analyst)
+    start, end = span(article.text, "the Iran nuclear deal was dead")
+    url = reverse("annotations:quote-new", args=[article.pk])
+    form = {
+        "start": start,
+        "end": end,
+        "text": article.text[start:end],
+        "kind": "indirect",
+        "stances-TOTAL_FORMS": 1,
+        "stances-INITIAL_FORMS": 0,
+        "stances-0-suggested": deal.pk,
+    }
+    # The analyst chose another target for the row and gave no label: that row is theirs, and asks for one.
+    refused = login(analyst).post(url, {**form, "stances-0-target": other.pk}, **HX)
+    assert refused.status_code == 422
+    assert "Choose a label for this stance." in refused.content.decode()
+    # Still the suggested target, no label: the quote is saved, without that stance.
+    saved = login(analyst).post(url, {**form, "stances-0-target": deal.pk}, **HX)
+    assert saved.status_code == 200
+    quote = Quote.objects.get(annotator=analyst)
+    assert not quote.stances.exists()

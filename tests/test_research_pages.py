@@ -259,3 +259,17 @@ def test_compare_costs_the_same_queries_whatever_the_data(history, researcher):
     with CaptureQueriesContext(connection) as large:
         client.get(COMPARE)
     assert len(large) == len(small)
+
+
+@pytest.mark.parametrize("path", [TARGET, COMPARE])
+def test_every_api_url_a_page_gives_is_one_the_api_answers(history, researcher, path):
+    """A stray parameter on the page (a campaign tag, a pager) never reaches the API
+    links, which refuse unknown parameters."""
+    client = client_for(researcher)
+    html = client.get(path, {"utm_source": "newsletter", "page": "1"}).content.decode()
+    urls = set(re.findall(r'value="(/api/v1/stats/stance/\?[^"]*)"', html))
+    assert urls
+    for url in urls:
+        url = url.replace("&amp;", "&")
+        assert "utm_source" not in url
+        assert client.get(url).status_code == 200, url

@@ -268,8 +268,8 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
     apps.get_model("axes", "AccessFailureLog").objects.create(**seen)
     # A background task's result (django-tasks-db's admin lists them: a failed detection's traceback).
     apps.get_model("django_tasks_database", "DBTaskResult").objects.create(
-        args_kwargs={"args": [0], "kwargs": {}},
-        task_path="annotations.tasks.detect_article",
+        args_kwargs={"args": [[0]], "kwargs": {}},
+        task_path="annotations.tasks.detect_articles",
         backend_name="default",
         run_after=get_date_max(),
         exception_class_path="",

@@ -9,7 +9,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from annotations.models import Article, Quote, Speaker, SpeakerAlias, SpeakerMerge, SpeakerRole
+from annotations.models import Article, Quote, Speaker, SpeakerAlias, SpeakerMerge, SpeakerRole, Suggestion
 
 from .factories import (
     ArticleFactory,
@@ -145,6 +145,24 @@ def test_quotes_that_would_become_duplicates_refuse_the_merge(kept, duplicate, a
     theirs.save()
     kept.merge(duplicate, by=reviewer)
     assert Quote.objects.get(pk=theirs.pk).speaker_id == kept.pk
+
+
+def test_curated_quotes_on_one_span_attributed_to_both_refuse_the_merge(kept, duplicate, reviewer):
+    """Curated quotes have no annotator: two of them on one span, kind and layer would
+    be one curated quote twice, as ``Quote.duplicate`` counts it."""
+    theirs = QuoteFactory(speaker=duplicate, annotator=None, is_curated=True)
+    QuoteFactory(article=theirs.article, speaker=kept, annotator=None, is_curated=True)
+    with pytest.raises(ValidationError, match=f"quote {theirs.pk} of “Edward Price”"):
+        kept.merge(duplicate, by=reviewer)
+
+
+def test_the_detectors_suggestions_follow_the_merged_speaker(kept, duplicate, reviewer):
+    article = ArticleFactory()
+    suggestion = Suggestion.objects.create(
+        article=article, start=1, end=51, text=article.text[1:51], speaker=duplicate, detector_version="rules-2"
+    )
+    kept.merge(duplicate, by=reviewer)
+    assert Suggestion.objects.get(pk=suggestion.pk).speaker_id == kept.pk
 
 
 def test_a_failure_midway_changes_nothing(kept, duplicate, quotes, reviewer, monkeypatch):

@@ -9,6 +9,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations import detection
 from annotations.models import (
@@ -379,3 +380,91 @@ def test_an_unknown_user_is_not_a_decider(article):
     client.force_login(outsider)
     suggestion = suggestion_at(article, "at a dead end")
     assert client.post(reverse("annotations:suggestion-accept", args=[suggestion.pk])).status_code == 403
+
+
+# --- What the page offers, and runs that never end -------------------------------------------
+
+
+def test_accept_all_takes_what_the_page_offers_not_an_older_version_nor_a_span_i_marked(
+    login, analyst, article, detect
+):
+    older = Suggestion.objects.create(
+        article=article, start=0, end=5, text=article.text[:5], detector_version="rules-0"
+    )
+    older.decide(SuggestionDecision.Outcome.REJECTED, by=UserFactory(role="analyst"))  # kept as the record
+    detect(article)  # a newer detection: the older version's decided suggestion stays, off the page
+    marked = suggestion_at(article, "We will not allow")
+    Quote.objects.create(
+        article=article, start=marked.start, end=marked.end, text=marked.text, kind="direct", annotator=analyst
+    )
+    offered = set(Suggestion.objects.on_page(article, analyst).values_list("pk", flat=True))
+    assert older.pk not in offered and marked.pk not in offered and len(offered) == 2
+    client = login(analyst)
+    url = reverse("annotations:suggestions-accept-all", args=[article.pk])
+    assert "2 suggestions will become" in client.get(url, **HX).content.decode()
+    assert client.post(url, {"count": 2}, **HX).status_code == 200
+    assert Quote.objects.filter(annotator=analyst).count() == 3  # the one marked by hand, and two accepted
+    assert not Quote.objects.filter(annotator=analyst, start=0).exists()
+
+
+def test_a_quote_saved_by_hand_keeps_the_suggestions_drawn_in_the_text(login, analyst, article):
+    response = login(analyst).post(
+        reverse("annotations:quote-new", args=[article.pk]),
+        {
+            "start": 0,
+            "end": 1,
+            "text": article.text[:1],
+            "kind": "direct",
+            "stances-TOTAL_FORMS": 0,
+            "stances-INITIAL_FORMS": 0,
+            "suggestions_shown": "1",  # what the page's script adds while suggestions are drawn
+        },
+        **HX,
+    )
+    assert response.status_code == 200, response.content.decode()[:500]
+    body = response.content.decode()
+    assert body.count(' sg"') + body.count(" sg ") >= 3  # the three suggestions' marks, redrawn with the text
+
+
+def test_a_run_that_never_finished_is_stale_and_a_new_request_queues_it_again(article, analyst, settings):
+    settings.DETECTION_STALE_AFTER = 60
+    lost = DetectionRun.objects.create(article=article, status="running")
+    DetectionRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=5))
+    assert Article.objects.with_detection().get(pk=article.pk).detection_status == "stale"
+    assert DetectionRun.objects.request([article.pk]) != []
+    fresh = DetectionRun.objects.create(article=article, status="queued")
+    assert Article.objects.with_detection().get(pk=article.pk).detection_status == "queued"
+    assert DetectionRun.objects.request([article.pk]) == []  # still waiting for the fresh one
+    assert fresh.pk
+
+
+def test_detections_are_queued_fifty_to_a_task_and_one_failure_spares_the_others(monkeypatch, analyst):
+    from annotations import tasks
+
+    articles = [ArticleFactory(text=f"{TEXT} {number}") for number in range(3)]
+    calls: list[list[int]] = []
+    real = tasks.detect_articles
+
+    class Recording:
+        def enqueue(self, ids: list[int]):
+            calls.append(ids)
+            return real.enqueue(ids)
+
+    monkeypatch.setattr(DetectionRun, "TASK_BATCH", 2)
+    monkeypatch.setattr(tasks, "detect_articles", Recording())
+    broken = articles[0].pk
+    Article.objects.filter(pk=broken).update(text=TEXT + " (broken)", text_sha256="broken")
+    detect = detection.detect
+
+    def detect_or_fail(text, language, published=None):
+        if text.endswith("(broken)"):
+            raise RuntimeError("broken")
+        return detect(text, language, published)
+
+    monkeypatch.setattr(detection, "detect", detect_or_fail)
+    runs = DetectionRun.objects.request([article.pk for article in articles])
+    DetectionRun.enqueue(runs)
+    assert [len(ids) for ids in calls] == [2, 1]
+    statuses = dict(DetectionRun.objects.values_list("article_id", "status"))
+    assert statuses[broken] == "failed"
+    assert sorted(status for pk, status in statuses.items() if pk != broken) == ["done", "done"]

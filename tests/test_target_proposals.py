@@ -238,3 +238,38 @@ def test_a_proposal_never_takes_a_slug_another_page_uses(analyst, topic):
     slugs = set(Target.objects.filter(status="proposed").values_list("slug", flat=True))
     assert slugs == {"new-2", "search-2", "propose-2"}
     assert client_for(analyst).get(reverse("annotations:target-propose")).status_code == 200
+
+
+def test_a_proposal_may_be_named_in_any_script(analyst, topic):
+    for name in ("Иранская ядерная программа", "פינוי עזה", "中国"):
+        assert propose(analyst, name=name, parent=topic.pk).status_code == 200, name
+    assert Target.objects.filter(status="proposed").count() == 3
+    assert len(set(Target.objects.filter(status="proposed").values_list("slug", flat=True))) == 3
+
+
+def test_two_reviewers_deciding_one_proposal_never_bring_a_merged_target_back(analyst, reviewer, topic):
+    kept = TargetFactory(name="Snapback mechanism", slug="snapback-mechanism", parent=topic)
+    proposal = Target.propose(name="Snapback", parent=topic, by=analyst)
+    seen_by_the_second = Target.objects.get(pk=proposal.pk)
+    proposal.merge_into(kept)
+    with pytest.raises(ValidationError, match="merged meanwhile"):
+        seen_by_the_second.accept(name="Snapback")
+    assert not Target.objects.filter(pk=proposal.pk).exists()
+    again = Target.propose(name="Snapback again", parent=topic, by=analyst)
+    stale = Target.objects.get(pk=again.pk)
+    again.accept()
+    with pytest.raises(ValidationError, match="accepted meanwhile"):
+        stale.merge_into(kept)
+    assert Target.objects.get(pk=again.pk).status == "accepted"
+
+
+def test_a_decision_on_a_proposal_decided_meanwhile_is_a_message_not_a_500(analyst, reviewer, topic):
+    kept = TargetFactory(name="Snapback mechanism", slug="snapback-mechanism", parent=topic)
+    proposal = Target.propose(name="Snapback", parent=topic, by=analyst)
+    Target.objects.filter(pk=proposal.pk).update(status="accepted")
+    client = client_for(reviewer)
+    # The view reads it as a proposal no more: 404, as for any target that isn't one.
+    assert (
+        client.post(reverse("annotations:target-proposal-merge", args=[proposal.pk]), {"into": kept.pk}).status_code
+        == 404
+    )

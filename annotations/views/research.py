@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET
 
 from .. import stats
-from ..filters import stats_query
+from ..filters import StanceStatsFilter, stats_query
 from ..models import Stance, StanceLabel, Target
 from ..requests import AuthedRequest
 from ..roles import reads_curated, role_required
@@ -41,10 +41,13 @@ COMPARE_COLUMNS = 12
 
 
 def api_params(params: QueryDict, page_only: set[str], **fixed: str) -> QueryDict:
-    """The page's query string as the API takes it: the page's own parameters out, ``fixed`` in."""
-    query = params.copy()
-    for name in page_only:
-        query.pop(name, None)
+    """The page's query string as the API takes it: only the statistics' own parameters
+    (the API refuses any other, a stray ``utm_source`` included), less the page's own,
+    and ``fixed`` in."""
+    query = QueryDict(mutable=True)
+    for name in params:
+        if name in StanceStatsFilter.base_filters and name not in page_only:
+            query.setlist(name, params.getlist(name))
     for name, value in fixed.items():
         if value:
             query[name] = value

@@ -15,6 +15,7 @@ from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
+from django.db import IntegrityError, transaction
 from django.db.models import F, Prefetch
 from django.db.models.functions import Greatest, Substr
 from django.http import HttpResponse, QueryDict
@@ -225,7 +226,12 @@ def speaker_edit(request: AuthedRequest, pk: int) -> HttpResponse:
     form = SpeakerEditForm(request.POST, instance=speaker, prefix="edit")
     if not form.is_valid():
         return _speaker_page(request, pk, bound={"edit": form}, status=422)
-    form.save()
+    try:
+        with transaction.atomic():
+            form.save()
+    except IntegrityError:  # another speaker took the Wikidata QID meanwhile
+        form.add_error("wikidata_qid", "Another speaker has had this Wikidata QID since you opened the page.")
+        return _speaker_page(request, pk, bound={"edit": form}, status=422)
     messages.success(request, f"Saved “{speaker.name}”.")
     return redirect(speaker)
 
@@ -237,7 +243,12 @@ def speaker_alias_add(request: AuthedRequest, pk: int) -> HttpResponse:
     form = SpeakerAliasForm(request.POST, speaker=speaker, prefix="alias")
     if not form.is_valid():
         return _speaker_page(request, pk, bound={"alias": form}, status=422)
-    alias = form.save()
+    try:
+        with transaction.atomic():
+            alias = form.save()
+    except IntegrityError:  # the same alias added meanwhile (a second click, say)
+        form.add_error("name", "This alias was added meanwhile.")
+        return _speaker_page(request, pk, bound={"alias": form}, status=422)
     messages.success(request, f"Added the alias “{alias.name}”.")
     return redirect(speaker)
 

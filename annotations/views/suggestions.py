@@ -138,14 +138,12 @@ def _refused(request: AuthedRequest, suggestion: Suggestion, refusal: Exception)
 @analyst_required
 @require_http_methods(["GET", "POST"])
 def suggestions_accept_all(request: AuthedRequest, pk: int) -> HttpResponse:
-    """Accept every open suggestion of mine on the article, after a confirmation that
-    names how many: one more arrived meanwhile (a detection finished) asks again."""
+    """Accept every suggestion the page offers me (``Suggestion.objects.on_page``), after
+    a confirmation that names how many: one more arrived meanwhile (a detection
+    finished) asks again."""
     article = _require_annotatable(request, pk)
     open_suggestions = list(
-        Suggestion.objects.filter(article=article)
-        .open_for(request.user)
-        .in_text_order()
-        .select_related("article", "speaker")
+        Suggestion.objects.on_page(article, request.user).in_text_order().select_related("article", "speaker")
     )
     context: dict[str, Any] = {"accepting_all": len(open_suggestions)}
     if request.method == "GET" or request.POST.get("count") != str(len(open_suggestions)):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import IntegrityError
 from django.db.models import Count
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -33,12 +34,17 @@ def target_propose(request: AuthedRequest) -> HttpResponse:
     form = TargetProposalForm(request.POST or None, initial={"name": request.GET.get("name", "")[:200]})
     back = request.POST.get("next") or request.GET.get("next") or ""
     if request.method == "POST" and form.is_valid():
-        target = Target.propose(
-            name=form.cleaned_data["name"],
-            parent=form.cleaned_data["parent"],
-            description=form.cleaned_data["description"],
-            by=request.user,
-        )
+        try:
+            target = Target.propose(
+                name=form.cleaned_data["name"],
+                parent=form.cleaned_data["parent"],
+                description=form.cleaned_data["description"],
+                by=request.user,
+            )
+        except (ValidationError, IntegrityError) as refusal:  # the same slug taken meanwhile, say
+            form.add_error(None, _refusal_text(refusal, "Someone proposed the same target meanwhile: search for it."))
+            template = "annotations/target_propose.html" + ("#proposal-form" if request.htmx else "")
+            return TemplateResponse(request, template, {"form": form, "next": back}, status=422)
         if request.htmx:
             path = target_paths()[target.pk]
             return TemplateResponse(
@@ -51,6 +57,10 @@ def target_propose(request: AuthedRequest) -> HttpResponse:
     status = 422 if form.errors else 200
     template = "annotations/target_propose.html" + ("#proposal-form" if request.htmx else "")
     return TemplateResponse(request, template, {"form": form, "next": back}, status=status)
+
+
+def _refusal_text(refusal: Exception, fallback: str) -> str:
+    return " ".join(refusal.messages) if isinstance(refusal, ValidationError) else fallback
 
 
 def _proposals_page(request: AuthedRequest, *, status: int = 200, forms: dict | None = None) -> HttpResponse:
@@ -94,8 +104,11 @@ def target_proposal_accept(request: AuthedRequest, pk: int) -> HttpResponse:
         try:
             target.accept(name=" ".join(form.cleaned_data["name"].split()), parent=form.cleaned_data["parent"])
         except ValidationError as error:
-            for field, errors in error.message_dict.items():
-                form.add_error(field if field in form.fields else None, errors)
+            if hasattr(error, "error_dict"):
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                form.add_error(None, error.messages)
         else:
             messages.success(request, f"Target “{target}” accepted into the taxonomy.")
             return redirect("annotations:target-proposals")

@@ -17,7 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Prefetch, Q, Subquery
+from django.db.models import Count, Prefetch, Q
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -220,16 +220,7 @@ def _page_suggestions(request: AuthedRequest, article: Article, quotes: list[Lis
     may add quotes here, none of an older detection, none where I already marked that span."""
     if not _can_annotate(request, article):
         return []
-    # Only the newest detection's layer: an older version's suggestions outlive a new
-    # detection only where someone decided them (they are the detector's record).
-    newest = Suggestion.objects.filter(article=article).order_by("-id").values("detector_version")[:1]
-    suggestions = Suggestion.objects.filter(article=article, detector_version=Subquery(newest)).open_for(request.user)
-    marked = {(quote.start, quote.end) for quote in quotes if not quote.is_curated}
-    return [
-        suggestion
-        for suggestion in suggestions.in_text_order().defer("created_at")
-        if (suggestion.start, suggestion.end) not in marked
-    ]
+    return list(Suggestion.objects.on_page(article, request.user).in_text_order().defer("created_at"))
 
 
 def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
@@ -296,7 +287,7 @@ def _new_quote_forms(
 ) -> dict[str, Any]:
     """The quote form and its stance rows; ``target``, a suggested target, fills the
     first row (which the page drops at saving if it is left without a label)."""
-    stances_initial = [{"target": target.pk}] if target is not None else None
+    stances_initial = [{"target": target.pk, "suggested": target.pk}] if target is not None else None
     return {
         "form": QuoteForm(data, article=article, initial=initial or None),
         "stances": StanceFormSet(data, instance=Quote(article=article), labels=labels, initial=stances_initial),
@@ -412,9 +403,12 @@ def _after_save(
     if can_annotate is None:
         can_annotate = _can_annotate(request, article)
     article.annotatable = can_annotate
-    # A quote saved by hand leaves the suggestions as they were (and costs no query
-    # for them); a decision on a suggestion redraws them.
-    suggestions = _page_suggestions(request, article, quotes) if suggestions_changed else None
+    # The text is redrawn with the suggestions still to decide (one query) when there
+    # are some on the page (the script says so) or a decision changed them: a quote
+    # marked on a suggestion's span takes it off the page, the others stay drawn. A
+    # page without suggestions saves without that query.
+    shown = suggestions_changed or request.POST.get("suggestions_shown") == "1"
+    suggestions = _page_suggestions(request, article, quotes) if shown else None
     context = {
         "article": article,
         "article_html": render_segments(segments(article.text, quotes, suggestions or ())),

@@ -611,6 +611,8 @@
     row.removeAttribute("data-suggested");
     const note = row.querySelector(".suggested-target");
     if (note) note.remove();
+    const marker = row.querySelector("input[name$='-suggested']");
+    if (marker) marker.value = "";
   }
 
   function comboKeydown(event, input) {
@@ -1129,5 +1131,12 @@
   );
   document.body.addEventListener("htmx:beforeRequest", function (event) {
     if (event.detail.elt && event.detail.elt.id === "quote-form") dirty = false;
+  });
+  /* A save redraws the text: with the detector's suggestions in it when the page has
+   * some (the server reads them only then). */
+  document.body.addEventListener("htmx:configRequest", function (event) {
+    if (event.detail.verb === "post" && document.querySelector("#article-text .sg")) {
+      event.detail.parameters.suggestions_shown = "1";
+    }
   });
 })();
