@@ -67,6 +67,7 @@ from annotations.models import (
     Article,
     Assignment,
     Comment,
+    DetectionRun,
     Guidelines,
     Quote,
     Release,
@@ -275,6 +276,11 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
         exception_class_path="",
         traceback="",
     )
+    # A finished detection and a decision on its suggestion, on the second analyst's article.
+    DetectionRun.objects.create(article=theirs_article, status="done", suggestion_count=1, detector_version="rules-0")
+    Suggestion.objects.create(
+        article=theirs_article, start=1, end=51, text=theirs_article.text[1:51], detector_version="rules-0"
+    ).decide("rejected", by=second_analyst)
     return World(
         users=users,
         api_tokens=api_tokens,
