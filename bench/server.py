@@ -122,9 +122,10 @@ class Worker:
 
 
 @contextmanager
-def db_worker(env: dict[str, str]) -> Iterator[Worker]:
+def db_worker(env: dict[str, str], *, startup: float = 60) -> Iterator[Worker]:
     """One ``manage.py db_worker`` (the tasks worker, as compose's ``worker`` service runs it),
-    stopped (its whole process group) on exit. Its log is deleted then, unless the body raised."""
+    yielded once it says it has started, and stopped (its whole process group) on exit. Its
+    log is deleted then, unless the body raised."""
     handle, name = tempfile.mkstemp(prefix="demarche-worker-", suffix=".log")
     os.close(handle)
     log = Path(name)
@@ -140,6 +141,14 @@ def db_worker(env: dict[str, str]) -> Iterator[Worker]:
     worker = Worker(process, log)
     failed = True
     try:
+        deadline = time.monotonic() + startup
+        # django_tasks_db logs this at INFO (the worker's verbosity 1) before it first looks for a task.
+        while "Starting worker" not in worker.log_tail():
+            if process.poll() is not None:
+                raise RuntimeError(f"db_worker exited early:\n{worker.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"db_worker did not start within {startup:.0f} s:\n{worker.log_tail()}")
+            time.sleep(0.2)
         yield worker
         failed = False
     finally:

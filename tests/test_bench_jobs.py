@@ -9,7 +9,7 @@ import pytest
 
 from annotations.models import DetectionRun
 from bench.__main__ import JOBS, main
-from bench.jobs import DETECT_IMPORT_URL, IMPORT_URL, forget_import, import_lines, tally_runs
+from bench.jobs import DETECT_IMPORT_URL, IMPORT_URL, forget_import, import_lines, split_samples, tally_runs
 
 from .factories import ArticleFactory
 
@@ -43,6 +43,20 @@ def test_no_run_gives_no_rate_rather_than_a_division_by_zero() -> None:
     tally = tally_runs([], [], import_started=at(0))
     assert (tally.runs, tally.busy_seconds, tally.empty_after) == (0, 0, None)
     assert tally.rate != tally.rate  # nan
+
+
+def test_the_page_is_judged_on_the_requests_sent_while_the_worker_detected() -> None:
+    samples = [
+        (at(0.5).timestamp(), 0.9),
+        (at(2).timestamp(), 0.05),
+        (at(5).timestamp(), 0.06),
+        (at(8).timestamp(), 0.04),
+    ]
+    during, before = split_samples(samples, at(2), at(7))
+    assert during == [0.05, 0.06]  # from the first task's start to the last one's end, both included
+    assert before == [0.9]  # the import running, the worker still idle; after the last end: neither
+    assert split_samples(samples, None, None) == ([], [0.9, 0.05, 0.06, 0.04])  # nothing detected
+    assert split_samples(samples, at(2), None)[0] == [0.05, 0.06, 0.04]  # still detecting when stopped
 
 
 @pytest.mark.django_db
