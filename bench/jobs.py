@@ -9,6 +9,7 @@ floor and report the median requests/s of the runs with their min and max.
 # ruff: noqa: S311  (random spans and orders for the workload, not secrets)
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import random
@@ -24,7 +25,7 @@ from typing import Any
 from . import corpus
 from .client import Client, Outcome, Reply, api_token, login_session, run_load, summary
 from .generate import copy_rows
-from .server import ROOT, Server
+from .server import ROOT, Server, db_worker
 
 HX = {"HX-Request": "true"}
 # The answer to a saved quote: the panel's success message ("Saved <whose> quote «…»").
@@ -55,6 +56,8 @@ class Sizes:
     import_articles: int
     detector_runs: int
     detector_articles: int
+    detect_import_articles: int
+    detect_import_budget: float  # seconds the worker may take before the job stops it and reports what it did
 
 
 QUICK = Sizes(
@@ -69,6 +72,8 @@ QUICK = Sizes(
     import_articles=1_000,
     detector_runs=3,
     detector_articles=300,
+    detect_import_articles=200,
+    detect_import_budget=120,
 )
 FULL = Sizes(
     annotate_requests=60,
@@ -82,6 +87,8 @@ FULL = Sizes(
     import_articles=10_000,
     detector_runs=5,
     detector_articles=3_000,
+    detect_import_articles=10_000,
+    detect_import_budget=1_800,
 )
 
 
@@ -117,12 +124,21 @@ def _sequential(client: Client, method: str, path: str, count: int, make_form: A
 # --- 1. The annotate page -----------------------------------------------------------------
 
 
+def _annotate_request(server: Server) -> tuple[Client, str, Any, Any]:
+    """The annotate page's request: bench-analyst-1's session on the long bench article
+    (client, path, article, analyst)."""
+    from annotations.models import Article
+
+    analyst = _users()["bench-analyst-1"]
+    article = Article.objects.get(metadata__bench="annotate")
+    client = Client(server.host, server.port, login_session(analyst))
+    return client, f"/articles/{article.pk}/annotate/", article, analyst
+
+
 def annotate_page(server: Server, sizes: Sizes) -> Row:
     from annotations.models import Article, Quote
 
-    users = _users()
-    analyst = users["bench-analyst-1"]
-    article = Article.objects.get(metadata__bench="annotate")
+    client, path, article, analyst = _annotate_request(server)
     quotes = Quote.objects.filter(article=article, annotator=analyst).count()
     small = (
         Article.objects.filter(assignments__annotator=analyst, status="open", quotes__isnull=False)
@@ -130,8 +146,6 @@ def annotate_page(server: Server, sizes: Sizes) -> Row:
         .distinct()
         .first()
     )
-    client = Client(server.host, server.port, login_session(analyst))
-    path = f"/articles/{article.pk}/annotate/"
     _require(client.get(path), 200, "annotate page")
     counted = _require(client.get(path, headers={"X-Bench-Count-Queries": "1"}), 200, "annotate page")
     small_counted = _require(
@@ -590,8 +604,9 @@ def export_jsonl(sizes: Sizes, env: dict[str, str]) -> Row:
 IMPORT_URL = "https://import.example.org/"
 
 
-def import_lines(seed: int, run: int, count: int) -> list[dict[str, Any]]:
-    """``count`` new articles as an import file would carry them (never stored before)."""
+def import_lines(seed: int, run: int | str, count: int, *, url: str = IMPORT_URL) -> list[dict[str, Any]]:
+    """``count`` new articles as an import file would carry them (never stored before),
+    their URLs under ``url``, by which the job finds and deletes them afterwards."""
     from annotations.models import Target
 
     rng = random.Random(f"{seed}-import-{run}")
@@ -605,7 +620,7 @@ def import_lines(seed: int, run: int, count: int) -> list[dict[str, Any]]:
             {
                 "title": spec.title,
                 "outlet": spec.outlet,
-                "url": f"{IMPORT_URL}{seed}/{run}/{number}",
+                "url": f"{url}{seed}/{run}/{number}",
                 "published_on": spec.published_on.isoformat(),
                 "language": "en",
                 "text": spec.text,
@@ -659,9 +674,25 @@ def floor_import(lines: list[dict[str, Any]]) -> float:
     return seconds
 
 
-def import_articles(sizes: Sizes, env: dict[str, str], seed: int) -> Row:
-    from annotations.models import Article
+def forget_import(url: str) -> None:
+    """Delete the articles a job imported (their URLs under ``url``) and the tasks their
+    arrival queued: a task whose detection run is gone would fail in the next worker
+    to claim it (a later job's, or, with --reuse, a later run's)."""
+    from django_tasks_db.models import DBTaskResult
 
+    from annotations.models import Article, DetectionRun
+
+    task_ids = [
+        task_id
+        for task_id in DetectionRun.objects.filter(article__url__startswith=url).values_list("task_id", flat=True)
+        if task_id
+    ]
+    for start in range(0, len(task_ids), 5_000):
+        DBTaskResult.objects.filter(id__in=task_ids[start : start + 5_000]).delete()
+    Article.objects.filter(url__startswith=url).delete()
+
+
+def import_articles(sizes: Sizes, env: dict[str, str], seed: int) -> Row:
     rates, floor_rates, rss = [], [], []
     with tempfile.TemporaryDirectory(prefix="demarche-import-") as folder:
         for run in range(sizes.import_runs):
@@ -672,7 +703,7 @@ def import_articles(sizes: Sizes, env: dict[str, str], seed: int) -> Row:
             try:
                 report, peak = _child("import", path, env)
             finally:
-                Article.objects.filter(url__startswith=IMPORT_URL).delete()
+                forget_import(IMPORT_URL)
             if report["created"] != len(lines):
                 raise RuntimeError(f"the import created {report['created']} of {len(lines)}: {report['problems']}")
             rates.append(len(lines) / report["seconds"])
@@ -737,6 +768,209 @@ def detect_articles(sizes: Sizes, seed: int) -> Row:
         target="≥ 200 articles/s",
         passed=rate["median"] >= 200,
         data={"articles_per_second": rate, "floor_articles_per_second": floor},
+    )
+
+
+# --- 6b. Detection of an import by the tasks worker, the annotate page alongside -------------
+
+DETECT_IMPORT_URL = "https://detect-import.example.org/"
+
+
+@dataclass
+class DetectionTally:
+    """What the worker did with the detection runs an import queued, from their rows."""
+
+    runs: int
+    done: int
+    failed: int
+    unfinished: int
+    suggestions: int
+    first_start: datetime.datetime | None  # the first task's start
+    last_end: datetime.datetime | None  # the last task's end
+    empty_after: float | None  # the import's start to the last run's end; None while one is unfinished
+
+    @property
+    def busy_seconds(self) -> float:
+        if self.first_start is None or self.last_end is None:
+            return 0.0
+        return (self.last_end - self.first_start).total_seconds()
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.busy_seconds if self.busy_seconds > 0 else math.nan
+
+
+def tally_runs(
+    runs: list[tuple[str, int | None]],
+    tasks: list[tuple[datetime.datetime | None, datetime.datetime | None]],
+    import_started: datetime.datetime,
+) -> DetectionTally:
+    """``runs``: each DetectionRun's (status, suggestion_count); ``tasks``: each of their
+    task results' (started_at, finished_at)."""
+    statuses = [status for status, _count in runs]
+    unfinished = sum(status in {"queued", "running"} for status in statuses)
+    starts = [started for started, _finished in tasks if started is not None]
+    ends = [finished for _started, finished in tasks if finished is not None]
+    return DetectionTally(
+        runs=len(runs),
+        done=statuses.count("done"),
+        failed=statuses.count("failed"),
+        unfinished=unfinished,
+        suggestions=sum(count or 0 for status, count in runs if status == "done"),
+        first_start=min(starts, default=None),
+        last_end=max(ends, default=None),
+        empty_after=(max(ends) - import_started).total_seconds() if ends and runs and not unfinished else None,
+    )
+
+
+def split_samples(
+    samples: list[tuple[float, float]], first_start: datetime.datetime | None, last_end: datetime.datetime | None
+) -> tuple[list[float], list[float]]:
+    """The latencies of the ``samples`` (each a request's start as a Unix time, and its
+    seconds) sent while the worker detected, between its first task's start and its last
+    one's end; and of those sent before (the import running, the worker still idle)."""
+    if first_start is None:
+        return [], [seconds for _sent, seconds in samples]
+    first = first_start.timestamp()
+    last = last_end.timestamp() if last_end is not None else math.inf
+    during = [seconds for sent, seconds in samples if first <= sent <= last]
+    before = [seconds for sent, seconds in samples if sent < first]
+    return during, before
+
+
+def _page_latencies(client: Client, path: str, count: int) -> list[float]:
+    for _ in range(10):  # every gunicorn worker warm, whichever takes the connection
+        client.get(path)
+    return [_require(client.get(path), 200, "annotate page").seconds for _ in range(count)]
+
+
+def detect_import(server: Server, sizes: Sizes, env: dict[str, str], seed: int) -> Row:
+    """An import through ``manage.py import_articles``, which queues a detection per article
+    (DETECT_ON_ARRIVAL, on in the bench's settings as in production), detected by one
+    ``manage.py db_worker`` (started first, as in production, where it runs all the time)
+    while one analyst keeps reloading the annotate page (the annotate job's request). The
+    page's figure is over the requests sent while the worker detected; its floor is the
+    same page with the worker idle, just before the import."""
+    from django.conf import settings
+    from django.db.models import Count, Max, Min, Q
+    from django.utils import timezone
+    from django_tasks_db.models import DBTaskResult
+
+    from annotations.models import DetectionRun, Suggestion
+
+    if not settings.DETECT_ON_ARRIVAL:
+        raise RuntimeError("DETECT_ON_ARRIVAL is off: the import would queue no detection")
+    count = sizes.detect_import_articles
+    client, path, article, _analyst = _annotate_request(server)
+    queued_before = DBTaskResult.objects.ready().count()
+    last_run = DetectionRun.objects.aggregate(last=Max("pk"))["last"] or 0
+    ours = DetectionRun.objects.filter(pk__gt=last_run, article__url__startswith=DETECT_IMPORT_URL)
+    unfinished = Q(status__in=[DetectionRun.Status.QUEUED, DetectionRun.Status.RUNNING])
+    samples: list[tuple[float, float]] = []  # (sent at, as a Unix time; seconds)
+    import_seconds, stopped = math.nan, False
+    with tempfile.TemporaryDirectory(prefix="demarche-detect-import-") as folder:
+        file, output = Path(folder) / "articles.jsonl", Path(folder) / "import.log"
+        lines = import_lines(seed, "detect", count, url=DETECT_IMPORT_URL)
+        file.write_text("".join(json.dumps(line, ensure_ascii=False) + "\n" for line in lines), encoding="utf-8")
+        try:
+            with db_worker(env) as worker:
+                idle = _page_latencies(client, path, sizes.annotate_requests)
+                import_started, started = timezone.now(), time.monotonic()
+                with output.open("wb") as log:
+                    importer = subprocess.Popen(  # noqa: S603 (our own manage.py, fixed arguments)
+                        [sys.executable, "manage.py", "import_articles", str(file), "--no-progress"],
+                        cwd=ROOT,
+                        env=env,
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                    )
+                try:
+                    polled = 0.0
+                    while True:
+                        sent = time.time()
+                        samples.append((sent, _require(client.get(path), 200, "annotate page").seconds))
+                        now = time.monotonic()
+                        if math.isnan(import_seconds) and importer.poll() is not None:
+                            import_seconds = now - started
+                            if importer.returncode != 0:
+                                raise RuntimeError(f"import_articles failed:\n{output.read_text()[-3000:]}")
+                        if worker.process.poll() is not None:
+                            raise RuntimeError(f"the worker exited ({worker.process.returncode}):\n{worker.log_tail()}")
+                        if now - polled >= 0.5:  # the queue, twice a second
+                            polled = now
+                            state = ours.aggregate(runs=Count("pk"), unfinished=Count("pk", filter=unfinished))
+                            if not math.isnan(import_seconds) and state["runs"] >= count and not state["unfinished"]:
+                                break
+                        if now - started > sizes.detect_import_budget:
+                            stopped = True
+                            break
+                finally:
+                    if importer.poll() is None:
+                        importer.kill()
+                        importer.wait()
+            # The worker has stopped: the rows are final.
+            runs = list(ours.values_list("status", "suggestion_count"))
+            task_ids = [task_id for task_id in ours.values_list("task_id", flat=True) if task_id]
+            results = DBTaskResult.objects.filter(id__in=task_ids)
+            tasks = list(results.values_list("started_at", "finished_at"))
+            tally = tally_runs(runs, tasks, import_started)
+            enqueued = results.aggregate(first=Min("enqueued_at"), last=Max("enqueued_at"))
+            suggestions = Suggestion.objects.filter(article__url__startswith=DETECT_IMPORT_URL).count()
+        finally:
+            forget_import(DETECT_IMPORT_URL)
+    during, before = split_samples(samples, tally.first_start, tally.last_end)
+    stats, floor, importing = summary(during), summary(idle), summary(before)
+    passed = (
+        not stopped
+        and stats["n"] > 0
+        and stats["p95"] <= 0.150
+        and tally.runs == count
+        and tally.done == count
+        and tally.failed == 0
+    )
+    queue = (
+        f"queue empty {tally.empty_after:.1f} s after the import began"
+        if tally.empty_after is not None
+        else f"stopped after {sizes.detect_import_budget:.0f} s with {tally.unfinished:,} runs unfinished"
+    )
+    return Row(
+        job=f"detection of a {count:,}-article import by one db_worker, annotate page ({len(article.text):,} chars) "
+        "reloaded meanwhile",
+        figure=f"{tally.rate:,.1f} articles/s detected ({tally.done:,} of {count:,} done, {tally.failed} failed; "
+        f"import {import_seconds:.1f} s, {queue}); {suggestions:,} suggestions; annotate page while detecting "
+        f"p95 {ms(stats['p95'])} (p50 {ms(stats['p50'])}, n={stats['n']}; while importing, before detection: "
+        f"p95 {ms(importing['p95'])}, n={importing['n']})"
+        + (f"; {queued_before:,} tasks were queued before" if queued_before else ""),
+        floor=f"annotate page, worker idle: p95 {ms(floor['p95'])} (p50 {ms(floor['p50'])}, n={floor['n']})",
+        ratio=f"{stats['p95'] / floor['p95']:.1f}×",
+        target="p95 ≤ 150 ms while detecting; every run done, 0 failed",
+        passed=passed,
+        data={
+            "articles": count,
+            "articles_per_second": tally.rate,
+            "busy_seconds": tally.busy_seconds,
+            "queue_empty_after_seconds": tally.empty_after,
+            # When the import's process queued the tasks (once its transaction committed), from its start.
+            "enqueued_from_seconds": (enqueued["first"] - import_started).total_seconds()
+            if enqueued["first"]
+            else None,
+            "enqueued_until_seconds": (enqueued["last"] - import_started).total_seconds() if enqueued["last"] else None,
+            "detection_from_seconds": (
+                (tally.first_start - import_started).total_seconds() if tally.first_start else None
+            ),
+            "import_seconds": import_seconds,
+            "runs": tally.runs,
+            "done": tally.done,
+            "failed": tally.failed,
+            "unfinished": tally.unfinished,
+            "suggestions": suggestions,
+            "suggestions_counted_by_runs": tally.suggestions,
+            "tasks_queued_before": queued_before,
+            "stopped": stopped,
+            "latency": stats,
+            "latency_importing": importing,
+            "floor_latency": floor,
+        },
     )
 
 

@@ -1,4 +1,5 @@
-"""Start gunicorn on loopback with the production configuration, for benchmarks and resilience tests."""
+"""Start gunicorn on loopback with the production configuration, and the tasks worker, for benchmarks and
+resilience tests."""
 
 from __future__ import annotations
 
@@ -89,13 +90,68 @@ def gunicorn(env: dict[str, str], *, workers: int | None = None, startup: float 
         yield server
         failed = False
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop(process)
         # Kept to read when something went wrong; otherwise nothing is left in the temporary folder.
+        if not failed:
+            log.unlink(missing_ok=True)
+
+
+def stop(process: subprocess.Popen, grace: float = 30) -> None:
+    """End a process started with ``start_new_session`` and its children: SIGTERM to its
+    process group, SIGKILL after ``grace`` seconds."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
+@dataclass
+class Worker:
+    process: subprocess.Popen
+    log: Path
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+@contextmanager
+def db_worker(env: dict[str, str], *, startup: float = 60) -> Iterator[Worker]:
+    """One ``manage.py db_worker`` (the tasks worker, as compose's ``worker`` service runs it),
+    yielded once it says it has started, and stopped (its whole process group) on exit. Its
+    log is deleted then, unless the body raised."""
+    handle, name = tempfile.mkstemp(prefix="demarche-worker-", suffix=".log")
+    os.close(handle)
+    log = Path(name)
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "manage.py", "db_worker"],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    worker = Worker(process, log)
+    failed = True
+    try:
+        deadline = time.monotonic() + startup
+        # django_tasks_db logs this at INFO (the worker's verbosity 1) before it first looks for a task.
+        while "Starting worker" not in worker.log_tail():
+            if process.poll() is not None:
+                raise RuntimeError(f"db_worker exited early:\n{worker.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"db_worker did not start within {startup:.0f} s:\n{worker.log_tail()}")
+            time.sleep(0.2)
+        yield worker
+        failed = False
+    finally:
+        stop(process)
         if not failed:
             log.unlink(missing_ok=True)
