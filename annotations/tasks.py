@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.tasks import task
 
 from .models import DetectionRun
+
+logger = logging.getLogger(__name__)
 
 
 @task
@@ -16,7 +20,8 @@ def detect_articles(run_ids: list[int]) -> int:
     for run in DetectionRun.objects.filter(pk__in=run_ids).order_by("id"):
         try:
             run.perform()
-        except Exception:  # noqa: S112 (perform() recorded the failure on the run)
-            continue
-        done += 1
+        except Exception:  # perform() recorded the failure on the run; the batch goes on
+            logger.exception("Detection run %s (article %s) failed", run.pk, run.article_id)
+        else:
+            done += 1
     return done
