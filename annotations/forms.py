@@ -466,7 +466,21 @@ def label_choices() -> list:
     return [(label.pk, label.name) for label in StanceLabel.objects.all()]
 
 
-class SpeakerForm(forms.ModelForm):
+class SpeakerNameForm(forms.ModelForm):
+    """A speaker's name and country, cleaned alike by the new-speaker and the edit forms
+    (the form field has stripped the country already)."""
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("Give the speaker a name.")
+        return name
+
+    def clean_country(self) -> str:
+        return self.cleaned_data["country"].upper()
+
+
+class SpeakerForm(SpeakerNameForm):
     """A new speaker from the annotate page, with the role they hold."""
 
     aliases = forms.CharField(
@@ -484,15 +498,6 @@ class SpeakerForm(forms.ModelForm):
     class Meta:
         model = Speaker
         fields = ["name", "kind", "country"]
-
-    def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Give the speaker a name.")
-        return name
-
-    def clean_country(self) -> str:
-        return self.cleaned_data["country"].upper()
 
     def clean_aliases(self) -> list[str]:
         aliases: list[str] = []
@@ -532,21 +537,12 @@ class SpeakerForm(forms.ModelForm):
         return speaker
 
 
-class SpeakerEditForm(forms.ModelForm):
+class SpeakerEditForm(SpeakerNameForm):
     """A reviewer's correction of a speaker on their page."""
 
     class Meta:
         model = Speaker
         fields = ["name", "kind", "country", "wikidata_qid"]
-
-    def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if not name:
-            raise forms.ValidationError("Give the speaker a name.")
-        return name
-
-    def clean_country(self) -> str:
-        return self.cleaned_data["country"].strip().upper()
 
     def clean_wikidata_qid(self) -> str:
         qid = self.cleaned_data["wikidata_qid"].strip().upper()
