@@ -199,10 +199,11 @@ DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = _POOLED_TRANSACTIONS
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# The cache holds the API's throttle counts, so it must be one cache for every
-# worker and machine: a local-memory cache would give each process its own
-# count. Redis when REDIS_URL is set; otherwise a table in the database
-# (created by migration 0011, or `manage.py createcachetable`). CACHE_BACKEND=
+# Django's cache, one for every worker and machine (a local-memory cache would
+# give each process its own). Nothing of Demarche's depends on it today: the
+# API's throttle counts have a table of their own (annotations.throttling),
+# counted in one statement a request. Redis when REDIS_URL is set; otherwise a
+# table in the database (created by migration 0011, or `createcachetable`). CACHE_BACKEND=
 # locmem is for one process only: the test suite, whose query counts leave the
 # cache's queries out (tests/test_settings.py checks the shared cache).
 REDIS_URL = env_str("REDIS_URL")
@@ -409,12 +410,13 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_THROTTLE_CLASSES": [
-        "rest_framework.throttling.AnonRateThrottle",
-        "rest_framework.throttling.UserRateThrottle",
+        "annotations.throttling.AnonRateThrottle",
+        "annotations.throttling.UserRateThrottle",
     ],
-    # Counted in the default cache (CACHES below), which every worker and
-    # machine shares, so a limit is one limit. 10,000 an hour lets a researcher
-    # page through a million quotes (2,000 pages of 500) well within the hour.
+    # Counted in the database (annotations.throttling: a row per caller, one
+    # UPSERT a request), which every worker and machine shares, so a limit is
+    # one limit. 10,000 an hour lets a researcher page through a million quotes
+    # (2,000 pages of 500) well within the hour.
     "DEFAULT_THROTTLE_RATES": {
         "anon": env_str("API_THROTTLE_ANON", "100/hour"),
         "user": env_str("API_THROTTLE_USER", "10000/hour"),

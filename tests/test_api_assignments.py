@@ -21,7 +21,7 @@ from django.test.utils import CaptureQueriesContext
 from annotations.models import Article, Assignment
 
 from .factories import ArticleFactory, AssignmentFactory, UserFactory
-from .test_api_support import api_client, fresh_throttles, isolated_media
+from .test_api_support import api_client, isolated_media
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,6 @@ import json
 import unicodedata
 
 import pytest
-from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
@@ -26,14 +25,6 @@ from .factories import ArticleFactory, AssignmentFactory, QuoteFactory
 from .test_api_support import api_client, token_for
 
 TEXT = "Intro. The minister said: “we will act.”"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    """Throttle counters live in the cache, which outlives a test; start each at zero."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

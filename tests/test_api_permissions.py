@@ -20,7 +20,7 @@ from annotations import services
 from annotations.models import Article, Assignment, Quote
 
 from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, StanceLabelFactory, TargetFactory
-from .test_api_support import api_client, curated_quote, fresh_throttles, isolated_media, raw_quote, with_stance
+from .test_api_support import api_client, curated_quote, isolated_media, raw_quote, with_stance
 
 pytestmark = pytest.mark.django_db
 

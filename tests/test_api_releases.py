@@ -15,7 +15,7 @@ from annotations import services
 from annotations.models import Quote, Release, ReleaseFile
 
 from .factories import StanceFactory, TargetFactory
-from .test_api_support import api, curated_quote, fresh_throttles, isolated_media, raw_quote, seeded
+from .test_api_support import api, curated_quote, isolated_media, raw_quote, seeded
 
 pytestmark = pytest.mark.django_db
 

@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from annotations.models import Quote, Speaker
 
-from .test_api_support import fresh_throttles, isolated_media, seeded, token_for
+from .test_api_support import isolated_media, seeded, token_for
 
 pytestmark = pytest.mark.django_db
 

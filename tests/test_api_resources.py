@@ -20,7 +20,6 @@ from .test_api_support import (
     api,
     curated_article,
     curated_quote,
-    fresh_throttles,
     ids,
     isolated_media,
     raw_quote,

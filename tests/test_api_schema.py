@@ -12,7 +12,7 @@ from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
-from .test_api_support import fresh_throttles, isolated_media
+from .test_api_support import isolated_media
 
 pytestmark = pytest.mark.django_db
 

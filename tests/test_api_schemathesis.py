@@ -31,7 +31,7 @@ from annotations import services
 from annotations.models import Quote, Speaker
 from config.wsgi import application
 
-from .test_api_support import fresh_throttles, isolated_media, seeded, token_for
+from .test_api_support import isolated_media, seeded, token_for
 
 pytestmark = pytest.mark.django_db
 

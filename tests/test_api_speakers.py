@@ -22,7 +22,7 @@ from .factories import (
     StanceLabelFactory,
     TargetFactory,
 )
-from .test_api_support import api, curated_article, curated_quote, fresh_throttles, ids, isolated_media, results
+from .test_api_support import api, curated_article, curated_quote, ids, isolated_media, results
 
 pytestmark = pytest.mark.django_db
 

@@ -10,7 +10,6 @@ import datetime
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from knox.models import AuthToken
 from rest_framework.test import APIClient
@@ -24,14 +23,6 @@ from .factories import ArticleFactory, QuoteFactory, StanceFactory
 def isolated_media(settings, tmp_path):
     """Release files go to a temporary MEDIA_ROOT, not the project's media/ folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    """Throttle counters live in the cache, which outlives a test; start each at zero."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 def token_for(user: Any) -> str:

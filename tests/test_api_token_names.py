@@ -19,7 +19,7 @@ from knox.models import AuthToken
 
 from annotations.models import ApiTokenName
 
-from .test_api_support import fresh_throttles, isolated_media
+from .test_api_support import isolated_media
 
 URL = reverse("annotations:token-list")
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 from knox.models import AuthToken
 
-from .test_api_support import fresh_throttles, isolated_media
+from .test_api_support import isolated_media
 
 pytestmark = pytest.mark.django_db
 
@@ -129,6 +129,17 @@ def test_an_expired_token_is_marked_and_refused(login, researcher):
     AuthToken.objects.update(expiry=timezone.now() - datetime.timedelta(minutes=1))
     assert "expired" in client.get(URL).content.decode()
     assert Client(headers={"Authorization": f"Token {token}"}).get("/api/v1/quotes/").status_code == 401
+
+
+def test_an_expired_token_is_deleted_when_presented_and_the_live_one_still_works(researcher):
+    _, live = AuthToken.objects.create(user=researcher, expiry=datetime.timedelta(days=1))
+    expired_row, expired = AuthToken.objects.create(user=researcher, expiry=datetime.timedelta(days=1))
+    AuthToken.objects.filter(pk=expired_row.pk).update(expiry=timezone.now() - datetime.timedelta(minutes=1))
+    assert Client(headers={"Authorization": f"Token {live}"}).get("/api/v1/quotes/").status_code == 200
+    assert AuthToken.objects.filter(pk=expired_row.pk).exists()  # only the presented token is checked
+    assert Client(headers={"Authorization": f"Token {expired}"}).get("/api/v1/quotes/").status_code == 401
+    assert not AuthToken.objects.filter(pk=expired_row.pk).exists()
+    assert Client(headers={"Authorization": f"Token {live}"}).get("/api/v1/quotes/").status_code == 200
 
 
 def test_the_number_of_tokens_is_capped(login, researcher, settings):

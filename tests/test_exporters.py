@@ -41,7 +41,7 @@ from .factories import (
     TargetFactory,
     UserFactory,
 )
-from .test_api_support import api, curated_article, curated_quote, fresh_throttles, isolated_media, raw_quote, seeded
+from .test_api_support import api, curated_article, curated_quote, isolated_media, raw_quote, seeded
 
 pytestmark = pytest.mark.django_db
 

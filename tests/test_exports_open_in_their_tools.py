@@ -34,7 +34,7 @@ from annotations import exporters, services
 from annotations.models import Article, Quote
 
 from .factories import SpeakerFactory, StanceFactory, TargetFactory
-from .test_api_support import api, curated_article, curated_quote, fresh_throttles, isolated_media, raw_quote
+from .test_api_support import api, curated_article, curated_quote, isolated_media, raw_quote
 
 pytestmark = pytest.mark.django_db
 

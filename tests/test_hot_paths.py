@@ -36,12 +36,19 @@ from .factories import (
     StanceLabelFactory,
     TargetFactory,
 )
-from .test_api_support import api, fresh_throttles, isolated_media
+from .test_api_support import api, isolated_media
 from .test_workspace import quote_post, with_stance
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
-AUTHENTICATION = ('FROM "django_session"', 'FROM "auth_user"', 'FROM "knox_authtoken"', 'FROM "auth_group"')
+# Who is asking, and the API's rate limit (its count, one statement).
+AUTHENTICATION = (
+    'FROM "django_session"',
+    'FROM "auth_user"',
+    'FROM "knox_authtoken"',
+    'FROM "auth_group"',
+    'INTO "annotations_throttlecount"',
+)
 
 
 def work(queries: CaptureQueriesContext) -> list[str]:
@@ -213,6 +220,22 @@ def test_an_articles_quotes_over_the_api_take_two_queries(analyst, stage, api):
     assert response.status_code == 200
     assert len(response.json()["results"]) == 20
     assert_at_most(2, queries)  # the page (with article, speaker, role, annotator joined), its stances
+
+
+def test_an_api_caller_is_known_and_counted_in_three_queries(analyst, stage, api):
+    # Knox alone would read every token of the user too (to delete the expired
+    # ones), and DRF's throttle its cache entry in five statements.
+    client = api(analyst)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(f"/api/v1/quotes/?article={stage['article'].pk}&layer=raw")
+    assert response.status_code == 200
+    overhead = [
+        query["sql"]
+        for query in queries.captured_queries
+        if query["sql"] not in work(queries) and not query["sql"].startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))
+    ]
+    assert len(overhead) == 3, "\n".join(sql[:160] for sql in overhead)
+    assert [sum(marker in sql for sql in overhead) for marker in AUTHENTICATION[2:]] == [1, 1, 1]
 
 
 @pytest.mark.parametrize("count", [1, 20])

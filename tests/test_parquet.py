@@ -24,7 +24,7 @@ from rest_framework import serializers
 from annotations import exporters, services
 from annotations.models import Quote, Stance
 
-from .test_api_support import api, curated_quote, fresh_throttles, isolated_media
+from .test_api_support import api, curated_quote, isolated_media
 from .test_exporters import awkward_quotes
 
 pytestmark = pytest.mark.django_db

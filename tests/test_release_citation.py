@@ -19,7 +19,7 @@ from annotations import services
 from annotations.models import Assignment, Release, StanceLabel
 
 from .factories import AssignmentFactory, QuoteFactory, StanceFactory, StanceLabelFactory, TargetFactory
-from .test_api_support import api, curated_article, curated_quote, fresh_throttles, isolated_media
+from .test_api_support import api, curated_article, curated_quote, isolated_media
 
 pytestmark = pytest.mark.django_db
 

@@ -28,7 +28,7 @@ from annotations import exporters, services
 from annotations.models import Quote, Release, ReleaseFile
 from config.settings import object_storage
 
-from .test_api_support import api, curated_quote, fresh_throttles, isolated_media
+from .test_api_support import api, curated_quote, isolated_media
 
 pytestmark = pytest.mark.django_db
 

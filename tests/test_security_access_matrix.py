@@ -50,7 +50,6 @@ from django.apps import apps
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth import get_user_model
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.http import HttpResponse
@@ -163,14 +162,6 @@ def span_of(text: str, words: str) -> tuple[int, int]:
 def isolated_media(settings, tmp_path):
     """Release files go to a temporary MEDIA_ROOT."""
     settings.MEDIA_ROOT = tmp_path / "media"
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    """Throttle counters live in the cache; start each test at zero."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 @pytest.fixture

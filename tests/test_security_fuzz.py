@@ -48,13 +48,13 @@ from dataclasses import dataclass, field
 from typing import Any, NoReturn
 from urllib.parse import quote_from_bytes
 
-from django.core.cache import cache
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.test.client import BOUNDARY, MULTIPART_CONTENT, encode_multipart
 from django.urls import resolve, reverse
 
 from annotations import filters as filtersets
+from annotations.models import ThrottleCount
 
 from .test_security_access_matrix import (
     LOGIN,
@@ -62,7 +62,6 @@ from .test_security_access_matrix import (
     World,
     changed_tables,
     fill,
-    fresh_throttles,  # noqa: F401 (an autouse fixture)
     is_admin,
     isolated_media,  # noqa: F401 (an autouse fixture)
     read,
@@ -459,7 +458,7 @@ def writes_counted() -> int:
 
 def fresh_throttle_counts() -> None:
     """Anonymous callers get 100 requests an hour; the fuzzer sends more."""
-    cache.clear()
+    ThrottleCount.objects.all().delete()
 
 
 def query_strings(route: Route) -> Iterator[tuple[str, str]]:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import pytest
 from django.contrib.sessions.models import Session
-from django.core.cache import cache
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from knox.models import AuthToken
@@ -33,14 +32,6 @@ pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parent.parent
 HX = {"HTTP_HX_REQUEST": "true"}
 PASSWORD = "correct-horse-battery-staple"  # the factories' password
-
-
-@pytest.fixture(autouse=True)
-def fresh_throttles():
-    """API throttle counts live in the cache, which outlives a test."""
-    cache.clear()
-    yield
-    cache.clear()
 
 
 # --- Content-Security-Policy on every page -----------------------------------------------------

@@ -1,5 +1,6 @@
-"""The API's throttle counts live in a cache every worker shares: the database's
-demarche_cache table by default, Redis when REDIS_URL is set."""
+"""Django's cache is one every worker shares: the database's demarche_cache table by
+default, Redis when REDIS_URL is set. The API's throttle counts are rows of their own
+(tests/test_throttling.py), shared the same way, and never in the cache."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from types import SimpleNamespace
 import pytest
 from django.db import connection
 from django.test import override_settings
+
+from annotations.models import ThrottleCount
 
 from .test_api_support import api_client
 
@@ -67,10 +70,10 @@ def test_the_migration_creates_the_cache_table(database_cache):
     assert "demarche_cache" in connection.introspection.table_names()
 
 
-def test_api_throttle_counts_are_written_to_the_shared_table(database_cache, researcher):
+def test_api_throttle_counts_are_rows_in_the_database_not_cache_entries(database_cache, researcher):
     client = api_client(researcher)
     assert client.get("/api/v1/quotes/").status_code == 200
     with connection.cursor() as cursor:
-        cursor.execute("SELECT cache_key FROM demarche_cache")
-        keys = [row[0] for row in cursor.fetchall()]
-    assert f":1:throttle_user_{researcher.pk}" in keys
+        cursor.execute("SELECT count(*) FROM demarche_cache")
+        assert cursor.fetchone()[0] == 0
+    assert ThrottleCount.objects.get(key=f"throttle_user_{researcher.pk}").count == 1

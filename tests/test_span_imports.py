@@ -24,7 +24,7 @@ from annotations.models import Article, Quote
 from annotations.span_importers import import_spans
 
 from .factories import AssignmentFactory
-from .test_api_support import api, fresh_throttles, isolated_media
+from .test_api_support import api, isolated_media
 
 pytestmark = pytest.mark.django_db
 

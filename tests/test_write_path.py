@@ -28,7 +28,7 @@ from .factories import (
     StanceLabelFactory,
     TargetFactory,
 )
-from .test_api_support import api, fresh_throttles, isolated_media
+from .test_api_support import api, isolated_media
 
 pytestmark = pytest.mark.django_db
 HX = {"HTTP_HX_REQUEST": "true"}
