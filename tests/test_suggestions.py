@@ -430,10 +430,12 @@ def test_a_run_that_never_finished_is_stale_and_a_new_request_queues_it_again(ar
     settings.DETECTION_STALE_AFTER = 60
     lost = DetectionRun.objects.create(article=article, status="running")
     DetectionRun.objects.filter(pk=lost.pk).update(created_at=timezone.now() - datetime.timedelta(minutes=5))
-    assert Article.objects.with_detection().get(pk=article.pk).detection_status == "stale"
+    article.read_detection()
+    assert (article.detection_status, article.detection_run_id) == ("stale", lost.pk)
     assert DetectionRun.objects.request([article.pk]) != []
     fresh = DetectionRun.objects.create(article=article, status="queued")
-    assert Article.objects.with_detection().get(pk=article.pk).detection_status == "queued"
+    article.read_detection()
+    assert (article.detection_status, article.detection_run_id) == ("queued", fresh.pk)
     assert DetectionRun.objects.request([article.pk]) == []  # still waiting for the fresh one
     assert fresh.pk
 

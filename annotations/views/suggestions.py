@@ -176,9 +176,8 @@ def article_detect(request: AuthedRequest, pk: int) -> HttpResponse:
         if not request.htmx:
             messages.success(request, "Quote detection queued: suggestions appear when it has run.")
             return redirect(article.annotate_url)
-    article = get_object_or_404(
-        Article.objects.visible_to(request.user).with_annotatable(request.user).with_detection(), pk=pk
-    )
+    article = get_object_or_404(Article.objects.visible_to(request.user).with_annotatable(request.user), pk=pk)
+    article.read_detection()
     if not request.htmx:
         from .workspace import article_annotate
 

@@ -247,8 +247,9 @@ def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) ->
 
 
 def _get_article(request: AuthedRequest, pk: int) -> Article:
-    articles = Article.objects.visible_to(request.user).with_annotatable(request.user).with_detection()
-    return get_object_or_404(articles, pk=pk)
+    article = get_object_or_404(Article.objects.visible_to(request.user).with_annotatable(request.user), pk=pk)
+    article.read_detection()
+    return article
 
 
 def _can_annotate(request: AuthedRequest, article: Article) -> bool:
