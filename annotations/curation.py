@@ -134,8 +134,10 @@ def load_curation(article: Article) -> Curation:
                 after=text[row.end : row.end + CONTEXT_CHARS],
             )
         )
+    # A drop that was undone is no longer one: its quote is back under its own id.
     dropped = list(
         Quote.history.filter(article_id=article.pk, is_curated=True, history_type="-")
+        .exclude(id__in=list(curated_by_id))
         .select_related("history_user")
         .order_by("-history_date")[:20]
     )

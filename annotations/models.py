@@ -1593,22 +1593,28 @@ class Quote(models.Model):
         return latest.values_list("history_id", flat=True).first()
 
     @classmethod
-    def undo_change(cls, change_id: int, *, by: AnyUser) -> Quote:
+    def undo_change(cls, change_id: int, *, by: AnyUser, layer: Quote.Layer = Layer.RAW) -> Quote:
         """Undo the delete or edit recorded as history record ``change_id``: the
         quote and its stances as they were before it, saved as a new version through
-        ``annotate`` (a deleted quote comes back under its own id).
+        ``annotate`` (a deleted quote comes back under its own id, a curated one
+        with the annotators' quotes it was made from).
 
-        Refused (UndoRefused, with the reason) unless the change is ``by``'s own,
-        on a quote of the annotators' layer, at most a minute old and still the
-        quote's last change; ``annotate`` refuses it on a submitted article.
+        The one undo of both layers: the annotate page undoes raw quotes, the
+        curation page curated ones. Refused (UndoRefused, with the reason) unless
+        the change is ``by``'s own, on a quote of ``layer`` (the curated layer only
+        for a reviewer), at most a minute old and still the quote's last change;
+        ``annotate`` refuses it on a submitted article.
         """
         from django.utils import timezone
 
         history = cls.history.model
         with transaction.atomic():
             record = history.objects.filter(history_id=change_id).first()
-            if record is None or by.pk is None or record.history_user_id != by.pk or record.is_curated:
+            mine = record is not None and by.pk is not None and record.history_user_id == by.pk
+            if not mine or record.is_curated != (layer == cls.Layer.CURATED):
                 raise UndoRefused("There is no change of yours to undo here.")
+            if record.is_curated and not is_reviewer(by):
+                raise UndoRefused("Only reviewers can undo changes to the curated version.")
             if record.history_type == "+":
                 raise UndoRefused("Only a delete or an edit can be undone.")
             if timezone.now() - record.history_date > UNDO_WINDOW:
@@ -1620,7 +1626,12 @@ class Quote(models.Model):
                 if not stances_at.startswith(STANCES_AS_OF):
                     raise UndoRefused("This deletion was not recorded with its stances: it can't be undone.")
                 as_of = datetime.datetime.fromisoformat(stances_at.removeprefix(STANCES_AS_OF))
-                quote = cls(pk=record.id, article_id=record.article_id, annotator_id=record.annotator_id)
+                quote = cls(
+                    pk=record.id,
+                    article_id=record.article_id,
+                    annotator_id=record.annotator_id,
+                    is_curated=record.is_curated,
+                )
             else:
                 before = record.prev_record
                 if before is None:
@@ -1637,6 +1648,8 @@ class Quote(models.Model):
                 if record.history_type == "-":
                     quote.version = record.version + 1
                     quote.annotate(by=by, stances=stances)
+                    if record.is_curated:
+                        quote.curated_from.set(cls._sources_before(record))
                 else:
                     quote.annotate(by=by, expected_version=record.version, stances=stances)
             except VersionConflict:
@@ -1646,6 +1659,17 @@ class Quote(models.Model):
             except ValidationError as error:
                 raise UndoRefused(f"Can't undo: {' '.join(error.messages)}") from None
         return quote
+
+    @classmethod
+    def _sources_before(cls, deletion: Any) -> list[int]:
+        """The annotators' quotes a dropped curated quote was made from, as its last
+        record before the drop had them (the drop's own record has none: the links
+        go first), less any deleted since."""
+        before = deletion.prev_record
+        if before is None:
+            return []
+        sources = before.curated_from.values_list("to_quote_id", flat=True)
+        return list(cls.objects.filter(pk__in=list(sources)).values_list("pk", flat=True))
 
     @staticmethod
     def _stances_as_of(quote_id: int, moment: datetime.datetime) -> dict[int, StanceValues]:

@@ -65,6 +65,7 @@ urlpatterns = [
     path("review/articles/<int:pk>/mark-curated/", review.review_mark_curated, name="review-mark-curated"),
     path("review/curated/<int:pk>/edit/", review.review_edit_quote, name="review-edit-quote"),
     path("review/curated/<int:pk>/drop/", review.review_drop_quote, name="review-drop-quote"),
+    path("review/curated/<int:pk>/undo/", review.review_undo_quote, name="review-undo-quote"),
     path("review/quotes/<int:pk>/history/", review.quote_history, name="quote-history"),
     path("quotes/<int:pk>/comments/", review.quote_comments, name="quote-comments"),
     # --- API tokens.

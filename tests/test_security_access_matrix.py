@@ -738,6 +738,14 @@ TABLE: dict[str, Entry] = {
         curated_quote,
         body=lambda w: {"version": w.curated_quote.version},
     ),
+    # As on the annotate page, the curated quote's last change is nobody's to undo:
+    # reviewers are sent back with the refusal, every other role refused outright.
+    "review/curated/<int:pk>/undo/": Entry(
+        "annotations:review-undo-quote",
+        allow(REVIEW_405, POST=REVIEW_ACTION),
+        curated_quote,
+        body=lambda w: {"change": Quote.last_change_id(w.curated_quote.pk)},
+    ),
     "review/quotes/<int:pk>/history/": Entry("annotations:quote-history", allow(PAGE_405, GET=DRAFT), mine_quote),
     # --- API tokens: everyone has their own; the first analyst's token is theirs alone.
     "tokens/": Entry(

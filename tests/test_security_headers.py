@@ -92,6 +92,7 @@ def world(analyst, reviewer):
         "annotations:review-mark-curated": {"pk": article.pk},
         "annotations:review-edit-quote": {"pk": curated.pk},
         "annotations:review-drop-quote": {"pk": curated.pk},
+        "annotations:review-undo-quote": {"pk": curated.pk},
         "annotations:quote-history": {"pk": quote.pk},
         "annotations:quote-comments": {"pk": quote.pk},
         "annotations:token-revoke": {"digest": token.digest},

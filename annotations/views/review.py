@@ -50,6 +50,7 @@ from ..models import (
     Quote,
     Stance,
     Target,
+    UndoRefused,
     VersionConflict,
 )
 from ..requests import AuthedRequest
@@ -163,12 +164,15 @@ def _curation_page(
     )
 
 
-def _after_action(request: AuthedRequest, article: Article, *, status: int = 200) -> HttpResponse:
-    """htmx: the refreshed curation area (its messages say what happened); without
-    JavaScript: back to the page (POST/redirect/GET), the messages shown there.
-    ``status`` is 422 when the action was refused, 409 on an edit conflict."""
+def _after_action(
+    request: AuthedRequest, article: Article, *, status: int = 200, undo: dict[str, int | None] | None = None
+) -> HttpResponse:
+    """htmx: the refreshed curation area (its messages say what happened, and ``undo``
+    offers to take back an edit or a drop); without JavaScript: back to the page
+    (POST/redirect/GET), the messages shown there. ``status`` is 422 when the action
+    was refused, 409 on an edit conflict."""
     if request.htmx:
-        response = _curation_page(request, article, fragment=True)
+        response = _curation_page(request, article, fragment=True, undo=undo)
         response.status_code = status
         return reswap(retarget(response, "#curation"), "outerHTML")
     return redirect(article.review_url)
@@ -339,7 +343,9 @@ def review_edit_quote(request: AuthedRequest, pk: int) -> HttpResponse:
         )
         return _edit_response(request, quote, form, status=409)
     messages.success(request, "Saved the curated quote.")
-    return _after_action(request, quote.article)
+    return _after_action(
+        request, quote.article, undo={"quote": pk, "change": Quote.last_change_id(pk, just_saved=quote)}
+    )
 
 
 @reviewer_required
@@ -357,7 +363,31 @@ def review_drop_quote(request: AuthedRequest, pk: int) -> HttpResponse:
         messages.error(request, "Someone else changed this curated quote meanwhile: look again before dropping it.")
         return _after_action(request, quote.article, status=409)
     messages.success(request, f"Dropped {quote} from the curated version; its history keeps it.")
-    return _after_action(request, quote.article)
+    return _after_action(
+        request, quote.article, undo={"quote": pk, "change": Quote.last_change_id(pk, just_saved=quote)}
+    )
+
+
+@reviewer_required
+@require_POST
+def review_undo_quote(request: AuthedRequest, pk: int) -> HttpResponse:
+    """Undo my last edit or drop of a curated quote, within a minute: the annotate
+    page's undo (``Quote.undo_change``), on the curated layer."""
+    try:
+        change = int(request.POST.get("change", ""))
+    except ValueError:
+        change = 0
+    record = Quote.history.filter(history_id=change, id=pk, is_curated=True).only("article_id").first()
+    if record is None:
+        raise Http404("No such change.")
+    article = get_object_or_404(Article, pk=record.article_id)
+    try:
+        quote = Quote.undo_change(change, by=request.user, layer=Quote.Layer.CURATED)
+    except UndoRefused as refusal:
+        messages.error(request, str(refusal))
+        return _after_action(request, article, status=409)
+    messages.success(request, f"Undone: {quote.in_words()} is back as it was.")
+    return _after_action(request, article)
 
 
 # --- Agreement report ----------------------------------------------------------------

@@ -1098,12 +1098,16 @@
       if (focusTextNext) {
         focusTextNext = false;
         textBox().focus();
-        return;
+      } else {
+        const focusable = newPanel.querySelector("[autofocus], .message, input[name=speaker_query]");
+        (focusable || newPanel).focus();
       }
+      // What was saved is said once. The focus usually lands on the message, and a
+      // screen reader reads the element it focuses: announcing it as well (or making
+      // the message a live region) said it twice. The announcer speaks only when the
+      // focus went elsewhere.
       const saved = newPanel.querySelector(".message.success");
-      if (saved) announce(saved.textContent.trim());
-      const focusable = newPanel.querySelector("[autofocus], .message, input[name=speaker_query]");
-      (focusable || newPanel).focus();
+      if (saved && !saved.contains(document.activeElement)) announce(saved.textContent.trim());
     }
   });
 

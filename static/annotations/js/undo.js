@@ -1,7 +1,8 @@
-/* Ctrl+Z (⌘Z on a Mac) on the annotate page: press the "Undo" button that the
- * last delete or edit left in the panel, if it is still there. The server
- * decides whether the undo is allowed (a minute, nothing changed since, not
- * submitted). Inside a text field Ctrl+Z keeps undoing the typing.
+/* Ctrl+Z (⌘Z on a Mac) on the annotate and curation pages: press the "Undo"
+ * button that the last delete or edit left beside its message, if it is still
+ * there (templates/annotations/_undo_form.html; a page shows one at most). The
+ * server decides whether the undo is allowed (a minute, nothing changed since,
+ * not submitted). Inside a text field Ctrl+Z keeps undoing the typing.
  */
 (function () {
   "use strict";
@@ -11,7 +12,7 @@
     if (event.key !== "z" && event.key !== "Z") return;
     const target = event.target;
     if (target instanceof Element && target.closest("input, textarea, select, [contenteditable]")) return;
-    const button = document.querySelector("#quote-panel form.undo button[type=submit]");
+    const button = document.querySelector("form.undo button[type=submit]");
     if (!button) return;
     event.preventDefault();
     button.click();
