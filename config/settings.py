@@ -422,6 +422,12 @@ REST_FRAMEWORK = {
         "user": env_str("API_THROTTLE_USER", "10000/hour"),
     },
     "URL_FORMAT_OVERRIDE": None,
+    # Whose address an anonymous caller's count is kept under: with 0 the
+    # socket's peer (REMOTE_ADDR), never a header the client can set. Behind N
+    # reverse proxies that append to X-Forwarded-For, N: the address the
+    # outermost proxy saw. (DRF's default, None, trusts the whole header, so a
+    # client could change it on every request and never be counted.)
+    "NUM_PROXIES": env_int("API_NUM_PROXIES", 0),
 }
 
 # Tokens are stored as SHA-512 digests (knox's default) and the raw token is
