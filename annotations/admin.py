@@ -11,6 +11,7 @@ can be 50,000 characters) just to show its title.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django import forms
@@ -32,6 +33,7 @@ from .models import (
     Article,
     Assignment,
     Comment,
+    CountryTally,
     DetectionRun,
     Guidelines,
     Quote,
@@ -46,6 +48,7 @@ from .models import (
     Suggestion,
     SuggestionDecision,
     Target,
+    ThrottleCount,
     VersionConflict,
 )
 from .roles import ROLE_DESCRIPTIONS, Role
@@ -355,6 +358,14 @@ class QuoteAdmin(SimpleHistoryAdmin):
             "…" if quote.end + CONTEXT_CHARS < len(text) else "",
         )
 
+    @staticmethod
+    def _tallied(request: HttpRequest, object_id: str | None) -> AbstractContextManager[None]:
+        """A saved change to a curated quote (its stances inline included) moves the statistics' tally."""
+        if object_id is None or not object_id.isdigit() or request.method != "POST":
+            return nullcontext()
+        quote = Quote.objects.filter(pk=int(object_id)).first()
+        return quote._tallied() if quote is not None else nullcontext()
+
     def save_model(self, request: HttpRequest, obj: Quote, form: forms.ModelForm, change: bool) -> None:
         if not change:
             super().save_model(request, obj, form, change)
@@ -370,7 +381,8 @@ class QuoteAdmin(SimpleHistoryAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         try:
-            return super().changeform_view(request, object_id, form_url, extra_context)
+            with self._tallied(request, object_id):
+                return super().changeform_view(request, object_id, form_url, extra_context)
         except VersionConflict as conflict:
             # Someone saved between the form's version check and this save; the
             # admin's transaction has rolled back the whole edit.
@@ -592,6 +604,27 @@ class SuggestionDecisionAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_filter = ["outcome"]
     list_select_related = ["suggestion", "annotator", "quote__speaker"]
     fields = readonly_fields = ("suggestion", "annotator", "outcome", "quote", "decided_at")
+
+
+@admin.register(CountryTally)
+class CountryTallyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """The statistics' count of curated stances per month, target, label and country.
+    Read-only: every change to the curated layer moves it (``manage.py tally --check``)."""
+
+    list_display = ["month", "target", "label", "country", "stances"]
+    list_filter = ["label", "country"]
+    list_select_related = ["target", "label"]
+    date_hierarchy = "month"
+    fields = readonly_fields = ("month", "target", "label", "country", "stances")
+
+
+@admin.register(ThrottleCount)
+class ThrottleCountAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """API callers' request counts (the rate limit). Read-only: each request counts itself."""
+
+    list_display = ["key", "period", "count", "previous"]
+    search_fields = ["key"]
+    fields = readonly_fields = ("key", "period", "count", "previous")
 
 
 @admin.register(ApiTokenName)

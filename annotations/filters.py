@@ -33,7 +33,9 @@ from .models import (
     StanceLabel,
     Target,
 )
-from .stats import GROUPS, INTERVALS, stances_in_scope
+from .roles import reads_curated
+from .stats import GROUPS, INTERVALS, Scope, TallyFilter, stances_in_scope
+from .tallies import whole_months
 
 Keys = list[tuple[str, bool]]
 
@@ -351,9 +353,15 @@ for _name in ("layer", "annotator", "article", "ordering"):
     del StanceStatsFilter.base_filters[_name]
 
 
-def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, QuerySet[Quote]]:
+# The statistics' filters that CountryTally keeps (tallies.py); with any other, the
+# stances themselves are counted.
+TALLIED = frozenset({"target", "children", "label", "speaker_country", "published_after", "published_before"})
+
+
+def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, Scope]:
     """The statistics' filter (bound to ``params``) and the stances it selects for ``user``
-    (as ``stats.stances_in_scope`` gives them: the quotes joined to those stances).
+    (a ``stats.Scope``: the quotes joined to those stances, as ``stats.stances_in_scope``
+    gives them, and, when the filters allow, the same selection in the tally).
 
     The pages call this too, so a page and the API count the same stances. The
     filter is invalid (``filterset.errors``) on a bad parameter; the stances are
@@ -361,15 +369,24 @@ def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, QuerySet[Quo
     """
     filterset = StanceStatsFilter(params, queryset=Quote.objects.visible_to(user))
     if not filterset.is_valid():
-        return filterset, Quote.objects.none()
+        return filterset, Scope(Quote.objects.none())
     data = filterset.form.cleaned_data
     target = data.get("target")
-    stances = stances_in_scope(
-        filterset.qs,
-        target_ids=filterset.target_ids(target) if target is not None else None,
+    target_ids = filterset.target_ids(target) if target is not None else None
+    stances = stances_in_scope(filterset.qs, target_ids=target_ids, label=data.get("label"))
+    used = {name for name, value in data.items() if value not in (None, "", [], ()) and name in filterset.filters}
+    used -= {"interval", "group_by"}
+    after, before = data.get("published_after"), data.get("published_before")
+    if not used <= TALLIED or not whole_months(after, before) or not reads_curated(user):
+        return filterset, Scope(stances)
+    tally = TallyFilter(
+        target_ids=frozenset(target_ids) if target_ids is not None else None,
         label=data.get("label"),
+        country=(data.get("speaker_country") or "").strip().upper(),
+        after=after,
+        before=before,
     )
-    return filterset, stances
+    return filterset, Scope(stances, tally)
 
 
 class ArticleFilter(filters.FilterSet):

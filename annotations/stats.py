@@ -19,13 +19,13 @@ import datetime
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from django.db.models import Count, DateField, QuerySet
+from django.db.models import Count, DateField, F, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from . import charts
-from .models import Article, Quote, StanceLabel
+from .models import Article, CountryTally, Quote, StanceLabel
 
 INTERVALS = ("month", "quarter", "year", "all")
 GROUPS = ("speaker", "country", "target")
@@ -102,14 +102,40 @@ def stances_in_scope(
     return quotes.filter(**conditions)
 
 
-def stance_counts(scope: QuerySet[Quote], *, interval: str, group_by: Sequence[str] = ()) -> list[StanceCount]:
-    """The stances of ``scope`` (``stances_in_scope``) counted by period, label and ``group_by``,
-    in period, label and group order: one query."""
+@dataclass(frozen=True)
+class TallyFilter:
+    """A statistics request's filters, when they are all ones ``CountryTally`` keeps:
+    targets, a label, the speaker's country, whole months of publication dates."""
+
+    target_ids: frozenset[int] | None = None
+    label: StanceLabel | None = None
+    country: str = ""
+    after: datetime.date | None = None  # the first day of a month
+    before: datetime.date | None = None  # the last day of a month
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The stances a statistics request counts (``stances_in_scope``), and, when its filters
+    allow it, the same stances as the tally keeps them (``tally``): ``stance_counts`` reads
+    the tally then, for counts by label, country and target."""
+
+    stances: QuerySet[Quote]
+    tally: TallyFilter | None = None
+
+
+def stance_counts(scope: QuerySet[Quote] | Scope, *, interval: str, group_by: Sequence[str] = ()) -> list[StanceCount]:
+    """The stances of ``scope`` (``stances_in_scope``, or a ``Scope``) counted by period, label
+    and ``group_by``, in period, label and group order: one query."""
     if interval not in INTERVALS:
         raise ValueError(f"interval must be one of {', '.join(INTERVALS)}, not {interval!r}")
     unknown = set(group_by) - set(GROUPS)
     if unknown:
         raise ValueError(f"group_by takes {', '.join(GROUPS)}, not {', '.join(sorted(unknown))}")
+    if isinstance(scope, Scope):
+        if scope.tally is not None and "speaker" not in group_by:
+            return _counted(_from_tally(scope.tally, interval, group_by))
+        scope = scope.stances
     columns = ["stances__label__slug", "stances__label__order"]
     for group in GROUPS:
         if group in group_by:
@@ -118,8 +144,36 @@ def stance_counts(scope: QuerySet[Quote], *, interval: str, group_by: Sequence[s
     if interval != "all":
         rows = rows.annotate(period=Trunc("article__published_on", interval, output_field=DateField()))
         columns.insert(0, "period")
+    return _counted(rows.values(*columns).annotate(count=Count("stances")))
+
+
+def _from_tally(tally: TallyFilter, interval: str, group_by: Sequence[str]) -> Iterable[dict[str, Any]]:
+    """``CountryTally``'s rows summed as ``stance_counts`` sums the stances, under the same names."""
+    rows = CountryTally.objects.all()
+    if tally.target_ids is not None:
+        rows = rows.filter(target_id__in=sorted(tally.target_ids))
+    if tally.label is not None:
+        rows = rows.filter(label=tally.label)
+    if tally.country:
+        rows = rows.filter(country=tally.country)
+    if tally.after is not None:
+        rows = rows.filter(month__gte=tally.after)
+    if tally.before is not None:
+        rows = rows.filter(month__lte=tally.before)
+    columns: dict[str, Any] = {"stances__label__slug": F("label__slug"), "stances__label__order": F("label__order")}
+    if interval != "all":
+        columns["period"] = Trunc("month", interval, output_field=DateField())
+    if "country" in group_by:
+        columns["speaker__country"] = F("country")
+    if "target" in group_by:
+        columns["stances__target__slug"] = F("target__slug")
+        columns["stances__target__name"] = F("target__name")
+    return cast(Iterable[dict[str, Any]], rows.order_by().values(**columns).annotate(count=Sum("stances")))
+
+
+def _counted(rows: Iterable[dict[str, Any]]) -> list[StanceCount]:
     counted = []
-    for values in rows.values(*columns).annotate(count=Count("stances")):
+    for values in rows:
         counted.append(
             (
                 values.get("period"),

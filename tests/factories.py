@@ -6,6 +6,7 @@ import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
+from annotations import tallies
 from annotations.models import (
     Article,
     Assignment,
@@ -170,4 +171,7 @@ def curated_stance_history(*, topic: Target, child: Target, other: Target, month
         if index % 5 == 0:
             StanceFactory(quote=quote, target=other, label=labels[(index // 5) % 2])
         quotes.append(quote)
+    # Written by the factories, around the models' write paths (as COPY writes the
+    # bench's rows): the statistics' tally is counted once they are all in.
+    tallies.rebuild()
     return quotes

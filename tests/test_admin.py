@@ -24,6 +24,7 @@ from annotations.models import (
     Article,
     Assignment,
     Comment,
+    CountryTally,
     DetectionRun,
     Guidelines,
     Quote,
@@ -38,6 +39,7 @@ from annotations.models import (
     Suggestion,
     SuggestionDecision,
     Target,
+    ThrottleCount,
 )
 
 from .factories import (
@@ -121,6 +123,10 @@ MAKERS: dict[type[models.Model], Callable[[], models.Model]] = {
     ),
     SpeakerMerge: lambda: SpeakerFactory().merge(SpeakerFactory(), by=UserFactory()),
     DetectionRun: lambda: DetectionRun.objects.create(article=ArticleFactory(), status="done", suggestion_count=0),
+    CountryTally: lambda: CountryTally.objects.create(
+        month=datetime.date(2024, 1, 1), target=TargetFactory(), label=StanceLabelFactory(), country="US", stances=3
+    ),
+    ThrottleCount: lambda: ThrottleCount.objects.create(key="throttle_user_1", period=1, count=1, previous=0),
     Suggestion: lambda: Suggestion.objects.create(
         article=(article := ArticleFactory()), start=1, end=51, text=article.text[1:51], detector_version="rules-2"
     ),
@@ -131,8 +137,11 @@ MAKERS: dict[type[models.Model], Callable[[], models.Model]] = {
 # Releases and their files are written by the release machinery, never added here;
 # token names by the tokens page, which shows the raw token once; guidelines by
 # the guidelines page, a new version per save; speaker merges by the merge on a speaker's page;
-# the detector's runs, suggestions and the analysts' decisions by detection and the annotate page.
+# the detector's runs, suggestions and the analysts' decisions by detection and the annotate page;
+# the statistics' tally by changes to the curated layer; throttle counts by the API's requests.
 WRITTEN_ELSEWHERE = {
+    CountryTally,
+    ThrottleCount,
     Release,
     ReleaseFile,
     ApiTokenName,

@@ -59,7 +59,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve, reverse
 from django_tasks_db.models import get_date_max
 from knox.models import AuthToken
 
-from annotations import services
+from annotations import services, tallies
 from annotations.curation import load_curation
 from annotations.exporters import FORMATS as EXPORT_FORMATS
 from annotations.models import (
@@ -79,6 +79,7 @@ from annotations.models import (
     StanceLabel,
     Suggestion,
     Target,
+    ThrottleCount,
 )
 
 from .factories import (
@@ -272,6 +273,9 @@ def world(analyst, second_analyst, reviewer, researcher, admin_user) -> World:
     Suggestion.objects.create(
         article=theirs_article, start=1, end=51, text=theirs_article.text[1:51], detector_version="rules-0"
     ).decide("rejected", by=second_analyst)
+    # The statistics' tally of the curated rows above (written around the models), and a caller's count.
+    tallies.rebuild()
+    ThrottleCount.objects.hit("throttle_user_0", 1)
     return World(
         users=users,
         api_tokens=api_tokens,
@@ -939,6 +943,8 @@ ADMIN_NO_ADD = {
     "annotations.DetectionRun",  # written by detection, retried on the article's page
     "annotations.Suggestion",  # written by the detector
     "annotations.SuggestionDecision",  # made on the annotate page
+    "annotations.CountryTally",  # moved by every change to the curated layer
+    "annotations.ThrottleCount",  # each API request counts itself
 }
 
 

@@ -40,6 +40,7 @@ from annotations.models import (
     Target,
 )
 from annotations.offsets import check_span, normalise_text
+from annotations.tallies import tallied
 
 # The default label set: colours readable on white, shortcut keys in label order.
 LABEL_STYLE = {
@@ -270,26 +271,32 @@ class Command(BaseCommand):
                 status=Article.Status.CURATED,
                 metadata={"invented": True, "source": "seed_demo --history", "note": history.__doc__.split("\n")[0]},
             )
-            for statement in report["statements"]:
-                speaker = _save_if_changed(
-                    Speaker.objects.filter(name=statement["speaker"]).first() or Speaker(name=statement["speaker"]),
-                    country=statement["country"],
-                )
-                quote = Quote.objects.curated().filter(
-                    article=article, start=statement["start"], end=statement["end"]
-                ).first() or Quote(article=article, start=statement["start"], end=statement["end"], is_curated=True)
-                quote = _save_if_changed(
-                    quote,
-                    text=statement["text"],
-                    speaker=speaker,
-                    kind=Quote.Kind.DIRECT,
-                    cue="said",
-                    annotator=reviewer,
-                )
-                target = targets[statement["target"]]
-                self.load_stances(quote, {target.pk: (labels[statement["label"]].pk, None)})
+            with tallied([article.pk]):  # the statistics' tally counts what the statements add
+                self.load_statements(article, report["statements"], labels, targets, reviewer)
             articles.append(article)
         return articles
+
+    def load_statements(
+        self, article: Article, statements: list[dict[str, Any]], labels: dict, targets: dict, reviewer: Any
+    ) -> None:
+        for statement in statements:
+            speaker = _save_if_changed(
+                Speaker.objects.filter(name=statement["speaker"]).first() or Speaker(name=statement["speaker"]),
+                country=statement["country"],
+            )
+            quote = Quote.objects.curated().filter(
+                article=article, start=statement["start"], end=statement["end"]
+            ).first() or Quote(article=article, start=statement["start"], end=statement["end"], is_curated=True)
+            quote = _save_if_changed(
+                quote,
+                text=statement["text"],
+                speaker=speaker,
+                kind=Quote.Kind.DIRECT,
+                cue="said",
+                annotator=reviewer,
+            )
+            target = targets[statement["target"]]
+            self.load_stances(quote, {target.pk: (labels[statement["label"]].pk, None)})
 
     def load_guidelines(self, data_dir: Path, reviewer: Any | None) -> None:
         """A first version of the guidelines, once: a second run, or guidelines a
@@ -474,7 +481,8 @@ class Command(BaseCommand):
                 article.mark_curated()
         elif article.status == Article.Status.OPEN:
             # No demo accounts, so no assignment to review: the curated layer stands alone.
-            Article.objects.filter(pk=article.pk).update(status=Article.Status.CURATED)
+            with tallied([article.pk]):
+                Article.objects.filter(pk=article.pk).update(status=Article.Status.CURATED)
             article.status = Article.Status.CURATED
 
     def check_offsets(self, article: Article, rows: list[dict]) -> None:
