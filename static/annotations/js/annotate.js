@@ -1,10 +1,6 @@
-/* The annotate page: turn a text selection into code-point offsets, and the
- * keyboard shortcuts. The one script the page needs; htmx does the rest.
- *
- * Browsers count UTF-16 code units in Selection and Range; Demarche stores
- * Unicode code points. Every segment of the article text carries its
- * code-point start (data-s), so an offset inside a segment converts by
- * counting the code points of the segment's text before it.
+/* The annotate page: a text selection (mouse or keyboard) opens a quote, and the
+ * keyboard shortcuts. Measuring the selection in code points is text-selection.js's
+ * (shared with the curation page); htmx does the rest.
  */
 (function () {
   "use strict";
@@ -21,36 +17,8 @@
   let lastStanceRow = null;
   let focusTextNext = false; // after Esc closed the panel, the focus goes back to the text
 
-  const codePoints = (s) => Array.from(s).length;
-
-  /* A DOM boundary point (node, UTF-16 offset) → code-point offset in the article. */
-  function toCodePoint(node, offset) {
-    const box = textBox();
-    if (node.nodeType === Node.TEXT_NODE) {
-      const seg = node.parentElement.closest(".seg");
-      if (!seg || !box.contains(seg)) return null;
-      return Number(seg.dataset.s) + codePoints(node.data.slice(0, offset));
-    }
-    if (node === box) {
-      const child = box.childNodes[offset];
-      return child ? Number(child.dataset.s) : codePoints(box.textContent);
-    }
-    const seg = node.closest && node.closest(".seg");
-    if (!seg || !box.contains(seg)) return null;
-    return Number(seg.dataset.s) + (offset > 0 ? codePoints(seg.textContent) : 0);
-  }
-
-  function currentSelection() {
-    const selection = window.getSelection();
-    if (!selection || selection.isCollapsed || selection.rangeCount === 0) return null;
-    const range = selection.getRangeAt(0);
-    const box = textBox();
-    if (!box.contains(range.startContainer) || !box.contains(range.endContainer)) return null;
-    const start = toCodePoint(range.startContainer, range.startOffset);
-    const end = toCodePoint(range.endContainer, range.endOffset);
-    if (start === null || end === null || end <= start) return null;
-    return { start: start, end: end, text: Array.from(box.textContent).slice(start, end).join("") };
-  }
+  const Text = window.DemarcheText;
+  const currentSelection = () => Text.selectionIn(textBox());
 
   function openPanel(url) {
     if (dirty && !window.confirm("Discard the changes in the open quote?")) return;
@@ -104,56 +72,11 @@
     dirty = true;
   }
 
-  /* Code points → a DOM Range over the segments' text nodes (the inverse of toCodePoint). */
-  function boundary(cp) {
-    // Segments are in text order with their code-point starts: a binary search finds
-    // the last one starting at or before cp; only its own text is counted.
-    const segs = textBox().querySelectorAll(".seg");
-    let low = 0;
-    let high = segs.length - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >> 1;
-      if (Number(segs[mid].dataset.s) <= cp) {
-        found = mid;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
-    if (found < 0) return null;
-    const seg = segs[found];
-    const node = seg.firstChild;
-    if (!node || node.nodeType !== Node.TEXT_NODE) return null;
-    const chars = Array.from(node.data);
-    const into = cp - Number(seg.dataset.s);
-    if (into > chars.length) return null;
-    return [node, chars.slice(0, into).join("").length];
-  }
-
-  function rangeOf(start, end) {
-    const a = boundary(start);
-    const b = boundary(end);
-    if (!a || !b || !(end > start)) return null;
-    const range = document.createRange();
-    range.setStart(a[0], a[1]);
-    range.setEnd(b[0], b[1]);
-    return range;
-  }
-
-  /* Named highlights over the text (the CSS Custom Highlight API): marks drawn over
-   * ranges without touching the DOM, so the segments and their offsets stay as they are.
-   * pending-quote: the selection the open panel is about; mention/cue: stored spans. */
-  const canHighlight = !!(window.CSS && CSS.highlights && typeof Highlight === "function");
-  function markSpan(name, start, end) {
-    if (!canHighlight) return;
-    const range = rangeOf(Number(start), Number(end));
-    if (range) CSS.highlights.set(name, new Highlight(range));
-    else CSS.highlights.delete(name);
-  }
-  function unmark(name) {
-    if (canHighlight) CSS.highlights.delete(name);
-  }
+  /* Named highlights over the text (pending-quote: the selection the open panel is
+   * about; mention/cue: stored spans), drawn by the shared selection code. */
+  const canHighlight = Text.canHighlight;
+  const markSpan = (name, start, end) => Text.markSpan(textBox(), name, start, end);
+  const unmark = Text.unmark;
 
   /* --- Search in the text: "/" to the box; Enter / Shift+Enter (in the box) or n / N
    * (out of it) from match to match; the current match marked and scrolled into view. */
@@ -253,6 +176,30 @@
         drawMatches(false);
       }
     });
+  }
+
+  /* Keyboard selection: c puts a caret in the text (on the current search match,
+   * selected; else at the open or current quote; else at the paragraph in view), and
+   * Enter opens the quote panel for what it selected, as a mouse-up does. */
+  const caret = Text.keyboardSelection(textBox, {
+    pick: function () {
+      if (!newQuoteFromSelection()) announce("You can't add quotes to this article.");
+    },
+    announce: announce,
+    startAt: caretStart,
+  });
+  function caretStart() {
+    if (matchIndex >= 0 && matches.length) {
+      const match = matches[matchIndex];
+      return { anchor: Text.codePointOf16(textBox(), match[0]), focus: Text.codePointOf16(textBox(), match[1]) };
+    }
+    const form = document.getElementById("quote-form");
+    if (form && form.elements.start && form.elements.start.value !== "") {
+      const start = Number(form.elements.start.value);
+      return { anchor: start, focus: start };
+    }
+    const quote = document.querySelector("#article-text .hl.current");
+    return quote ? { anchor: Number(quote.dataset.s), focus: Number(quote.dataset.s) } : null;
   }
 
   /* The stored source mention and cue: the open quote's (from its form), or, while the
@@ -752,6 +699,11 @@
     if (event.key === "?") {
       event.preventDefault();
       help.open ? help.close() : help.showModal();
+      return;
+    }
+    if (event.key === "c" && textBox()) {
+      event.preventDefault();
+      caret.start();
       return;
     }
     if ((event.key === "Enter" || event.key === "q") && !target.closest("a, button")) {
