@@ -395,161 +395,35 @@
     }, 50);
   }
 
-  /* --- The target combobox (the ARIA 1.2 combobox pattern with a listbox popup). ---
-   * The server renders a native <select> (it works without JavaScript); here it
-   * becomes a text input that filters its options by name and by path
-   * ("Parent › Child"), and a hidden input carrying the same field name and the
-   * target id, so the form posts exactly what the select did. */
-  const fold = (s) => s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
-  const combos = new WeakMap();
-  let comboCount = 0;
-
-  function enhanceTargets(root) {
-    root.querySelectorAll("select.target-select").forEach(function (select) {
-      const options = Array.from(select.options)
-        .filter((option) => option.value)
-        .map((option) => ({ id: option.value, path: option.textContent, key: fold(option.textContent) }));
-      const picked = options.find((option) => option.id === select.value);
-      const listId = "target-list-" + ++comboCount;
-      const input = document.createElement("input");
-      input.type = "text";
-      input.id = select.id;
-      input.className = "target-combobox";
-      input.autocomplete = "off";
-      input.spellcheck = false;
-      input.placeholder = "Type to search targets…";
-      input.setAttribute("role", "combobox");
-      input.setAttribute("aria-autocomplete", "list");
-      input.setAttribute("aria-expanded", "false");
-      input.setAttribute("aria-controls", listId);
-      ["aria-invalid", "aria-describedby"].forEach(function (name) {
-        if (select.hasAttribute(name)) input.setAttribute(name, select.getAttribute(name));
-      });
-      input.value = picked ? picked.path : "";
-      const hidden = document.createElement("input");
-      hidden.type = "hidden";
-      hidden.name = select.name;
-      hidden.value = picked ? picked.id : "";
-      const list = document.createElement("ul");
-      list.id = listId;
-      list.className = "options combo-options";
-      list.setAttribute("role", "listbox");
-      list.setAttribute("aria-label", "Targets");
-      list.hidden = true;
-      const wrap = document.createElement("div");
-      wrap.className = "combobox";
-      wrap.append(input, hidden, list);
-      select.replaceWith(wrap);
-      combos.set(input, { options: options, hidden: hidden, list: list, matches: [], active: -1 });
-    });
-  }
-
-  function comboOf(element) {
-    return element && element.matches && element.matches("input.target-combobox") ? combos.get(element) : undefined;
-  }
-
-  function comboOpen(input) {
-    return input.getAttribute("aria-expanded") === "true";
-  }
-
-  function openCombo(input) {
-    const combo = combos.get(input);
-    const words = fold(input.value.trim()).split(/\s+/).filter(Boolean);
-    // A picked target's own path in the box shows every target, not just itself.
-    const showAll = !words.length || combo.hidden.value !== "";
-    combo.matches = combo.options.filter((option) => showAll || words.every((word) => option.key.includes(word)));
-    if (!showAll) {
-      // Targets whose own name matches come before those matched only through a parent's.
-      const own = (option) => (words.every((word) => option.key.split(" › ").pop().includes(word)) ? 0 : 1);
-      combo.matches.sort((a, b) => own(a) - own(b));
-    }
-    combo.list.replaceChildren();
-    combo.matches.forEach(function (option, index) {
-      const item = document.createElement("li");
-      item.id = combo.list.id + "-" + index;
-      item.setAttribute("role", "option");
-      item.dataset.id = option.id;
-      const parts = option.path.split(" › ");
-      const name = parts.pop();
-      if (parts.length) {
-        const parent = document.createElement("span");
-        parent.className = "path";
-        parent.textContent = parts.join(" › ") + " › ";
-        item.append(parent);
-      }
-      item.append(document.createTextNode(name));
-      item.setAttribute("aria-selected", "false");
-      combo.list.append(item);
-    });
-    if (!combo.matches.length) {
-      const empty = document.createElement("li");
-      empty.className = "empty";
-      empty.textContent = "No target matches “" + input.value.trim() + "”.";
-      combo.list.append(empty);
-    }
-    // No target matches what the analyst typed: offer to propose it.
-    const typed = input.value.trim();
-    if (proposeDialog && typed && !showAll && !combo.matches.length) {
-      const item = document.createElement("li");
-      item.id = combo.list.id + "-" + combo.matches.length;
-      item.setAttribute("role", "option");
-      item.setAttribute("aria-selected", "false");
-      item.className = "propose";
-      item.textContent = "Propose “" + typed + "” as a new target…";
-      combo.list.append(item);
-      combo.matches.push({ id: null, path: typed, key: "", propose: true });
-    }
-    combo.list.hidden = false;
-    input.setAttribute("aria-expanded", "true");
-    const current = combo.matches.findIndex((option) => option.id === combo.hidden.value);
-    setActive(input, current >= 0 ? current : words.length && !showAll ? 0 : -1);
-  }
-
-  function closeCombo(input) {
-    const combo = combos.get(input);
-    if (!combo) return;
-    combo.list.hidden = true;
-    combo.active = -1;
-    input.setAttribute("aria-expanded", "false");
-    input.removeAttribute("aria-activedescendant");
-  }
-
-  function setActive(input, index) {
-    const combo = combos.get(input);
-    const items = combo.list.querySelectorAll("[role=option]");
-    if (!items.length) index = -1;
-    else index = Math.max(-1, Math.min(index, items.length - 1));
-    items.forEach((item, i) => item.setAttribute("aria-selected", String(i === index)));
-    combo.active = index;
-    if (index >= 0) {
-      input.setAttribute("aria-activedescendant", items[index].id);
-      items[index].scrollIntoView({ block: "nearest" });
-    } else {
-      input.removeAttribute("aria-activedescendant");
-    }
-  }
-
-  function pickTarget(input, index) {
-    const combo = combos.get(input);
-    const option = combo.matches[index];
-    if (!option) return;
-    if (option.propose) {
-      closeCombo(input);
-      openProposeDialog(input, option.path);
-      return;
-    }
-    combo.hidden.value = option.id;
-    input.value = option.path;
-    input.removeAttribute("aria-invalid");
-    closeCombo(input);
-    dirty = true;
-    forgetSuggestion(input);
-    // Straight on to the label: the label keys act on this row from here.
-    const row = input.closest(".stance-row");
-    const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
-    if (radio) radio.focus();
-    announce("Target: " + option.path + ". Now press a label key.");
-  }
+  /* --- The target combobox: target-combobox.js (shared with the curation page); the
+   * annotate page adds what a pick means here (the row is the analyst's, on to its label),
+   * the label keys in a closed box, and "Propose a target" for a name no target has. */
+  const Combo = window.DemarcheCombobox;
+  const comboOf = Combo.of;
+  Combo.configure({
+    canPropose: () => !!proposeDialog,
+    propose: (input, typed) => openProposeDialog(input, typed),
+    typed: (input) => forgetSuggestion(input),
+    picked: function (input, option) {
+      dirty = true;
+      forgetSuggestion(input);
+      // Straight on to the label: the label keys act on this row from here.
+      const row = input.closest(".stance-row");
+      const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
+      if (radio) radio.focus();
+      announce("Target: " + option.path + ". Now press a label key.");
+    },
+    // Closed list, a printable key: a label key labels this row.
+    key: function (event, input) {
+      const labelId = labelShortcuts[event.key];
+      if (labelId === undefined) return false;
+      event.preventDefault();
+      setCurrentRow(input.closest(".stance-row"));
+      pickLabel(labelId);
+      return true;
+    },
+  });
+  const enhanceTargets = Combo.enhance;
 
   /* The analyst chose the target of a suggested row: the row is theirs now. */
   function forgetSuggestion(input) {
@@ -560,47 +434,6 @@
     if (note) note.remove();
     const marker = row.querySelector("input[name$='-suggested']");
     if (marker) marker.value = "";
-  }
-
-  function comboKeydown(event, input) {
-    const combo = combos.get(input);
-    const open = comboOpen(input);
-    switch (event.key) {
-      case "ArrowDown":
-        event.preventDefault();
-        if (!open || event.altKey) openCombo(input);
-        else setActive(input, combo.active + 1);
-        return true;
-      case "ArrowUp":
-        event.preventDefault();
-        if (open) setActive(input, combo.active - 1);
-        return true;
-      case "Enter":
-        if (event.ctrlKey || event.metaKey) return false; // Ctrl+Enter saves
-        // Never the form's implicit submit from this box.
-        event.preventDefault();
-        if (open) pickTarget(input, combo.active >= 0 ? combo.active : 0);
-        return true;
-      case "Escape":
-        if (!open) return false; // the panel's Esc
-        event.preventDefault();
-        closeCombo(input);
-        return true;
-      case "Tab":
-        closeCombo(input);
-        return false;
-    }
-    if (open || event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) return false;
-    // Closed list, a printable key: a label key labels this row; any other key starts a search.
-    const labelId = labelShortcuts[event.key];
-    if (labelId !== undefined) {
-      event.preventDefault();
-      setCurrentRow(input.closest(".stance-row"));
-      pickLabel(labelId);
-      return true;
-    }
-    openCombo(input);
-    return false;
   }
 
   function typing(target) {
@@ -635,7 +468,7 @@
       return;
     }
     const combo = comboOf(target);
-    if (combo && comboKeydown(event, target)) return;
+    if (combo && Combo.keydown(event, target)) return;
     if (event.key === "Escape") {
       // One Esc, one thing closed: an open list, the search, then the panel.
       if (event.defaultPrevented || target === searchBox) return;
@@ -785,12 +618,6 @@
       addStanceRow();
       return;
     }
-    const option = event.target.closest(".combo-options [role=option]");
-    if (option) {
-      const input = option.closest(".combobox").querySelector("input.target-combobox");
-      pickTarget(input, Array.from(option.parentNode.querySelectorAll("[role=option]")).indexOf(option));
-      return;
-    }
     const remove = event.target.closest(".remove-stance");
     if (remove) {
       // A row not saved yet: gone from the form; the formset reads a missing row as empty.
@@ -807,8 +634,6 @@
       }
       return;
     }
-    const comboInput = event.target.closest("input.target-combobox");
-    if (comboInput && !comboOpen(comboInput)) openCombo(comboInput);
     if (event.target.closest("#new-speaker-open")) {
       event.preventDefault();
       openSpeakerDialog();
@@ -865,11 +690,7 @@
       });
   }
   function addTargetOption(id, path) {
-    const option = { id: id, path: path, key: fold(path) };
-    document.querySelectorAll("input.target-combobox").forEach(function (input) {
-      const combo = combos.get(input);
-      if (combo && !combo.options.some((known) => known.id === id)) combo.options.push(option);
-    });
+    const option = Combo.addOption(id, path);
     const template = document.getElementById("stance-template");
     const select = template && template.content.querySelector("select.target-select");
     if (select && !select.querySelector("option[value='" + id + "']")) select.append(new Option(path, id));
@@ -879,7 +700,7 @@
     proposeDialog.addEventListener("close", function () {
       proposeDialog.querySelector(".dialog-body").replaceChildren();
       if (proposingFor && document.body.contains(proposingFor)) {
-        const combo = combos.get(proposingFor);
+        const combo = comboOf(proposingFor);
         if (combo && combo.hidden.value) {
           const row = proposingFor.closest(".stance-row");
           const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
@@ -896,7 +717,7 @@
       proposed.dataset.picked = "1";
       const option = addTargetOption(proposed.dataset.id, proposed.dataset.path);
       if (proposingFor && document.body.contains(proposingFor)) {
-        const combo = combos.get(proposingFor);
+        const combo = comboOf(proposingFor);
         combo.hidden.value = option.id;
         proposingFor.value = option.path;
         forgetSuggestion(proposingFor);
@@ -922,44 +743,11 @@
   document.addEventListener("focusin", function (event) {
     const row = event.target.closest("#stance-rows .stance-row");
     if (row) setCurrentRow(row);
-    // A box with no target picked yet is for searching: show the list straight away.
-    const combo = comboOf(event.target);
-    if (combo && !combo.hidden.value && !comboOpen(event.target)) openCombo(event.target);
-  });
-
-  document.addEventListener("focusout", function (event) {
-    const combo = comboOf(event.target);
-    if (!combo) return;
-    const wrap = event.target.closest(".combobox");
-    if (event.relatedTarget && wrap.contains(event.relatedTarget)) return;
-    closeCombo(event.target);
-    if (!combo.hidden.value) {
-      // A typed name that is exactly one target's name or path picks it, as the select would.
-      const typed = fold(event.target.value.trim());
-      const exact = combo.options.filter((option) => option.key === typed || fold(option.path.split(" › ").pop()) === typed);
-      if (typed && exact.length === 1) {
-        combo.hidden.value = exact[0].id;
-        event.target.value = exact[0].path;
-      }
-    }
-  });
-
-  /* A click in the list must not blur the box first (the list would close under the pointer). */
-  document.addEventListener("mousedown", function (event) {
-    if (event.target.closest(".combo-options")) event.preventDefault();
   });
 
   document.addEventListener("input", function (event) {
     if (!event.target.closest("#quote-form")) return;
     dirty = true;
-    const combo = comboOf(event.target);
-    if (combo) {
-      // Typed text replaces a picked target until one is picked again.
-      combo.hidden.value = "";
-      forgetSuggestion(event.target);
-      openCombo(event.target);
-      return;
-    }
     if (event.target.name === "speaker_query") {
       // A typed name replaces a picked speaker until one is picked again.
       event.target.form.elements.speaker.value = "";
