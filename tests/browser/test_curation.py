@@ -12,6 +12,7 @@ from django.core.management import call_command
 from playwright.sync_api import expect
 
 from annotations.models import Article, Assignment, Comment, Quote
+from tests.browser.test_annotate import drag_select
 from tests.test_review_walkthrough import second_analysts_quotes
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -197,3 +198,87 @@ def test_the_demo_curation_page_shows_each_quote_once_in_about_half_the_height(
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.screenshot(path=str(screenshot_dir / "curation-390.png"), full_page=True)
+
+
+def test_a_reviewer_changes_a_curated_quote_by_selecting_its_span_and_picking_its_target(
+    page, log_in, seeded_demo, screenshot_dir
+):
+    article = seeded_demo
+    quote = Quote.objects.curated().get(article=article, start=2055)
+    assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [
+        ("israel-low-profile-russia-ukraine", "neutral")
+    ]
+    log_in(get_user_model().objects.get(username="reviewer"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(article.review_url)
+    page.locator(f"#curated-{quote.pk}").get_by_role("link", name="Edit").click()
+    form = page.locator(f"#edit-form-{quote.pk}")
+    expect(form).to_be_visible()
+
+    # The span: a new selection in the article text (the editor brought its span into view there).
+    start = article.text.index("a decision for Israel to make")
+    end = start + len("a decision for Israel to make")
+    drag_select(page, start, end)
+    expect(form.get_by_label("Start")).to_have_value(str(start))
+    expect(form.get_by_label("End")).to_have_value(str(end))
+    expect(form.locator(".span-text")).to_have_text("a decision for Israel to make")
+
+    # The speaker, by the annotate page's active search.
+    speaker = form.get_by_role("combobox", name="Speaker")
+    speaker.fill("Cohen")
+    form.locator(".speaker-option").first.click()
+    expect(speaker).to_have_value("Eli Cohen")
+
+    # The target: the old stance removed (—), a new one found in the target combobox.
+    form.get_by_label("Israel's low public profile on the Russia–Ukraine war").select_option("")
+    targets = form.get_by_role("combobox", name="Add a stance toward")
+    targets.fill("maintaining")
+    expect(form.locator(".combo-options [role=option]").first).to_contain_text("maintaining")
+    page.keyboard.press("Enter")
+    label = form.get_by_label("Israel maintaining its relationship with Russia")
+    expect(label).to_be_focused()
+    label.select_option(label="Support")
+    page.screenshot(path=str(screenshot_dir / "curation-editor-1440.png"))
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    form.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshot_dir / "curation-editor-390.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#curation .messages")).to_contain_text("Saved the curated quote.")
+    quote.refresh_from_db()
+    assert (quote.start, quote.end, quote.text) == (start, end, "a decision for Israel to make")
+    assert quote.text == article.text[quote.start : quote.end]
+    assert quote.speaker.name == "Eli Cohen"
+    assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [("israel-russia-relations", "support")]
+    # Shown once, in its row, as saved.
+    expect(page.locator(f"#curated-{quote.pk}")).to_have_count(1)
+    expect(page.locator(f"#curated-{quote.pk} .qtext")).to_have_text("a decision for Israel to make")
+
+
+def test_a_curated_quotes_span_is_selected_with_the_keys_alone(page, log_in, seeded_demo):
+    article = seeded_demo
+    quote = Quote.objects.curated().get(article=article, start=177)  # Gallant's, before the fold
+    log_in(get_user_model().objects.get(username="reviewer"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.goto(article.review_url)
+    edit = page.locator(f"#curated-{quote.pk}").get_by_role("link", name="Edit")
+    edit.focus()
+    page.keyboard.press("Enter")
+    form = page.locator(f"#edit-form-{quote.pk}")
+    expect(form).to_be_visible()
+    # c in the text puts the caret at the edited quote's start; Shift+Ctrl+→ three words,
+    # Enter makes the selection the quote's span, as a mouse selection does.
+    page.focus("#article-text")
+    page.keyboard.press("c")
+    for _ in range(3):
+        page.keyboard.press("Shift+Control+ArrowRight")
+    expect(page.locator("#announcer")).to_have_text("Selected: I emphasized to")
+    page.keyboard.press("Enter")
+    expect(form.get_by_label("End")).to_have_value(str(177 + len("I emphasized to")))
+    expect(form.locator(".span-text")).to_have_text("I emphasized to")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#curation .messages")).to_contain_text("Saved the curated quote.")
+    quote.refresh_from_db()
+    assert (quote.start, quote.end, quote.text) == (177, 192, "I emphasized to")

@@ -242,36 +242,52 @@
       return getBox();
     }
 
-    function drawCaret(scrolled) {
+    /* The box scrolls on its own on the curation page (the page scrolls on the annotate page). */
+    function scroller() {
+      const b = box();
+      return b.scrollHeight > b.clientHeight + 1 && /auto|scroll/.test(window.getComputedStyle(b).overflowY) ? b : null;
+    }
+
+    function drawCaret(pass) {
+      pass = pass || 0;
       const rect = caretRect(box(), focus);
       if (!caret) {
         caret = document.createElement("div");
         caret.className = "text-caret";
         caret.setAttribute("aria-hidden", "true");
-        document.body.append(caret);
       }
+      if (!caret.isConnected) document.body.append(caret);
       if (!rect) {
         caret.hidden = true;
         return null;
       }
-      caret.hidden = false;
+      // Keep it in view: first in a box that scrolls on its own, then on the page, clear
+      // of the sticky bar over the text.
+      const own = scroller();
+      const view = own ? own.getBoundingClientRect() : null;
+      if (pass < 1 && view && (rect.top < view.top || rect.top + rect.height > view.bottom)) {
+        own.scrollTop += rect.top - view.top - view.height / 3;
+        return drawCaret(1);
+      }
+      const bar = document.querySelector(".reading-bar");
+      const top = bar ? bar.getBoundingClientRect().bottom + 8 : 8;
+      if (pass < 2 && (rect.top < top || rect.top + rect.height > window.innerHeight - 8)) {
+        window.scrollBy({ top: rect.top - window.innerHeight / 3 });
+        return drawCaret(2);
+      }
+      // Scrolled out of its own box: not drawn over what is around it.
+      caret.hidden = !!view && (rect.top < view.top || rect.top + rect.height > view.bottom);
       caret.style.left = rect.x + window.scrollX - 1 + "px";
       caret.style.top = rect.top + window.scrollY + "px";
       caret.style.height = rect.height + "px";
-      // Keep it on screen, clear of the sticky bar over the text.
-      const bar = document.querySelector(".reading-bar");
-      const top = bar ? bar.getBoundingClientRect().bottom + 8 : 8;
-      if (!scrolled && (rect.top < top || rect.top + rect.height > window.innerHeight - 8)) {
-        window.scrollBy({ top: rect.top - window.innerHeight / 3 });
-        return drawCaret(true);
-      }
       return rect;
     }
 
     function paragraphInView() {
       const m = model(box());
       const bar = document.querySelector(".reading-bar");
-      const top = Math.max(bar ? bar.getBoundingClientRect().bottom : 0, 0);
+      const own = scroller();
+      const top = Math.max(bar ? bar.getBoundingClientRect().bottom : 0, own ? own.getBoundingClientRect().top : 0, 0);
       for (const start of m.paragraphStarts) {
         const rect = caretRect(box(), start);
         if (rect && rect.top >= top) return start;
@@ -460,8 +476,16 @@
       if (active && b && event.target === b && !document.hidden) stop(true);
     });
     window.addEventListener("resize", function () {
-      if (active) drawCaret();
+      if (active) drawCaret(2);
     });
+    // The box scrolled under the caret (the wheel, the scroll bar): it moves with the text.
+    document.addEventListener(
+      "scroll",
+      function (event) {
+        if (active && event.target === box()) drawCaret(2);
+      },
+      true
+    );
     // The text is redrawn after a save (the same code points, new nodes): put the selection back.
     document.body.addEventListener("htmx:afterSettle", function () {
       if (active && box()) show();
