@@ -10,7 +10,8 @@
   const Text = window.DemarcheText;
   const Combo = window.DemarcheCombobox;
   const textBox = () => document.getElementById("article-text");
-  if (!textBox()) return;
+  // The editor's own page (a link opened apart) has no text to select in: speaker and targets only.
+  if (!document.querySelector(".curation, .edit-form")) return;
   let editor = null; // the edit form a selection applies to: the last one opened or used
 
   /* Say something to screen readers: the region is outside #curation, so it survives swaps. */
@@ -32,6 +33,7 @@
 
   /* The editor's span, marked in the text and brought into view there. */
   function showSpan(form) {
+    if (!textBox()) return;
     const start = Number(form.elements.start.value);
     const end = Number(form.elements.end.value);
     const chars = Array.from(textBox().textContent);
@@ -43,6 +45,7 @@
     Text.markSpan(textBox(), "pending-quote", start, end);
   }
   function scrollToSpan(form) {
+    if (!textBox()) return;
     const range = Text.rangeOf(textBox(), Number(form.elements.start.value), Number(form.elements.end.value));
     if (!range) return;
     const box = textBox();
@@ -69,7 +72,7 @@
     return true;
   }
 
-  const caret = Text.keyboardSelection(textBox, {
+  const caret = textBox() && Text.keyboardSelection(textBox, {
     pick: applySelection,
     announce: announce,
     startAt: function () {
@@ -81,14 +84,14 @@
   });
 
   document.addEventListener("mouseup", function (event) {
-    if (!textBox().contains(event.target)) return;
+    if (!textBox() || !textBox().contains(event.target)) return;
     window.setTimeout(applySelection, 0);
   });
 
   const typing = (target) => target.closest("input, textarea, select, [contenteditable]");
   document.addEventListener("keydown", function (event) {
     if (event.key !== "c" || event.ctrlKey || event.altKey || event.metaKey || typing(event.target)) return;
-    if (document.querySelector("dialog[open]") || caret.isActive()) return;
+    if (!caret || document.querySelector("dialog[open]") || caret.isActive()) return;
     event.preventDefault();
     caret.start();
   });
