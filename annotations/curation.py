@@ -27,9 +27,9 @@ class AlignedRow:
     verdict: Verdict
     targets: list[tuple[Target, bool]]  # every target of the row, and whether all agree on it
     curated: list[Quote]
-    before: str
+    start: int  # the row's span: from the first of its quotes' starts to the last of their ends
+    end: int
     text: str
-    after: str
 
     @property
     def quotes(self) -> list[Quote]:
@@ -100,9 +100,6 @@ class Curation:
         return next((row for row in self.rows if any(quote.pk == quote_id for quote in row.quotes)), None)
 
 
-CONTEXT_CHARS = 80
-
-
 def _annotation(quote: Quote) -> Annotation:
     return Annotation(
         id=quote.pk,
@@ -162,9 +159,9 @@ def load_curation(article: Article) -> Curation:
                 verdict=row_verdict,
                 targets=[(targets[target], agrees) for target, agrees in row_verdict.stances.items()],
                 curated=sorted(row_curated.values(), key=lambda quote: (quote.start, quote.pk)),
-                before=text[max(0, row.start - CONTEXT_CHARS) : row.start],
+                start=row.start,
+                end=row.end,
                 text=text[row.start : row.end],
-                after=text[row.end : row.end + CONTEXT_CHARS],
             )
         )
     dropped = list(

@@ -192,6 +192,10 @@ def test_the_demo_curation_page_shows_each_quote_once_in_about_half_the_height(
     # Nothing a reviewer decides by is gone: each row says what agrees and what differs, and
     # the versions a curated row came from are a click away.
     expect(page.locator("#row-4 .row-head")).to_contain_text("Speaker differs")
+    # The row's context: its span marked in the article beside the rows.
+    page.locator("#row-4 .show-in-text").click()
+    marked = page.evaluate("() => CSS.highlights.get('row-span').values().next().value.toString()")
+    assert marked == article.text[1097:1203]
     page.locator("#row-4 .versions-fold > summary").click()
     expect(page.locator("#row-4 .version").first).to_be_visible()
     page.screenshot(path=str(screenshot_dir / "curation-1440.png"), full_page=True)

@@ -45,15 +45,22 @@
     Text.markSpan(textBox(), "pending-quote", start, end);
   }
   function scrollToSpan(form) {
+    scrollToRange(Number(form.elements.start.value), Number(form.elements.end.value));
+  }
+  /* In the text's own scroll (beside the rows); on a narrow screen, where the text comes
+   * after the rows, the page scrolls there only when asked (andPage). */
+  function scrollToRange(start, end, andPage) {
     if (!textBox()) return;
-    const range = Text.rangeOf(textBox(), Number(form.elements.start.value), Number(form.elements.end.value));
+    const range = Text.rangeOf(textBox(), start, end);
     if (!range) return;
     const box = textBox();
-    const rect = range.getBoundingClientRect();
+    let rect = range.getBoundingClientRect();
     const view = box.getBoundingClientRect();
     if (box.scrollHeight > box.clientHeight && (rect.top < view.top || rect.bottom > view.bottom)) {
       box.scrollTop += rect.top - view.top - view.height / 4;
+      rect = range.getBoundingClientRect();
     }
+    if (andPage && (rect.top < 0 || rect.bottom > window.innerHeight)) window.scrollBy({ top: rect.top - window.innerHeight / 3 });
   }
 
   /* A selection in the text: the span of the curated quote being edited. */
@@ -115,6 +122,17 @@
     }
   });
 
+  /* A row's context: its span marked in the article beside the rows, brought into view. */
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest(".show-in-text");
+    if (!button || !textBox()) return;
+    const start = Number(button.dataset.start);
+    const end = Number(button.dataset.end);
+    Text.markSpan(textBox(), "row-span", start, end);
+    scrollToRange(start, end, true);
+    announce("Marked in the article: " + Array.from(textBox().textContent).slice(start, end).join(""));
+  });
+
   /* --- The speaker: the annotate page's active search and its results. */
   function pickSpeaker(option) {
     const form = option.closest(".edit-form");
@@ -174,6 +192,7 @@
 
   function enhance(root) {
     Combo.enhance(root);
+    if (textBox()) root.querySelectorAll(".show-in-text[hidden]").forEach((button) => (button.hidden = false));
     // With the combobox, every target is a search away: the long list goes.
     root.querySelectorAll(".edit-form .other-stances").forEach((details) => (details.hidden = true));
     const form = root.matches && root.matches(".edit-form") ? root : root.querySelector && root.querySelector(".edit-form");
