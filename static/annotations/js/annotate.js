@@ -604,11 +604,7 @@
       openQuote(quoteLinks().indexOf(link));
       return;
     }
-    const speaker = event.target.closest(".speaker-option");
-    if (speaker) {
-      pickSpeaker(speaker.dataset.id, speaker.dataset.name);
-      return;
-    }
+    if (event.target.closest(".speaker-option")) return; // speaker-search.js picks it
     const nudgeButton = event.target.closest("[data-nudge]");
     if (nudgeButton) {
       nudge(nudgeButton.dataset.nudge);
@@ -729,15 +725,15 @@
     });
   }
 
+  /* The speaker's search: speaker-search.js (shared with the curation page's editor). */
+  window.DemarcheSpeakerSearch.configure({
+    picked: function () {
+      dirty = true;
+    },
+  });
   function pickSpeaker(id, name) {
     const form = document.getElementById("quote-form");
-    if (!form) return;
-    form.elements.speaker.value = id;
-    form.elements.speaker_query.value = name;
-    const results = document.getElementById("speaker-results");
-    if (results) results.innerHTML = "";
-    form.elements.speaker_query.setAttribute("aria-expanded", "false");
-    dirty = true;
+    if (form) window.DemarcheSpeakerSearch.set(form, id, name);
   }
 
   document.addEventListener("focusin", function (event) {
@@ -748,28 +744,9 @@
   document.addEventListener("input", function (event) {
     if (!event.target.closest("#quote-form")) return;
     dirty = true;
-    if (event.target.name === "speaker_query") {
-      // A typed name replaces a picked speaker until one is picked again.
-      event.target.form.elements.speaker.value = "";
-    }
   });
 
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "ArrowDown" && event.target.name === "speaker_query") {
-      const first = document.querySelector("#speaker-results .speaker-option");
-      if (first) {
-        event.preventDefault();
-        first.focus();
-      }
-    }
-  });
-
-  document.body.addEventListener("htmx:afterSwap", function (event) {
-    const target = event.detail.target;
-    if (target && target.id === "speaker-results") {
-      const input = document.querySelector("[name=speaker_query]");
-      if (input) input.setAttribute("aria-expanded", String(!!target.querySelector(".speaker-option")));
-    }
+  document.body.addEventListener("htmx:afterSwap", function () {
     const created = document.getElementById("speaker-created");
     if (created && created.dataset.picked !== "1") {
       created.dataset.picked = "1";

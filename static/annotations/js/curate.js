@@ -1,7 +1,7 @@
 /* The curation page: the curated-quote editor. A selection in the article text
  * (mouse, or the keyboard's caret: text-selection.js, as on the annotate page)
  * becomes the span of the curated quote being edited; the speaker is picked by the
- * annotate page's active search, a stance's target by its combobox
+ * annotate page's active search (speaker-search.js), a stance's target by its combobox
  * (target-combobox.js). htmx does the rest.
  */
 (function () {
@@ -109,10 +109,6 @@
     if (!form) return;
     editor = form;
     if (event.target.name === "start" || event.target.name === "end") showSpan(form);
-    if (event.target.name === "speaker_query") {
-      // A typed name replaces a picked speaker until one is picked again (or is resolved on save).
-      form.elements.speaker.value = "";
-    }
   });
   document.addEventListener("focusin", function (event) {
     const form = event.target.closest && event.target.closest(".edit-form");
@@ -133,42 +129,20 @@
     announce("Marked in the article: " + Array.from(textBox().textContent).slice(start, end).join(""));
   });
 
-  /* --- The speaker: the annotate page's active search and its results. */
-  function pickSpeaker(option) {
-    const form = option.closest(".edit-form");
-    form.elements.speaker.value = option.dataset.id;
-    const query = form.elements.speaker_query;
-    query.value = option.dataset.name;
-    query.setAttribute("aria-expanded", "false");
-    option.closest(".results").replaceChildren();
-    query.focus();
-    announce("Speaker: " + option.dataset.name);
-  }
-  document.addEventListener("click", function (event) {
-    const option = event.target.closest(".edit-form .speaker-option");
-    if (option) pickSpeaker(option);
+  /* --- The speaker: the annotate page's active search (speaker-search.js). */
+  window.DemarcheSpeakerSearch.configure({
+    picked: function (form, name) {
+      form.elements.speaker_query.focus();
+      announce("Speaker: " + name);
+    },
   });
   document.addEventListener("keydown", function (event) {
-    const form = event.target.closest && event.target.closest(".edit-form");
-    if (!form) return;
-    if (event.key === "ArrowDown" && event.target.name === "speaker_query") {
-      const first = form.querySelector(".results .speaker-option");
-      if (first) {
-        event.preventDefault();
-        first.focus();
-      }
-    } else if (event.key === "Escape" && event.target.closest(".results")) {
-      event.target.closest(".results").replaceChildren();
-      form.elements.speaker_query.setAttribute("aria-expanded", "false");
-      form.elements.speaker_query.focus();
-    }
-  });
-  document.body.addEventListener("htmx:afterSwap", function (event) {
-    const target = event.detail.target;
-    if (target && target.matches(".edit-form .results")) {
-      const query = target.closest(".edit-form").elements.speaker_query;
-      query.setAttribute("aria-expanded", String(!!target.querySelector(".speaker-option")));
-    }
+    const results = event.key === "Escape" && event.target.closest && event.target.closest(".edit-form .results");
+    if (!results) return;
+    results.replaceChildren();
+    const query = results.closest(".edit-form").elements.speaker_query;
+    query.setAttribute("aria-expanded", "false");
+    query.focus();
   });
 
   /* --- Stances: a target picked in the combobox gets its row (its label select) in the list. */
