@@ -11,8 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Prefetch
+from django.utils.safestring import SafeString
 
 from .agreement import Annotation, ArticleAgreement, Verdict, article_agreement, verdict
+from .highlights import ListedQuote, render_segments, segments
 from .models import Article, Assignment, Comment, Quote, Stance, Target
 
 
@@ -25,9 +27,9 @@ class AlignedRow:
     verdict: Verdict
     targets: list[tuple[Target, bool]]  # every target of the row, and whether all agree on it
     curated: list[Quote]
-    before: str
+    start: int  # the row's span: from the first of its quotes' starts to the last of their ends
+    end: int
     text: str
-    after: str
 
     @property
     def quotes(self) -> list[Quote]:
@@ -63,11 +65,39 @@ class Curation:
         """Rows without a curated version: marking the article curated leaves them out."""
         return [row for row in self.rows if not row.curated]
 
+    @property
+    def added(self) -> list[Quote]:
+        """Curated quotes in no row (added by a reviewer): each curated quote is shown
+        once, in its row or, for these, after the rows."""
+        in_rows = {quote.pk for row in self.rows for quote in row.curated}
+        return [quote for quote in self.curated if quote.pk not in in_rows]
+
+    def text_html(self) -> SafeString:
+        """The article text with the curated quotes drawn as the annotate page draws
+        quotes (the same segments, so the same selection code reads it)."""
+        listed = [
+            ListedQuote(
+                quote.pk,
+                quote.start,
+                quote.end,
+                quote.text,
+                quote.kind,
+                True,
+                quote.annotator_id,
+                quote.annotator.get_username() if quote.annotator else None,
+                quote.speaker.name if quote.speaker else None,
+                quote.mention_start,
+                quote.mention_end,
+                quote.cue_start,
+                quote.cue_end,
+                chips=[(stance.label.slug, stance.label.name, stance.target.name) for stance in quote.stances.all()],
+            )
+            for quote in self.curated
+        ]
+        return render_segments(segments(self.article.text, listed))
+
     def row_of(self, quote_id: int) -> AlignedRow | None:
         return next((row for row in self.rows if any(quote.pk == quote_id for quote in row.quotes)), None)
-
-
-CONTEXT_CHARS = 80
 
 
 def _annotation(quote: Quote) -> Annotation:
@@ -129,9 +159,9 @@ def load_curation(article: Article) -> Curation:
                 verdict=row_verdict,
                 targets=[(targets[target], agrees) for target, agrees in row_verdict.stances.items()],
                 curated=sorted(row_curated.values(), key=lambda quote: (quote.start, quote.pk)),
-                before=text[max(0, row.start - CONTEXT_CHARS) : row.start],
+                start=row.start,
+                end=row.end,
                 text=text[row.start : row.end],
-                after=text[row.end : row.end + CONTEXT_CHARS],
             )
         )
     # A drop that was undone is no longer one: its quote is back under its own id.

@@ -118,6 +118,24 @@ class ModelErrorsOnShownFields(forms.ModelForm):
         super()._update_errors(errors)  # type: ignore[misc]  # a private hook, not in django-stubs
 
 
+def resolve_typed_speaker(form: forms.BaseForm, data: dict[str, Any]) -> None:
+    """Without the autocomplete, a typed name or alias picks the speaker (the annotate
+    page's quote form and the curated-quote editor alike)."""
+    query = (data.get("speaker_query") or "").strip()
+    if data.get("speaker") or not query:
+        return
+    matches = list(Speaker.objects.filter(Q(name__iexact=query) | Q(aliases__name__iexact=query)).distinct()[:6])
+    if len(matches) == 1:
+        data["speaker"] = matches[0]
+    elif not matches:
+        form.add_error(
+            "speaker_query", f"No speaker is called {query!r}: pick one from the list, or add a new speaker."
+        )
+    else:
+        names = ", ".join(str(speaker) for speaker in matches)
+        form.add_error("speaker_query", f"{query!r} could be {names}: pick one from the list.")
+
+
 class QuoteForm(ModelErrorsOnShownFields):
     """A quote as the annotate page sends it.
 
@@ -203,24 +221,8 @@ class QuoteForm(ModelErrorsOnShownFields):
         elif start is None or end is None or not data.get("text"):
             raise forms.ValidationError("The selection arrived incomplete: select the quote again.", code="partial")
         self.instance.start, self.instance.end, self.instance.text = data["start"], data["end"], data["text"]
-        self._resolve_speaker(data)
+        resolve_typed_speaker(self, data)
         return data
-
-    def _resolve_speaker(self, data: dict[str, Any]) -> None:
-        """Without the autocomplete, a typed name or alias picks the speaker."""
-        query = (data.get("speaker_query") or "").strip()
-        if data.get("speaker") or not query:
-            return
-        matches = list(Speaker.objects.filter(Q(name__iexact=query) | Q(aliases__name__iexact=query)).distinct()[:6])
-        if len(matches) == 1:
-            data["speaker"] = matches[0]
-        elif not matches:
-            self.add_error(
-                "speaker_query", f"No speaker is called {query!r}: pick one from the list, or add a new speaker."
-            )
-        else:
-            names = ", ".join(str(speaker) for speaker in matches)
-            self.add_error("speaker_query", f"{query!r} could be {names}: pick one from the list.")
 
     def validate_constraints(self) -> None:
         """Quote.clean() already checks every rule the quote's CHECK constraints
@@ -826,14 +828,27 @@ class CuratedQuoteForm(ModelErrorsOnShownFields):
     """
 
     version = forms.IntegerField(widget=forms.HiddenInput)
+    # The speaker as the annotate page picks one: by active search (or, without the
+    # script, a typed name or alias), the picked id in the hidden speaker field.
+    speaker_query = forms.CharField(required=False, label="Speaker", max_length=200)
+    # Where the target combobox searches for a target to add a stance toward; the
+    # stance itself is its stance_<target> field. Never read.
+    add_target = forms.ChoiceField(required=False, label="Add a stance toward", choices=target_choices)
 
     class Meta:
         model = Quote
         fields = ["start", "end", "speaker", "kind", "cue"]
+        widgets = {"speaker": forms.HiddenInput}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["version"].initial = self.instance.version
+        # Several editors can be open on one page: ids carry the quote's.
+        self.fields["add_target"].widget.attrs.update(
+            {"class": "target-select", "id": f"id_add_target_{self.instance.pk}"}
+        )
+        if self.instance.speaker_id:
+            self.fields["speaker_query"].initial = self.instance.speaker.name
         # Quote.speaker is a foreign key, so the model form made it a ModelChoiceField.
         cast(forms.ModelChoiceField, self.fields["speaker"]).empty_label = "Unattributed"
         self.labels = list(StanceLabel.objects.all())
@@ -847,6 +862,20 @@ class CuratedQuoteForm(ModelErrorsOnShownFields):
             )
             self.fields[name].initial = getattr(self.current_stances.get(target.pk), "label_id", None)
             self.stance_fields.append(name)
+
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        resolve_typed_speaker(self, self.cleaned_data)
+        return self.cleaned_data
+
+    @property
+    def stances_shown(self) -> list[forms.BoundField]:
+        """The stance fields with a label (posted or saved): the editor's rows."""
+        return [self[name] for name in self.stance_fields if self[name].value() not in (None, "")]
+
+    @property
+    def stances_other(self) -> list[forms.BoundField]:
+        return [self[name] for name in self.stance_fields if self[name].value() in (None, "")]
 
     def _post_clean(self) -> None:
         start, end = self.cleaned_data.get("start"), self.cleaned_data.get("end")

@@ -187,6 +187,17 @@ def test_editing_a_curated_quote_changes_its_span_speaker_kind_and_stances(login
     assert (stance.label, stance.intensity) == (two.support, 3)  # the label changed, the rest is kept
 
 
+def test_without_the_script_a_typed_speaker_name_picks_the_curated_quotes_speaker(login, reviewer, two, curated):
+    client = login(reviewer)
+    url = reverse("annotations:review-edit-quote", args=[curated.pk])
+    response = client.post(url, form_data(client, curated, speaker="", speaker_query="Nobody Known"), **HTMX)
+    assert response.status_code == 422
+    assert "No speaker is called &#x27;Nobody Known&#x27;" in response.content.decode()
+    client.post(url, form_data(client, curated, speaker="", speaker_query="The spokesman"))
+    curated.refresh_from_db()
+    assert curated.speaker.name == "The spokesman"
+
+
 def test_clearing_a_stance_removes_it(login, reviewer, two, curated):
     client = login(reviewer)
     data = form_data(client, curated, **{f"stance_{two.target.pk}": ""})

@@ -223,6 +223,108 @@ def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
     assert Assignment.objects.get(article=article, annotator=analyst).status == "submitted"
 
 
+def selected(page) -> dict | None:
+    """The page's selection in the article text, in code points (as the page reads it)."""
+    return page.evaluate("() => DemarcheText.selectionIn(document.getElementById('article-text'))")
+
+
+def test_a_quote_selected_with_the_keys_alone_is_saved_with_its_offsets(page, log_in, seeded, screenshot_dir):
+    analyst, article = seeded
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    start = article.text.index("that was a decision for Israel to make")
+    end = start + len("that was a decision for Israel to make")
+
+    # Search for the quote's first words, leave the box, c: the match is selected.
+    page.keyboard.press("/")
+    page.keyboard.type("that was a decision")
+    page.keyboard.press("Escape")
+    page.keyboard.press("c")
+    assert page.locator("#article-text").evaluate("el => el === document.activeElement")
+    assert page.locator(".text-caret").is_visible()
+    assert selected(page) == {"start": start, "end": start + 19, "text": "that was a decision"}
+    # Shift+Ctrl+→ extends word by word, Shift+← by a character; each time read out.
+    for _ in range(4):
+        page.keyboard.press("Shift+Control+ArrowRight")
+    page.keyboard.press("Shift+ArrowRight")
+    assert selected(page)["text"] == "that was a decision for Israel to make."
+    page.keyboard.press("Shift+ArrowLeft")
+    assert selected(page) == {"start": start, "end": end, "text": "that was a decision for Israel to make"}
+    page.wait_for_function(
+        "() => document.getElementById('announcer').textContent === 'Selected: that was a decision for Israel to make'"
+    )
+    for width, height in [(390, 844), (1440, 900)]:
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(100)  # the caret is redrawn on resize
+        page.evaluate("() => scrollBy(0, getSelection().getRangeAt(0).getBoundingClientRect().top - innerHeight / 2)")
+        page.wait_for_timeout(100)
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+        page.screenshot(path=str(screenshot_dir / f"annotate-keyboard-selection-{width}.png"))
+
+    # Enter opens the quote panel for it, as a mouse selection does (speaker pre-filled).
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"#quote-form #selection-offsets:has-text('{start}–{end}')")
+    assert page.locator(".text-caret").is_hidden()
+    assert page.locator("input[name=speaker_query]").input_value() == "Ned Price"
+    panel_settled(page)
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#quote-panel .message.success")
+    quote = Quote.objects.get(annotator=analyst)
+    assert (quote.start, quote.end, quote.text) == (start, end, "that was a decision for Israel to make")
+    assert quote.speaker.name == "Ned Price"
+
+
+def test_the_caret_moves_by_characters_words_and_lines_and_esc_leaves_it(page, log_in):
+    analyst = UserFactory(role="analyst")
+    text = (
+        "👍🏽 Le ministre 😀 a dit: «\u00a0nous ne céderons pas 🇮🇱\u00a0» hier."
+        "\n\nIl a dit que c’était “dead\u0301” hier."
+    )
+    article = ArticleFactory(text=text, language="fr")
+    AssignmentFactory(article=article, annotator=analyst)
+    stored = Article.objects.get(pk=article.pk).text
+    log_in(analyst)
+    page.goto(article.annotate_url)
+    page.focus("#article-text")
+    page.keyboard.press("c")  # no search, no quote: the first paragraph in view
+    page.keyboard.press("w")  # past the emoji (one character of two code points) to "Le"
+    page.keyboard.press("v")  # from here, movements select
+    for key in ["e", "e", "e"]:  # "Le", "ministre", past 😀, "a"
+        page.keyboard.press(key)
+    start = stored.index("Le")
+    assert selected(page) == {"start": start, "end": stored.index(" dit"), "text": "Le ministre 😀 a"}
+    page.keyboard.press("v")  # cleared
+    assert selected(page) is None
+    # Down a line skips the empty one to the next paragraph; End takes the caret to its end.
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("End")
+    page.keyboard.press("Shift+Home")
+    assert selected(page)["text"] == stored.split("\n\n")[1]
+    # The search's match, selected by c, grows by whole characters as the eye sees them:
+    # a d and its combining accent are one.
+    page.keyboard.press("/")
+    page.keyboard.type("dead")
+    page.keyboard.press("Escape")
+    page.keyboard.press("c")
+    page.keyboard.press("Shift+ArrowRight")
+    assert selected(page)["text"] == "dead\u0301"
+    page.keyboard.press("Shift+ArrowRight")
+    page.keyboard.press("Shift+ArrowLeft")
+    assert selected(page) == {"start": stored.index("dead"), "end": stored.index("dead") + 5, "text": "dead\u0301"}
+    page.keyboard.press("Escape")  # the caret
+    page.keyboard.press("Escape")  # the search
+    page.keyboard.press("Escape")
+    assert selected(page) is None
+    assert page.locator(".text-caret").is_hidden()
+    # Esc left the caret, not the page: the panel is still blank, the focus in the text.
+    assert page.locator("#article-text").evaluate("el => el === document.activeElement")
+    page.keyboard.press("c")
+    page.keyboard.press("Shift+ArrowRight")
+    assert selected(page)["text"] == "👍🏽"
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#quote-form #selection-offsets:has-text('0–2')")
+
+
 @pytest.mark.parametrize(
     ("text", "exact"),
     [

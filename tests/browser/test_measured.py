@@ -2,8 +2,9 @@
 
 Every click and every key an analyst would press is made through a counter, so the
 figures printed (and quoted in README's "The annotate page") are the ones the test
-performed. A mouse drag over the quote counts as one selection. Typing a string
-(a surname, a few words of a target, a quote's exact words) counts as one action;
+performed. A mouse drag over the quote counts as one selection; keyboard-only, the
+selection's keys are counted as keys. Typing a string (a surname, a few words of a
+target, the first words of a quote to search for) counts as one action;
 its keystrokes are counted apart. Scrolling the article isn't counted. Each quote
 gets its span, its speaker, its kind and its first stance (target and label), and
 the test reads them back from the database.
@@ -176,54 +177,116 @@ def test_mouse_first_each_quote_costs_a_selection_and_two_or_five_actions(page, 
     assert sum(prefilled) >= 4
 
 
-def test_keyboard_only_each_quote_is_typed_and_costs_more(page, log_in, seeded):  # noqa: F811
+def first_words(text: str, quote: dict) -> str:
+    """The fewest first words of the quote whose first match in the text (the search
+    ignores case) is the quote's start: what a person types to land on it."""
+    words = quote["text"].split(" ")
+    for count in range(1, len(words) + 1):
+        typed = " ".join(words[:count])
+        if text.lower().find(typed.lower()) == quote["start"]:
+            return typed
+    raise AssertionError(f"no search finds {quote['text'][:40]}")
+
+
+def selected(page) -> dict:
+    return page.evaluate("() => DemarcheText.selectionIn(document.getElementById('article-text'))")
+
+
+def plan(marks: dict, at: int, end: int) -> list[str]:
+    """The fewest keys that take the selection's end from at to end (a breadth-first
+    search over the caret's own boundaries, read from the page): what a person who
+    knows the keys and watches the highlight presses."""
+
+    def after(name: str, position: int) -> int | None:
+        return next((mark for mark in marks[name] if mark > position), None)
+
+    def moves(position: int, marking: bool):
+        yield "Shift+ArrowRight", after("graphemes", position), marking
+        yield "Shift+ArrowLeft", max((m for m in marks["graphemes"] if m < position), default=None), marking
+        yield "Shift+Control+ArrowRight", after("wordEnds", position), marking
+        yield '"', after("quotationEnds", position), marking
+        if marking:
+            yield ")", after("sentenceEnds", position), True
+        else:
+            yield "v", position, True  # ")" extends once v has started the selection
+
+    start = (at, False)
+    paths: dict[tuple[int, bool], list[str]] = {start: []}
+    frontier = [start]
+    while frontier:
+        following = []
+        for state in frontier:
+            if state[0] == end:
+                return paths[state]
+            for key, position, marking in moves(*state):
+                reached = (position, marking)
+                if position is not None and position <= end + 40 and reached not in paths:
+                    paths[reached] = [*paths[state], key]
+                    following.append(reached)
+        frontier = following
+    raise AssertionError(f"the keys can't reach {end}")
+
+
+def extend_to(person: Analyst, end: int) -> None:
+    page = person.page
+    marks = page.evaluate("() => DemarcheText.boundaries(document.getElementById('article-text'))")
+    for key in plan(marks, selected(page)["end"], end):
+        person.press(key)
+    assert selected(page)["end"] == end
+
+
+def test_keyboard_only_each_quote_is_selected_with_keys_and_costs_more(page, log_in, seeded):  # noqa: F811
     analyst, article = seeded
     log_in(analyst)
     page.goto(article.annotate_url)
     person = Analyst(page)
+    prefilled = []
+    selecting = []  # the keys each selection took, "/" to Enter
     for quote in QUOTES:
         person.next_quote()
         stance = quote["stances"][0]
-        # No mouse, no selection: open a blank quote (the page opens on one; after a save,
-        # "Type a quote's text instead…") and type the quote's exact words.
-        if page.locator("#new-quote").count():
-            person.tab_to("#new-quote")
-            person.press("Enter")
-            page.wait_for_selector("#quote-form details.exact summary")
-            panel_settled(page)
-            person.tab_to("#quote-form details.exact summary", back=True)
-        else:
-            person.tab_to("#quote-form details.exact summary")
+        # No mouse: search for the quote's first words, leave the box, c selects the
+        # match, extend it to the quote's end, Enter opens the panel as a mouse-up does.
+        person.press("/")
+        person.type(first_words(article.text, quote))
+        person.press("Escape")
+        person.press("c")
+        assert selected(page)["start"] == quote["start"]
+        extend_to(person, quote["end"])
         person.press("Enter")
-        person.press("Tab")
-        person.type(quote["text"])
-        # The kind: Tab past the occurrence to the kind radios, arrows to the right one.
-        person.tab_to("input[name=kind]")
-        checked = page.evaluate("() => document.activeElement.value")
-        for _ in range((KINDS.index(quote["kind"]) - KINDS.index(checked)) % len(KINDS)):
-            person.press("ArrowRight")
-        person.tab_to("input[name=speaker_query]")
-        person.type(quote["speaker"].split()[-1])
-        page.wait_for_selector("#speaker-results .speaker-option")
-        person.press("ArrowDown")
-        person.press("Enter")
+        selecting.append(person.now.keys)
+        page.wait_for_selector(f"#quote-form #selection-offsets:has-text('{quote['start']}–{quote['end']}')")
+        panel_settled(page)
+        # Pre-filled as for the mouse: speaker, kind, and for some the first stance's target.
         assert page.locator("input[name=speaker_query]").input_value() == quote["speaker"]
-        person.press("t")
-        person.type(TARGET_QUERY[stance["target"]])
-        person.press("Enter")
-        page.wait_for_selector("#stance-rows input[type=radio]:focus")
+        assert page.locator(f"input[name=kind][value={quote['kind']}]").is_checked()
+        target_name = Target.objects.get(slug=stance["target"]).name
+        suggested = suggested_target(page)
+        prefilled.append(suggested is not None and suggested.endswith(target_name))
+        # The focus is in the speaker box, where letters are typed: one Tab out of it.
+        assert person.focused("input[name=speaker_query]")
+        person.press("Tab")
+        if not prefilled[-1]:
+            person.press("t")  # a stance row, the focus in its target box
+            person.type(TARGET_QUERY[stance["target"]])
+            person.press("Enter")
+            page.wait_for_selector("#stance-rows input[type=radio]:focus")
         person.press(LABEL_KEY[stance["label"]])
         person.press("Control+Enter")
         person.saved()
-        # The focus waits on the saved message, one Tab before "Type a quote's text instead…".
-        assert person.focused("#quote-panel .message.success")
-    print("\n" + report("Keyboard-only", person.tallies))
+    print(
+        "\n"
+        + report("Keyboard-only", person.tallies)
+        + f"\n  target pre-filled right: {sum(prefilled)} of 8\n  keys to select (and one typed string): {selecting}"
+    )
     assert_saved(analyst, QUOTES)
-    # Without a way to select text from the keyboard, each quote's words are typed out (one of
-    # three strings: the words, the speaker's surname, the target's), and half the keys are
-    # Tabs from one field to the next: the page's budget today is 20 actions a quote (30 for
-    # the first, whose Tabs start at the top of the page and pass the navigation, Speakers and
-    # Compare included, and the toolbar's links, the guidelines' two included).
-    assert all((tally.selections, tally.strings) == (0, 3) for tally in person.tallies)
-    assert person.tallies[0].actions <= 30
-    assert max(tally.actions for tally in person.tallies[1:]) <= 20
+    # No selection by mouse and no quote typed out: a few of its first words are searched
+    # for (one typed string), the rest is selected with keys; with the target pre-filled,
+    # then one Tab, the label and Ctrl+Enter.
+    assert all(
+        tally.selections == 0 and tally.strings == (1 if right else 2)
+        for right, tally in zip(prefilled, person.tallies, strict=True)
+    )
+    assert all(tally.tabs == 1 for tally in person.tallies)
+    assert max(selecting) <= 7
+    assert max(tally.actions for tally in person.tallies) <= 20

@@ -1,10 +1,6 @@
-/* The annotate page: turn a text selection into code-point offsets, and the
- * keyboard shortcuts. The one script the page needs; htmx does the rest.
- *
- * Browsers count UTF-16 code units in Selection and Range; Demarche stores
- * Unicode code points. Every segment of the article text carries its
- * code-point start (data-s), so an offset inside a segment converts by
- * counting the code points of the segment's text before it.
+/* The annotate page: a text selection (mouse or keyboard) opens a quote, and the
+ * keyboard shortcuts. Measuring the selection in code points is text-selection.js's
+ * (shared with the curation page); htmx does the rest.
  */
 (function () {
   "use strict";
@@ -21,36 +17,8 @@
   let lastStanceRow = null;
   let focusTextNext = false; // after Esc closed the panel, the focus goes back to the text
 
-  const codePoints = (s) => Array.from(s).length;
-
-  /* A DOM boundary point (node, UTF-16 offset) → code-point offset in the article. */
-  function toCodePoint(node, offset) {
-    const box = textBox();
-    if (node.nodeType === Node.TEXT_NODE) {
-      const seg = node.parentElement.closest(".seg");
-      if (!seg || !box.contains(seg)) return null;
-      return Number(seg.dataset.s) + codePoints(node.data.slice(0, offset));
-    }
-    if (node === box) {
-      const child = box.childNodes[offset];
-      return child ? Number(child.dataset.s) : codePoints(box.textContent);
-    }
-    const seg = node.closest && node.closest(".seg");
-    if (!seg || !box.contains(seg)) return null;
-    return Number(seg.dataset.s) + (offset > 0 ? codePoints(seg.textContent) : 0);
-  }
-
-  function currentSelection() {
-    const selection = window.getSelection();
-    if (!selection || selection.isCollapsed || selection.rangeCount === 0) return null;
-    const range = selection.getRangeAt(0);
-    const box = textBox();
-    if (!box.contains(range.startContainer) || !box.contains(range.endContainer)) return null;
-    const start = toCodePoint(range.startContainer, range.startOffset);
-    const end = toCodePoint(range.endContainer, range.endOffset);
-    if (start === null || end === null || end <= start) return null;
-    return { start: start, end: end, text: Array.from(box.textContent).slice(start, end).join("") };
-  }
+  const Text = window.DemarcheText;
+  const currentSelection = () => Text.selectionIn(textBox());
 
   function openPanel(url) {
     if (dirty && !window.confirm("Discard the changes in the open quote?")) return;
@@ -104,56 +72,11 @@
     dirty = true;
   }
 
-  /* Code points → a DOM Range over the segments' text nodes (the inverse of toCodePoint). */
-  function boundary(cp) {
-    // Segments are in text order with their code-point starts: a binary search finds
-    // the last one starting at or before cp; only its own text is counted.
-    const segs = textBox().querySelectorAll(".seg");
-    let low = 0;
-    let high = segs.length - 1;
-    let found = -1;
-    while (low <= high) {
-      const mid = (low + high) >> 1;
-      if (Number(segs[mid].dataset.s) <= cp) {
-        found = mid;
-        low = mid + 1;
-      } else {
-        high = mid - 1;
-      }
-    }
-    if (found < 0) return null;
-    const seg = segs[found];
-    const node = seg.firstChild;
-    if (!node || node.nodeType !== Node.TEXT_NODE) return null;
-    const chars = Array.from(node.data);
-    const into = cp - Number(seg.dataset.s);
-    if (into > chars.length) return null;
-    return [node, chars.slice(0, into).join("").length];
-  }
-
-  function rangeOf(start, end) {
-    const a = boundary(start);
-    const b = boundary(end);
-    if (!a || !b || !(end > start)) return null;
-    const range = document.createRange();
-    range.setStart(a[0], a[1]);
-    range.setEnd(b[0], b[1]);
-    return range;
-  }
-
-  /* Named highlights over the text (the CSS Custom Highlight API): marks drawn over
-   * ranges without touching the DOM, so the segments and their offsets stay as they are.
-   * pending-quote: the selection the open panel is about; mention/cue: stored spans. */
-  const canHighlight = !!(window.CSS && CSS.highlights && typeof Highlight === "function");
-  function markSpan(name, start, end) {
-    if (!canHighlight) return;
-    const range = rangeOf(Number(start), Number(end));
-    if (range) CSS.highlights.set(name, new Highlight(range));
-    else CSS.highlights.delete(name);
-  }
-  function unmark(name) {
-    if (canHighlight) CSS.highlights.delete(name);
-  }
+  /* Named highlights over the text (pending-quote: the selection the open panel is
+   * about; mention/cue: stored spans), drawn by the shared selection code. */
+  const canHighlight = Text.canHighlight;
+  const markSpan = (name, start, end) => Text.markSpan(textBox(), name, start, end);
+  const unmark = Text.unmark;
 
   /* --- Search in the text: "/" to the box; Enter / Shift+Enter (in the box) or n / N
    * (out of it) from match to match; the current match marked and scrolled into view. */
@@ -253,6 +176,30 @@
         drawMatches(false);
       }
     });
+  }
+
+  /* Keyboard selection: c puts a caret in the text (on the current search match,
+   * selected; else at the open or current quote; else at the paragraph in view), and
+   * Enter opens the quote panel for what it selected, as a mouse-up does. */
+  const caret = Text.keyboardSelection(textBox, {
+    pick: function () {
+      if (!newQuoteFromSelection()) announce("You can't add quotes to this article.");
+    },
+    announce: announce,
+    startAt: caretStart,
+  });
+  function caretStart() {
+    if (matchIndex >= 0 && matches.length) {
+      const match = matches[matchIndex];
+      return { anchor: Text.codePointOf16(textBox(), match[0]), focus: Text.codePointOf16(textBox(), match[1]) };
+    }
+    const form = document.getElementById("quote-form");
+    if (form && form.elements.start && form.elements.start.value !== "") {
+      const start = Number(form.elements.start.value);
+      return { anchor: start, focus: start };
+    }
+    const quote = document.querySelector("#article-text .hl.current");
+    return quote ? { anchor: Number(quote.dataset.s), focus: Number(quote.dataset.s) } : null;
   }
 
   /* The stored source mention and cue: the open quote's (from its form), or, while the
@@ -448,161 +395,35 @@
     }, 50);
   }
 
-  /* --- The target combobox (the ARIA 1.2 combobox pattern with a listbox popup). ---
-   * The server renders a native <select> (it works without JavaScript); here it
-   * becomes a text input that filters its options by name and by path
-   * ("Parent › Child"), and a hidden input carrying the same field name and the
-   * target id, so the form posts exactly what the select did. */
-  const fold = (s) => s.normalize("NFD").replace(/\p{M}/gu, "").toLowerCase();
-  const combos = new WeakMap();
-  let comboCount = 0;
-
-  function enhanceTargets(root) {
-    root.querySelectorAll("select.target-select").forEach(function (select) {
-      const options = Array.from(select.options)
-        .filter((option) => option.value)
-        .map((option) => ({ id: option.value, path: option.textContent, key: fold(option.textContent) }));
-      const picked = options.find((option) => option.id === select.value);
-      const listId = "target-list-" + ++comboCount;
-      const input = document.createElement("input");
-      input.type = "text";
-      input.id = select.id;
-      input.className = "target-combobox";
-      input.autocomplete = "off";
-      input.spellcheck = false;
-      input.placeholder = "Type to search targets…";
-      input.setAttribute("role", "combobox");
-      input.setAttribute("aria-autocomplete", "list");
-      input.setAttribute("aria-expanded", "false");
-      input.setAttribute("aria-controls", listId);
-      ["aria-invalid", "aria-describedby"].forEach(function (name) {
-        if (select.hasAttribute(name)) input.setAttribute(name, select.getAttribute(name));
-      });
-      input.value = picked ? picked.path : "";
-      const hidden = document.createElement("input");
-      hidden.type = "hidden";
-      hidden.name = select.name;
-      hidden.value = picked ? picked.id : "";
-      const list = document.createElement("ul");
-      list.id = listId;
-      list.className = "options combo-options";
-      list.setAttribute("role", "listbox");
-      list.setAttribute("aria-label", "Targets");
-      list.hidden = true;
-      const wrap = document.createElement("div");
-      wrap.className = "combobox";
-      wrap.append(input, hidden, list);
-      select.replaceWith(wrap);
-      combos.set(input, { options: options, hidden: hidden, list: list, matches: [], active: -1 });
-    });
-  }
-
-  function comboOf(element) {
-    return element && element.matches && element.matches("input.target-combobox") ? combos.get(element) : undefined;
-  }
-
-  function comboOpen(input) {
-    return input.getAttribute("aria-expanded") === "true";
-  }
-
-  function openCombo(input) {
-    const combo = combos.get(input);
-    const words = fold(input.value.trim()).split(/\s+/).filter(Boolean);
-    // A picked target's own path in the box shows every target, not just itself.
-    const showAll = !words.length || combo.hidden.value !== "";
-    combo.matches = combo.options.filter((option) => showAll || words.every((word) => option.key.includes(word)));
-    if (!showAll) {
-      // Targets whose own name matches come before those matched only through a parent's.
-      const own = (option) => (words.every((word) => option.key.split(" › ").pop().includes(word)) ? 0 : 1);
-      combo.matches.sort((a, b) => own(a) - own(b));
-    }
-    combo.list.replaceChildren();
-    combo.matches.forEach(function (option, index) {
-      const item = document.createElement("li");
-      item.id = combo.list.id + "-" + index;
-      item.setAttribute("role", "option");
-      item.dataset.id = option.id;
-      const parts = option.path.split(" › ");
-      const name = parts.pop();
-      if (parts.length) {
-        const parent = document.createElement("span");
-        parent.className = "path";
-        parent.textContent = parts.join(" › ") + " › ";
-        item.append(parent);
-      }
-      item.append(document.createTextNode(name));
-      item.setAttribute("aria-selected", "false");
-      combo.list.append(item);
-    });
-    if (!combo.matches.length) {
-      const empty = document.createElement("li");
-      empty.className = "empty";
-      empty.textContent = "No target matches “" + input.value.trim() + "”.";
-      combo.list.append(empty);
-    }
-    // No target matches what the analyst typed: offer to propose it.
-    const typed = input.value.trim();
-    if (proposeDialog && typed && !showAll && !combo.matches.length) {
-      const item = document.createElement("li");
-      item.id = combo.list.id + "-" + combo.matches.length;
-      item.setAttribute("role", "option");
-      item.setAttribute("aria-selected", "false");
-      item.className = "propose";
-      item.textContent = "Propose “" + typed + "” as a new target…";
-      combo.list.append(item);
-      combo.matches.push({ id: null, path: typed, key: "", propose: true });
-    }
-    combo.list.hidden = false;
-    input.setAttribute("aria-expanded", "true");
-    const current = combo.matches.findIndex((option) => option.id === combo.hidden.value);
-    setActive(input, current >= 0 ? current : words.length && !showAll ? 0 : -1);
-  }
-
-  function closeCombo(input) {
-    const combo = combos.get(input);
-    if (!combo) return;
-    combo.list.hidden = true;
-    combo.active = -1;
-    input.setAttribute("aria-expanded", "false");
-    input.removeAttribute("aria-activedescendant");
-  }
-
-  function setActive(input, index) {
-    const combo = combos.get(input);
-    const items = combo.list.querySelectorAll("[role=option]");
-    if (!items.length) index = -1;
-    else index = Math.max(-1, Math.min(index, items.length - 1));
-    items.forEach((item, i) => item.setAttribute("aria-selected", String(i === index)));
-    combo.active = index;
-    if (index >= 0) {
-      input.setAttribute("aria-activedescendant", items[index].id);
-      items[index].scrollIntoView({ block: "nearest" });
-    } else {
-      input.removeAttribute("aria-activedescendant");
-    }
-  }
-
-  function pickTarget(input, index) {
-    const combo = combos.get(input);
-    const option = combo.matches[index];
-    if (!option) return;
-    if (option.propose) {
-      closeCombo(input);
-      openProposeDialog(input, option.path);
-      return;
-    }
-    combo.hidden.value = option.id;
-    input.value = option.path;
-    input.removeAttribute("aria-invalid");
-    closeCombo(input);
-    dirty = true;
-    forgetSuggestion(input);
-    // Straight on to the label: the label keys act on this row from here.
-    const row = input.closest(".stance-row");
-    const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
-    if (radio) radio.focus();
-    announce("Target: " + option.path + ". Now press a label key.");
-  }
+  /* --- The target combobox: target-combobox.js (shared with the curation page); the
+   * annotate page adds what a pick means here (the row is the analyst's, on to its label),
+   * the label keys in a closed box, and "Propose a target" for a name no target has. */
+  const Combo = window.DemarcheCombobox;
+  const comboOf = Combo.of;
+  Combo.configure({
+    canPropose: () => !!proposeDialog,
+    propose: (input, typed) => openProposeDialog(input, typed),
+    typed: (input) => forgetSuggestion(input),
+    picked: function (input, option) {
+      dirty = true;
+      forgetSuggestion(input);
+      // Straight on to the label: the label keys act on this row from here.
+      const row = input.closest(".stance-row");
+      const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
+      if (radio) radio.focus();
+      announce("Target: " + option.path + ". Now press a label key.");
+    },
+    // Closed list, a printable key: a label key labels this row.
+    key: function (event, input) {
+      const labelId = labelShortcuts[event.key];
+      if (labelId === undefined) return false;
+      event.preventDefault();
+      setCurrentRow(input.closest(".stance-row"));
+      pickLabel(labelId);
+      return true;
+    },
+  });
+  const enhanceTargets = Combo.enhance;
 
   /* The analyst chose the target of a suggested row: the row is theirs now. */
   function forgetSuggestion(input) {
@@ -613,47 +434,6 @@
     if (note) note.remove();
     const marker = row.querySelector("input[name$='-suggested']");
     if (marker) marker.value = "";
-  }
-
-  function comboKeydown(event, input) {
-    const combo = combos.get(input);
-    const open = comboOpen(input);
-    switch (event.key) {
-      case "ArrowDown":
-        event.preventDefault();
-        if (!open || event.altKey) openCombo(input);
-        else setActive(input, combo.active + 1);
-        return true;
-      case "ArrowUp":
-        event.preventDefault();
-        if (open) setActive(input, combo.active - 1);
-        return true;
-      case "Enter":
-        if (event.ctrlKey || event.metaKey) return false; // Ctrl+Enter saves
-        // Never the form's implicit submit from this box.
-        event.preventDefault();
-        if (open) pickTarget(input, combo.active >= 0 ? combo.active : 0);
-        return true;
-      case "Escape":
-        if (!open) return false; // the panel's Esc
-        event.preventDefault();
-        closeCombo(input);
-        return true;
-      case "Tab":
-        closeCombo(input);
-        return false;
-    }
-    if (open || event.ctrlKey || event.metaKey || event.altKey || event.key.length !== 1) return false;
-    // Closed list, a printable key: a label key labels this row; any other key starts a search.
-    const labelId = labelShortcuts[event.key];
-    if (labelId !== undefined) {
-      event.preventDefault();
-      setCurrentRow(input.closest(".stance-row"));
-      pickLabel(labelId);
-      return true;
-    }
-    openCombo(input);
-    return false;
   }
 
   function typing(target) {
@@ -688,7 +468,7 @@
       return;
     }
     const combo = comboOf(target);
-    if (combo && comboKeydown(event, target)) return;
+    if (combo && Combo.keydown(event, target)) return;
     if (event.key === "Escape") {
       // One Esc, one thing closed: an open list, the search, then the panel.
       if (event.defaultPrevented || target === searchBox) return;
@@ -752,6 +532,11 @@
     if (event.key === "?") {
       event.preventDefault();
       help.open ? help.close() : help.showModal();
+      return;
+    }
+    if (event.key === "c" && textBox()) {
+      event.preventDefault();
+      caret.start();
       return;
     }
     if ((event.key === "Enter" || event.key === "q") && !target.closest("a, button")) {
@@ -819,11 +604,7 @@
       openQuote(quoteLinks().indexOf(link));
       return;
     }
-    const speaker = event.target.closest(".speaker-option");
-    if (speaker) {
-      pickSpeaker(speaker.dataset.id, speaker.dataset.name);
-      return;
-    }
+    if (event.target.closest(".speaker-option")) return; // speaker-search.js picks it
     const nudgeButton = event.target.closest("[data-nudge]");
     if (nudgeButton) {
       nudge(nudgeButton.dataset.nudge);
@@ -831,12 +612,6 @@
     }
     if (event.target.closest("#add-stance")) {
       addStanceRow();
-      return;
-    }
-    const option = event.target.closest(".combo-options [role=option]");
-    if (option) {
-      const input = option.closest(".combobox").querySelector("input.target-combobox");
-      pickTarget(input, Array.from(option.parentNode.querySelectorAll("[role=option]")).indexOf(option));
       return;
     }
     const remove = event.target.closest(".remove-stance");
@@ -855,8 +630,6 @@
       }
       return;
     }
-    const comboInput = event.target.closest("input.target-combobox");
-    if (comboInput && !comboOpen(comboInput)) openCombo(comboInput);
     if (event.target.closest("#new-speaker-open")) {
       event.preventDefault();
       openSpeakerDialog();
@@ -913,11 +686,7 @@
       });
   }
   function addTargetOption(id, path) {
-    const option = { id: id, path: path, key: fold(path) };
-    document.querySelectorAll("input.target-combobox").forEach(function (input) {
-      const combo = combos.get(input);
-      if (combo && !combo.options.some((known) => known.id === id)) combo.options.push(option);
-    });
+    const option = Combo.addOption(id, path);
     const template = document.getElementById("stance-template");
     const select = template && template.content.querySelector("select.target-select");
     if (select && !select.querySelector("option[value='" + id + "']")) select.append(new Option(path, id));
@@ -927,7 +696,7 @@
     proposeDialog.addEventListener("close", function () {
       proposeDialog.querySelector(".dialog-body").replaceChildren();
       if (proposingFor && document.body.contains(proposingFor)) {
-        const combo = combos.get(proposingFor);
+        const combo = comboOf(proposingFor);
         if (combo && combo.hidden.value) {
           const row = proposingFor.closest(".stance-row");
           const radio = row && (row.querySelector("input[type=radio]:checked") || row.querySelector("input[type=radio]"));
@@ -944,7 +713,7 @@
       proposed.dataset.picked = "1";
       const option = addTargetOption(proposed.dataset.id, proposed.dataset.path);
       if (proposingFor && document.body.contains(proposingFor)) {
-        const combo = combos.get(proposingFor);
+        const combo = comboOf(proposingFor);
         combo.hidden.value = option.id;
         proposingFor.value = option.path;
         forgetSuggestion(proposingFor);
@@ -956,80 +725,28 @@
     });
   }
 
+  /* The speaker's search: speaker-search.js (shared with the curation page's editor). */
+  window.DemarcheSpeakerSearch.configure({
+    picked: function () {
+      dirty = true;
+    },
+  });
   function pickSpeaker(id, name) {
     const form = document.getElementById("quote-form");
-    if (!form) return;
-    form.elements.speaker.value = id;
-    form.elements.speaker_query.value = name;
-    const results = document.getElementById("speaker-results");
-    if (results) results.innerHTML = "";
-    form.elements.speaker_query.setAttribute("aria-expanded", "false");
-    dirty = true;
+    if (form) window.DemarcheSpeakerSearch.set(form, id, name);
   }
 
   document.addEventListener("focusin", function (event) {
     const row = event.target.closest("#stance-rows .stance-row");
     if (row) setCurrentRow(row);
-    // A box with no target picked yet is for searching: show the list straight away.
-    const combo = comboOf(event.target);
-    if (combo && !combo.hidden.value && !comboOpen(event.target)) openCombo(event.target);
-  });
-
-  document.addEventListener("focusout", function (event) {
-    const combo = comboOf(event.target);
-    if (!combo) return;
-    const wrap = event.target.closest(".combobox");
-    if (event.relatedTarget && wrap.contains(event.relatedTarget)) return;
-    closeCombo(event.target);
-    if (!combo.hidden.value) {
-      // A typed name that is exactly one target's name or path picks it, as the select would.
-      const typed = fold(event.target.value.trim());
-      const exact = combo.options.filter((option) => option.key === typed || fold(option.path.split(" › ").pop()) === typed);
-      if (typed && exact.length === 1) {
-        combo.hidden.value = exact[0].id;
-        event.target.value = exact[0].path;
-      }
-    }
-  });
-
-  /* A click in the list must not blur the box first (the list would close under the pointer). */
-  document.addEventListener("mousedown", function (event) {
-    if (event.target.closest(".combo-options")) event.preventDefault();
   });
 
   document.addEventListener("input", function (event) {
     if (!event.target.closest("#quote-form")) return;
     dirty = true;
-    const combo = comboOf(event.target);
-    if (combo) {
-      // Typed text replaces a picked target until one is picked again.
-      combo.hidden.value = "";
-      forgetSuggestion(event.target);
-      openCombo(event.target);
-      return;
-    }
-    if (event.target.name === "speaker_query") {
-      // A typed name replaces a picked speaker until one is picked again.
-      event.target.form.elements.speaker.value = "";
-    }
   });
 
-  document.addEventListener("keydown", function (event) {
-    if (event.key === "ArrowDown" && event.target.name === "speaker_query") {
-      const first = document.querySelector("#speaker-results .speaker-option");
-      if (first) {
-        event.preventDefault();
-        first.focus();
-      }
-    }
-  });
-
-  document.body.addEventListener("htmx:afterSwap", function (event) {
-    const target = event.detail.target;
-    if (target && target.id === "speaker-results") {
-      const input = document.querySelector("[name=speaker_query]");
-      if (input) input.setAttribute("aria-expanded", String(!!target.querySelector(".speaker-option")));
-    }
+  document.body.addEventListener("htmx:afterSwap", function () {
     const created = document.getElementById("speaker-created");
     if (created && created.dataset.picked !== "1") {
       created.dataset.picked = "1";
