@@ -52,14 +52,18 @@ def test_the_undo_button_takes_back_an_edit_of_a_curated_quote(page, log_in, cur
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto(curated.review_url)
 
-    item = curated_item(page, quote)
-    item.get_by_role("link", name="Edit").click()
-    item.get_by_label("Start").fill(str(quote.start + 1))
-    item.get_by_label("Speaker").select_option(str(other.pk))
-    item.get_by_label("Kind").select_option("mixed")
+    curated_item(page, quote).get_by_role("link", name="Edit").click()
+    form = page.locator(f"#edit-form-{quote.pk}")
+    expect(form).to_be_visible()
+    form.get_by_label("Start").fill(str(quote.start + 1))
+    speaker = form.get_by_role("combobox", name="Speaker")
+    speaker.fill(other.name)
+    form.locator(".speaker-option", has_text=other.name).first.click()
+    expect(speaker).to_have_value(other.name)
+    form.get_by_label("Kind").select_option("mixed")
     stance = quote.stances.select_related("target").first()
-    item.get_by_label(stance.target.name).select_option("")  # clears that stance
-    item.get_by_role("button", name="Save").click()
+    form.get_by_label(stance.target.name).select_option("")  # clears that stance
+    form.get_by_role("button", name="Save").click()
     messages = page.locator("#curation .messages")
     expect(messages).to_contain_text("Saved the curated quote.")
     undo = page.locator("#curation form.undo").get_by_role("button", name="Undo")
@@ -107,7 +111,9 @@ def test_ctrl_z_brings_a_dropped_curated_quote_back(page, log_in, curated):
     assert not Quote.objects.filter(pk=quote.pk).exists()
 
     # Inside a text field Ctrl+Z is the field's own: nothing comes back.
+    page.get_by_text("Add a quote everyone missed").click()  # the folded form with a text field
     page.get_by_label("Exact text").focus()
+    expect(page.get_by_label("Exact text")).to_be_focused()
     page.keyboard.press("Control+z")
     page.wait_for_timeout(300)
     assert not Quote.objects.filter(pk=quote.pk).exists()
