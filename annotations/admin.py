@@ -42,7 +42,9 @@ from .models import (
     Speaker,
     SpeakerAlias,
     SpeakerMerge,
+    SpeakerQuoteTally,
     SpeakerRole,
+    SpeakerStanceTally,
     Stance,
     StanceLabel,
     Suggestion,
@@ -616,6 +618,26 @@ class CountryTallyAdmin(ReadOnlyMixin, admin.ModelAdmin):
     list_select_related = ["target", "label"]
     date_hierarchy = "month"
     fields = readonly_fields = ("month", "target", "label", "country", "stances")
+
+
+@admin.register(SpeakerStanceTally)
+class SpeakerStanceTallyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """A speaker's curated stances per month, target and label. Read-only, as the country tally."""
+
+    list_display = ["speaker", "month", "target", "label", "stances"]
+    list_select_related = ["speaker", "target", "label"]
+    search_fields = ["speaker__name"]
+    fields = readonly_fields = ("speaker", "month", "target", "label", "stances")
+
+
+@admin.register(SpeakerQuoteTally)
+class SpeakerQuoteTallyAdmin(ReadOnlyMixin, admin.ModelAdmin):
+    """A speaker's curated quotes per publication day. Read-only, as the country tally."""
+
+    list_display = ["speaker", "day", "quotes"]
+    list_select_related = ["speaker"]
+    search_fields = ["speaker__name"]
+    fields = readonly_fields = ("speaker", "day", "quotes")
 
 
 @admin.register(ThrottleCount)

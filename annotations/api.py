@@ -71,7 +71,6 @@ from .models import (
     Article,
     Assignment,
     Quote,
-    QuoteQuerySet,
     Release,
     Speaker,
     StanceLabel,
@@ -909,21 +908,18 @@ class SpeakerViewSet(ReadOnlyResource):
     orderings = SPEAKER_ORDERINGS
     lookup_value_regex = r"[0-9]+"
 
-    def curated_quotes(self) -> QuoteQuerySet:
-        return Quote.objects.visible_to(self.request.user).curated_dataset()
-
     def get_queryset(self) -> QuerySet[Speaker]:
-        return Speaker.objects.prefetch_related("aliases", "roles").with_quote_figures(self.curated_quotes())
+        return Speaker.objects.prefetch_related("aliases", "roles").with_quote_figures(self.request.user)
 
     def list(self, request: Request) -> Response:
         speakers = _page(self, self.filter_queryset(self.get_queryset()))
-        counts = label_counts([speaker.pk for speaker in speakers], self.curated_quotes())
+        counts = label_counts([speaker.pk for speaker in speakers], request.user)
         context = {**self.get_serializer_context(), "label_counts": counts}
         return self.get_paginated_response(SpeakerSerializer(speakers, many=True, context=context).data)
 
     def retrieve(self, request: Request, pk: str) -> Response:
         speaker = self.get_object()
-        context = {**self.get_serializer_context(), "label_counts": label_counts([speaker.pk], self.curated_quotes())}
+        context = {**self.get_serializer_context(), "label_counts": label_counts([speaker.pk], request.user)}
         return Response(SpeakerSerializer(speaker, context=context).data)
 
 

@@ -355,7 +355,9 @@ for _name in ("layer", "annotator", "article", "ordering"):
 
 # The statistics' filters that CountryTally keeps (tallies.py); with any other, the
 # stances themselves are counted.
-TALLIED = frozenset({"target", "children", "label", "speaker_country", "published_after", "published_before"})
+TALLIED = frozenset(
+    {"target", "children", "label", "speaker", "speaker_country", "published_after", "published_before"}
+)
 
 
 def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, Scope]:
@@ -377,7 +379,13 @@ def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, Scope]:
     used = {name for name, value in data.items() if value not in (None, "", [], ()) and name in filterset.filters}
     used -= {"interval", "group_by"}
     after, before = data.get("published_after"), data.get("published_before")
-    if not used <= TALLIED or not whole_months(after, before) or not reads_curated(user):
+    one_speaker = data.get("speaker")
+    if (
+        not used <= TALLIED
+        or {"speaker", "speaker_country"} <= used
+        or not whole_months(after, before)
+        or not reads_curated(user)
+    ):
         return filterset, Scope(stances)
     tally = TallyFilter(
         target_ids=frozenset(target_ids) if target_ids is not None else None,
@@ -385,6 +393,7 @@ def stats_query(params: Any, user: Any) -> tuple[StanceStatsFilter, Scope]:
         country=(data.get("speaker_country") or "").strip().upper(),
         after=after,
         before=before,
+        speaker=int(one_speaker) if one_speaker is not None else None,
     )
     return filterset, Scope(stances, tally)
 

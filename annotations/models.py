@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import Count, Exists, F, Max, Min, OuterRef, Q, Subquery
+from django.db.models import Count, DateField, Exists, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
 from django.db.models.signals import pre_delete
@@ -34,7 +34,7 @@ from .offsets import check_span, normalise_text
 
 # The roles live in roles.py with the decorators that enforce them; importing them
 # from models.py keeps working for the code that always did.
-from .roles import Role, is_analyst, is_researcher, is_reviewer, roles_of  # noqa: F401
+from .roles import Role, is_analyst, is_researcher, is_reviewer, reads_curated, roles_of  # noqa: F401
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -419,17 +419,24 @@ class SpeakerQuerySet(models.QuerySet):
             return self.none()
         return self.filter(Q(name__icontains=term) | Q(aliases__name__icontains=term)).distinct()
 
-    def with_quote_figures(self, quotes: QuoteQuerySet) -> SpeakerQuerySet:
+    def with_quote_figures(self, user: AnyUser) -> SpeakerQuerySet:
         """Each speaker with ``quote_count``, ``first_quoted`` and ``last_quoted`` (the
-        earliest and latest publication date) over ``quotes`` — the curated layer a
-        user may read, for the speakers pages and the API alike. Correlated subqueries
-        rather than a JOIN with GROUP BY, so a page of speakers can be filtered, sorted
-        and keyset-paginated on them."""
-        theirs = quotes.filter(speaker_id=OuterRef("pk")).order_by().values("speaker_id")
+        earliest and latest publication date) in the curated layer ``user`` may read,
+        for the speakers pages and the API alike: read from ``SpeakerQuoteTally``
+        (a row per speaker and day), in correlated subqueries rather than a JOIN with
+        GROUP BY, so a page of speakers can be filtered, sorted and keyset-paginated on them."""
+        from .tallies import UNDATED
+
+        if not reads_curated(user):
+            return self.annotate(
+                quote_count=Value(0), first_quoted=Value(None, DateField()), last_quoted=Value(None, DateField())
+            )
+        theirs = SpeakerQuoteTally.objects.filter(speaker_id=OuterRef("pk")).order_by().values("speaker_id")
+        dated = theirs.filter(day__gt=UNDATED)
         return self.annotate(
-            quote_count=Coalesce(Subquery(theirs.annotate(n=Count("pk")).values("n")), 0),
-            first_quoted=Subquery(theirs.annotate(day=Min("article__published_on")).values("day")),
-            last_quoted=Subquery(theirs.annotate(day=Max("article__published_on")).values("day")),
+            quote_count=Coalesce(Subquery(theirs.annotate(n=Sum("quotes")).values("n")), 0),
+            first_quoted=Subquery(dated.annotate(first=Min("day")).values("first")),
+            last_quoted=Subquery(dated.annotate(last=Max("day")).values("last")),
         )
 
 
@@ -443,17 +450,20 @@ class LabelCount:
     count: int
 
 
-def label_counts(speaker_ids: Iterable[int], quotes: QuoteQuerySet) -> dict[int, list[LabelCount]]:
-    """The stances of each speaker's ``quotes`` per label, in the labels' order: one query, however many speakers."""
+def label_counts(speaker_ids: Iterable[int], user: AnyUser) -> dict[int, list[LabelCount]]:
+    """Each speaker's curated stances (that ``user`` may read) per label, in the labels' order,
+    from ``SpeakerStanceTally``: one query, however many speakers."""
+    if not reads_curated(user):
+        return {}
     rows = (
-        Stance.objects.filter(quote__in=quotes.filter(speaker_id__in=list(speaker_ids)))
-        .values("quote__speaker_id", "label__slug", "label__name", "label__colour", "label__order", "label_id")
-        .annotate(count=Count("pk"))
-        .order_by("quote__speaker_id", "label__order", "label_id")
+        SpeakerStanceTally.objects.filter(speaker_id__in=list(speaker_ids))
+        .values("speaker_id", "label__slug", "label__name", "label__colour", "label__order", "label_id")
+        .annotate(count=Sum("stances"))
+        .order_by("speaker_id", "label__order", "label_id")
     )
     counts: dict[int, list[LabelCount]] = {}
     for row in rows:
-        counts.setdefault(row["quote__speaker_id"], []).append(
+        counts.setdefault(row["speaker_id"], []).append(
             LabelCount(row["label__slug"], row["label__name"], row["label__colour"], row["count"])
         )
     return counts
@@ -2728,3 +2738,39 @@ class CountryTally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.month:%Y-%m} {self.target_id} {self.label_id} {self.country or '—'}: {self.stances}"
+
+
+class SpeakerStanceTally(models.Model):
+    """A speaker's curated stances counted per month, target and label (``annotations.tallies``):
+    their page's label counts and stance over time, and the statistics filtered by speaker.
+    Undated articles count under ``tallies.UNDATED`` (in a speaker's totals, in no period)."""
+
+    speaker = models.ForeignKey(Speaker, on_delete=models.CASCADE, related_name="+")
+    month = models.DateField()
+    target = models.ForeignKey(Target, on_delete=models.CASCADE, related_name="+")
+    label = models.ForeignKey(StanceLabel, on_delete=models.CASCADE, related_name="+")
+    stances = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["speaker", "month", "target", "label"], name="speaker_stance_tally_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"speaker {self.speaker_id} {self.month:%Y-%m} {self.target_id} {self.label_id}: {self.stances}"
+
+
+class SpeakerQuoteTally(models.Model):
+    """A speaker's curated quotes counted per publication day (``annotations.tallies``): their
+    quote count and first and last quoted date, on their page, the index and the API.
+    Undated articles count under ``tallies.UNDATED``."""
+
+    speaker = models.ForeignKey(Speaker, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    quotes = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["speaker", "day"], name="speaker_quote_tally_unique")]
+
+    def __str__(self) -> str:
+        return f"speaker {self.speaker_id} {self.day}: {self.quotes}"

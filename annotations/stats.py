@@ -25,7 +25,8 @@ from django.db.models import Count, DateField, F, QuerySet, Sum
 from django.db.models.functions import Trunc
 
 from . import charts
-from .models import Article, CountryTally, Quote, StanceLabel
+from .models import Article, CountryTally, Quote, SpeakerStanceTally, StanceLabel
+from .tallies import UNDATED
 
 INTERVALS = ("month", "quarter", "year", "all")
 GROUPS = ("speaker", "country", "target")
@@ -110,6 +111,7 @@ class TallyFilter:
     target_ids: frozenset[int] | None = None
     label: StanceLabel | None = None
     country: str = ""
+    speaker: int | None = None  # one speaker's stances: SpeakerStanceTally
     after: datetime.date | None = None  # the first day of a month
     before: datetime.date | None = None  # the last day of a month
 
@@ -133,7 +135,8 @@ def stance_counts(scope: QuerySet[Quote] | Scope, *, interval: str, group_by: Se
     if unknown:
         raise ValueError(f"group_by takes {', '.join(GROUPS)}, not {', '.join(sorted(unknown))}")
     if isinstance(scope, Scope):
-        if scope.tally is not None and "speaker" not in group_by:
+        # CountryTally keeps no speaker; one speaker's tally has them all.
+        if scope.tally is not None and ("speaker" not in group_by or scope.tally.speaker is not None):
             return _counted(_from_tally(scope.tally, interval, group_by))
         scope = scope.stances
     columns = ["stances__label__slug", "stances__label__order"]
@@ -148,27 +151,34 @@ def stance_counts(scope: QuerySet[Quote] | Scope, *, interval: str, group_by: Se
 
 
 def _from_tally(tally: TallyFilter, interval: str, group_by: Sequence[str]) -> Iterable[dict[str, Any]]:
-    """``CountryTally``'s rows summed as ``stance_counts`` sums the stances, under the same names."""
-    rows = CountryTally.objects.all()
+    """A tally's rows summed as ``stance_counts`` sums the stances, under the same names:
+    one speaker's (``SpeakerStanceTally``, dated months only) or everyone's (``CountryTally``)."""
+    rows: QuerySet[Any]
+    columns: dict[str, Any] = {"stances__label__slug": F("label__slug"), "stances__label__order": F("label__order")}
+    if tally.speaker is not None:
+        rows = SpeakerStanceTally.objects.filter(speaker_id=tally.speaker, month__gt=UNDATED)
+        country = F("speaker__country")
+    else:
+        rows = CountryTally.objects.filter(country=tally.country) if tally.country else CountryTally.objects.all()
+        country = F("country")
     if tally.target_ids is not None:
         rows = rows.filter(target_id__in=sorted(tally.target_ids))
     if tally.label is not None:
         rows = rows.filter(label=tally.label)
-    if tally.country:
-        rows = rows.filter(country=tally.country)
     if tally.after is not None:
         rows = rows.filter(month__gte=tally.after)
     if tally.before is not None:
         rows = rows.filter(month__lte=tally.before)
-    columns: dict[str, Any] = {"stances__label__slug": F("label__slug"), "stances__label__order": F("label__order")}
     if interval != "all":
         columns["period"] = Trunc("month", interval, output_field=DateField())
+    # One speaker's tally has the speaker's own columns under the stances' names.
+    names = ["speaker_id", "speaker__name"] if "speaker" in group_by else []
     if "country" in group_by:
-        columns["speaker__country"] = F("country")
+        columns["speaker__country"] = country
     if "target" in group_by:
         columns["stances__target__slug"] = F("target__slug")
         columns["stances__target__name"] = F("target__name")
-    return cast(Iterable[dict[str, Any]], rows.order_by().values(**columns).annotate(count=Sum("stances")))
+    return cast(Iterable[dict[str, Any]], rows.order_by().values(*names, **columns).annotate(count=Sum("stances")))
 
 
 def _counted(rows: Iterable[dict[str, Any]]) -> list[StanceCount]:

@@ -499,10 +499,10 @@ class Generator:
         with connection.cursor() as cursor:
             self.work_in_progress(cursor)
             self.finish(cursor)
-        # Rows went in with COPY, around the models: the statistics' tally is counted once, here.
+        # Rows went in with COPY, around the models: the tallies are counted once, here.
         from annotations.tallies import rebuild
 
-        self.log(f"  the statistics' tally: {rebuild():,} rows")
+        self.log(f"  the tallies: {rebuild()}")
         loaded = time.monotonic() - started
         self.log("  vacuum and analyze")
         with connection.cursor() as cursor:

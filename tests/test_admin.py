@@ -33,7 +33,9 @@ from annotations.models import (
     Speaker,
     SpeakerAlias,
     SpeakerMerge,
+    SpeakerQuoteTally,
     SpeakerRole,
+    SpeakerStanceTally,
     Stance,
     StanceLabel,
     Suggestion,
@@ -126,6 +128,16 @@ MAKERS: dict[type[models.Model], Callable[[], models.Model]] = {
     CountryTally: lambda: CountryTally.objects.create(
         month=datetime.date(2024, 1, 1), target=TargetFactory(), label=StanceLabelFactory(), country="US", stances=3
     ),
+    SpeakerStanceTally: lambda: SpeakerStanceTally.objects.create(
+        speaker=SpeakerFactory(),
+        month=datetime.date(2024, 1, 1),
+        target=TargetFactory(),
+        label=StanceLabelFactory(),
+        stances=2,
+    ),
+    SpeakerQuoteTally: lambda: SpeakerQuoteTally.objects.create(
+        speaker=SpeakerFactory(), day=datetime.date(2024, 1, 5), quotes=2
+    ),
     ThrottleCount: lambda: ThrottleCount.objects.create(key="throttle_user_1", period=1, count=1, previous=0),
     Suggestion: lambda: Suggestion.objects.create(
         article=(article := ArticleFactory()), start=1, end=51, text=article.text[1:51], detector_version="rules-2"
@@ -141,6 +153,8 @@ MAKERS: dict[type[models.Model], Callable[[], models.Model]] = {
 # the statistics' tally by changes to the curated layer; throttle counts by the API's requests.
 WRITTEN_ELSEWHERE = {
     CountryTally,
+    SpeakerStanceTally,
+    SpeakerQuoteTally,
     ThrottleCount,
     Release,
     ReleaseFile,

@@ -13,6 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from annotations import tallies
+
 from .factories import (
     QuoteFactory,
     SpeakerAliasFactory,
@@ -47,6 +49,7 @@ def figures():
         StanceFactory(quote=quoted(price, day), target=target, label=oppose)
     StanceFactory(quote=quoted(cohen, datetime.date(2023, 6, 1)), target=target, label=support)
     QuoteFactory(speaker=quiet)  # raw: not counted
+    tallies.rebuild()  # the rows above went in around the models (factories)
     return {"price": price, "cohen": cohen, "quiet": quiet}
 
 

@@ -944,6 +944,8 @@ ADMIN_NO_ADD = {
     "annotations.Suggestion",  # written by the detector
     "annotations.SuggestionDecision",  # made on the annotate page
     "annotations.CountryTally",  # moved by every change to the curated layer
+    "annotations.SpeakerStanceTally",  # likewise
+    "annotations.SpeakerQuoteTally",  # likewise
     "annotations.ThrottleCount",  # each API request counts itself
 }
 

@@ -224,9 +224,40 @@ def test_a_failed_change_leaves_it_as_it_was(curated):
 def test_the_command_finds_a_difference_and_rebuilds(curated, capsys):
     call_command("tally", "--check")
     CountryTally.objects.update(stances=5)
-    with pytest.raises(CommandError, match="differs from a count from scratch in 1 rows"):
+    with pytest.raises(CommandError, match="differ from a count from scratch in 1 rows"):
         call_command("tally", "--check")
     assert "tally 5, counted 1" in capsys.readouterr().out
     call_command("tally", "--rebuild")
     call_command("tally", "--check")
     assert sum(tally_rows().values()) == 1
+
+
+# --- One speaker's tallies ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group_by", [[], ["target"], ["country"], ["speaker"]])
+@pytest.mark.parametrize("interval", ["month", "year", "all"])
+def test_one_speakers_stances_are_counted_from_their_tally_as_from_the_stances(history, reviewer, group_by, interval):
+    speakers = set(Quote.objects.curated().exclude(speaker=None).values_list("speaker_id", flat=True))
+    assert len(speakers) > 1
+    for speaker in speakers:
+        for params in ({"speaker": str(speaker)}, {"speaker": str(speaker), "target": "iran-nuclear"}):
+            _, scope = stats_query(params, reviewer)
+            assert scope.tally is not None and scope.tally.speaker == speaker
+            counted = stats.stance_counts(scope.stances, interval=interval, group_by=group_by)
+            assert stats.stance_counts(scope, interval=interval, group_by=group_by) == counted
+
+
+def test_a_speakers_figures_and_label_counts_are_their_curated_quotes_and_stances(history, reviewer):
+    from annotations.models import Speaker, Stance, label_counts
+
+    for speaker in Speaker.objects.with_quote_figures(reviewer):
+        theirs = Quote.objects.curated_dataset().filter(speaker=speaker)
+        days = sorted(day for day in theirs.values_list("article__published_on", flat=True) if day)
+        assert speaker.quote_count == theirs.count()
+        assert (speaker.first_quoted, speaker.last_quoted) == ((days[0], days[-1]) if days else (None, None))
+        stances = Stance.objects.filter(quote__in=theirs)
+        counted = {label.slug: label.count for label in label_counts([speaker.pk], reviewer).get(speaker.pk, [])}
+        assert counted == {
+            slug: stances.filter(label__slug=slug).count() for slug in stances.values_list("label__slug", flat=True)
+        }

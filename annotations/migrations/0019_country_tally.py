@@ -4,12 +4,6 @@ import django.db.models.deletion
 from django.db import migrations, models
 
 
-def count_the_curated_stances(apps, schema_editor):
-    from annotations.tallies import rebuild
-
-    rebuild(apps.get_model("annotations", "CountryTally"), apps.get_model("annotations", "Stance"))
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("annotations", "0018_throttle_counts"),
@@ -46,5 +40,4 @@ class Migration(migrations.Migration):
                 ],
             },
         ),
-        migrations.RunPython(count_the_curated_stances, migrations.RunPython.noop),
     ]

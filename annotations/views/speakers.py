@@ -29,7 +29,6 @@ from ..forms import SpeakerAliasForm, SpeakerEditForm, SpeakerMergeForm, Speaker
 from ..highlights import EXCERPT_CONTEXT, excerpt
 from ..models import (
     Quote,
-    QuoteQuerySet,
     Speaker,
     SpeakerRole,
     Stance,
@@ -57,17 +56,13 @@ SORTS = {
 }
 
 
-def curated_quotes(request: AuthedRequest) -> QuoteQuerySet:
-    return Quote.objects.visible_to(request.user).curated_dataset()
-
-
 # --- The index -------------------------------------------------------------------
 
 
 @readers_required
 @require_GET
 def speaker_index(request: AuthedRequest) -> HttpResponse:
-    speakers = Speaker.objects.with_quote_figures(curated_quotes(request)).prefetch_related(
+    speakers = Speaker.objects.with_quote_figures(request.user).prefetch_related(
         "aliases", Prefetch("roles", queryset=SpeakerRole.objects.order_by("-start_date", "id"))
     )
     filterset = SpeakerFilter(request.GET, queryset=speakers)
@@ -160,14 +155,13 @@ def _timeline(request: AuthedRequest, speaker: Speaker) -> dict[str, Any]:
 def _speaker_page(
     request: AuthedRequest, pk: int, *, bound: dict[str, forms.BaseForm] | None = None, status: int = 200
 ) -> HttpResponse:
-    quotes = curated_quotes(request)
     speaker = get_object_or_404(
-        Speaker.objects.with_quote_figures(quotes).prefetch_related("aliases", "roles"),
+        Speaker.objects.with_quote_figures(request.user).prefetch_related("aliases", "roles"),
         pk=pk,
     )
     context: dict[str, Any] = {
         "speaker": speaker,
-        "by_label": label_counts([speaker.pk], quotes).get(speaker.pk, []),
+        "by_label": label_counts([speaker.pk], request.user).get(speaker.pk, []),
         "merges": speaker.merges.select_related("by"),
         "timeline": _timeline(request, speaker),
         **_stance_over_time(request, speaker),

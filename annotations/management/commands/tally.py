@@ -1,9 +1,9 @@
-"""The statistics' tally of curated stances (``annotations.tallies``).
+"""The tallies of the curated layer (``annotations.tallies``).
 
-    manage.py tally --check      compare it with a count from scratch; exit 1 on a difference
-    manage.py tally --rebuild    count it again from the curated stances
+    manage.py tally --check      compare them with a count from scratch; exit 1 on a difference
+    manage.py tally --rebuild    count them again from the curated layer
 
-Every change to the curated layer moves the tally in its own transaction, so
+Every change to the curated layer moves the tallies in its own transaction, so
 ``--check`` should always find nothing; ``--rebuild`` is for data written
 around the models (a restore of part of a dump, rows loaded with COPY).
 """
@@ -18,7 +18,7 @@ from annotations import tallies
 
 
 class Command(BaseCommand):
-    help = "Check the statistics' tally of curated stances against a count from scratch, or rebuild it."
+    help = "Check the tallies of the curated layer against a count from scratch, or rebuild them."
 
     def add_arguments(self, parser: CommandParser) -> None:
         action = parser.add_mutually_exclusive_group(required=True)
@@ -28,15 +28,12 @@ class Command(BaseCommand):
     def handle(self, *args: Any, check: bool, rebuild: bool, **options: Any) -> None:
         if rebuild:
             rows = tallies.rebuild()
-            self.stdout.write(f"Tally rebuilt: {rows:,} rows.")
+            self.stdout.write("Tallies rebuilt: " + ", ".join(f"{name} {count:,} rows" for name, count in rows.items()))
             return
         differences = tallies.differences()
         if not differences:
-            self.stdout.write("The tally equals a count from scratch.")
+            self.stdout.write("The tallies equal a count from scratch.")
             return
-        for (month, target, label, country), (stored, counted) in sorted(differences.items())[:20]:
-            self.stdout.write(
-                f"{month:%Y-%m} target {target} label {label} country {country or '—'}: "
-                f"tally {stored}, counted {counted}"
-            )
-        raise CommandError(f"The tally differs from a count from scratch in {len(differences):,} rows.")
+        for (name, key), (stored, counted) in sorted(differences.items(), key=str)[:20]:
+            self.stdout.write(f"{name} {key}: tally {stored}, counted {counted}")
+        raise CommandError(f"The tallies differ from a count from scratch in {len(differences):,} rows.")
