@@ -11,7 +11,6 @@ can be 50,000 characters) just to show its title.
 
 from __future__ import annotations
 
-from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from django import forms
@@ -20,6 +19,7 @@ from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm
 from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
+from django.db import models
 from django.db.models import Count, Prefetch, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.defaultfilters import linebreaksbr
@@ -54,6 +54,7 @@ from .models import (
     VersionConflict,
 )
 from .roles import ROLE_DESCRIPTIONS, Role
+from .tallies import tallied
 
 admin.site.site_header = "Demarche administration"
 admin.site.site_title = "Demarche admin"
@@ -224,6 +225,51 @@ class StanceLabelAdmin(admin.ModelAdmin):
 SPAN_TEXT_FIELDS = ("text", "mention_text", "cue_text")
 
 
+class TalliedAdmin(SimpleHistoryAdmin):
+    """An admin for quotes or stances: what it saves or deletes moves the statistics'
+    tallies in the same transaction (``tallies.tallied`` over the articles touched, the
+    object's and the one the form names), as every other change to the curated layer does."""
+
+    # How a row, or a posted form, names its article.
+    article_path = "article_id"
+    posted_parent: tuple[str, type[models.Model]] = ("article", Article)
+
+    def _articles(self, request: HttpRequest, object_id: str | None) -> set[int]:
+        ids: set[int] = set()
+        if object_id is not None and object_id.isdigit():
+            ids |= set(self.model.objects.filter(pk=int(object_id)).values_list(self.article_path, flat=True))
+        field, model = self.posted_parent
+        posted = request.POST.get(field, "")
+        if posted.isdigit():
+            path = "pk" if model is Article else "article_id"
+            ids |= set(model._default_manager.filter(pk=int(posted)).values_list(path, flat=True))
+        return ids
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        with tallied(self._articles(request, object_id)):
+            return super().changeform_view(request, object_id, form_url, extra_context)
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if request.method != "POST":
+            return super().delete_view(request, object_id, extra_context)
+        with tallied(self._articles(request, object_id)):
+            return super().delete_view(request, object_id, extra_context)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
+        with tallied(set(queryset.values_list(self.article_path, flat=True))):
+            super().delete_queryset(request, queryset)
+
+
 class QuoteAdminForm(forms.ModelForm):
     # The version the page was rendered from, for the optimistic lock the
     # annotate page uses too (Quote.save_with_version).
@@ -271,7 +317,7 @@ class StanceInline(admin.TabularInline):
 
 
 @admin.register(Quote)
-class QuoteAdmin(SimpleHistoryAdmin):
+class QuoteAdmin(TalliedAdmin):
     form = QuoteAdminForm
     list_display = [
         "short_text",
@@ -360,14 +406,6 @@ class QuoteAdmin(SimpleHistoryAdmin):
             "…" if quote.end + CONTEXT_CHARS < len(text) else "",
         )
 
-    @staticmethod
-    def _tallied(request: HttpRequest, object_id: str | None) -> AbstractContextManager[None]:
-        """A saved change to a curated quote (its stances inline included) moves the statistics' tally."""
-        if object_id is None or not object_id.isdigit() or request.method != "POST":
-            return nullcontext()
-        quote = Quote.objects.filter(pk=int(object_id)).first()
-        return quote._tallied() if quote is not None else nullcontext()
-
     def save_model(self, request: HttpRequest, obj: Quote, form: forms.ModelForm, change: bool) -> None:
         if not change:
             super().save_model(request, obj, form, change)
@@ -383,8 +421,7 @@ class QuoteAdmin(SimpleHistoryAdmin):
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
         try:
-            with self._tallied(request, object_id):
-                return super().changeform_view(request, object_id, form_url, extra_context)
+            return super().changeform_view(request, object_id, form_url, extra_context)
         except VersionConflict as conflict:
             # Someone saved between the form's version check and this save; the
             # admin's transaction has rolled back the whole edit.
@@ -401,7 +438,9 @@ class QuoteAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Stance)
-class StanceAdmin(SimpleHistoryAdmin):
+class StanceAdmin(TalliedAdmin):
+    article_path = "quote__article_id"
+    posted_parent = ("quote", Quote)
     list_display = ["quote", "target", "label", "intensity", "confidence"]
     list_filter = ["label", "target"]
     search_fields = ["quote__text", "target__name", "target__slug", "note"]

@@ -261,3 +261,19 @@ def test_a_speakers_figures_and_label_counts_are_their_curated_quotes_and_stance
         assert counted == {
             slug: stances.filter(label__slug=slug).count() for slug in stances.values_list("label__slug", flat=True)
         }
+
+
+def test_the_admins_quote_and_stance_forms_move_it(curated, admin_client):
+    from django.urls import reverse
+
+    stance = curated["stance"]
+    oppose = StanceLabelFactory(slug="oppose")
+    url = reverse("admin:annotations_stance_change", args=[stance.pk])
+    form = {"quote": stance.quote_id, "target": stance.target_id, "label": oppose.pk, "intensity": 2, "note": ""}
+    assert admin_client.post(url, form).status_code == 302
+    assert [key[2] for key in tally_rows()] == ["oppose"]
+    unchanged_from_scratch()
+    url = reverse("admin:annotations_stance_delete", args=[stance.pk])
+    assert admin_client.post(url, {"post": "yes"}).status_code == 302
+    assert tally_rows() == {}
+    unchanged_from_scratch()
