@@ -144,6 +144,11 @@ def tallied(article_ids: Iterable[int]) -> Iterator[None]:
     outer: frozenset[int] = getattr(_covered, "ids", frozenset())
     ids = sorted(set(article_ids) - outer)
     with transaction.atomic():
+        # The articles' rows are locked first, in id order: under READ COMMITTED a second
+        # change to the same articles committed between this one's "before" and "after"
+        # would be counted in both differences. Every change to the curated layer comes
+        # through here, so they take turns per article.
+        list(Article.objects.select_for_update().filter(pk__in=ids).order_by("pk").values_list("pk", flat=True))
         before = [tally.count(None, ids) if ids else Counter() for tally in TALLIES]
         _covered.ids = outer | set(ids)
         try:
