@@ -2669,7 +2669,7 @@ class ThrottleCountQuerySet(models.QuerySet["ThrottleCount"]):
             connection.ops.quote_name, [self.model._meta.db_table, "key", "period", "count", "previous"]
         )
         sql = (
-            f"INSERT INTO {table} ({key_}, {period_}, {count_}, {previous_}) VALUES (%s, %s, 1, 0) "  # noqa: S608
+            f"INSERT INTO {table} ({key_}, {period_}, {count_}, {previous_}) VALUES (%s, %s, 1, 0) "  # noqa: S608  # nosec B608
             f"ON CONFLICT ({key_}) DO UPDATE SET "
             f"{previous_} = CASE WHEN {table}.{period_} = excluded.{period_} THEN {table}.{previous_} "
             f"WHEN {table}.{period_} = excluded.{period_} - 1 THEN {table}.{count_} ELSE 0 END, "
