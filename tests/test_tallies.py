@@ -140,10 +140,16 @@ def test_editing_a_curated_quote_moves_its_stances(curated, reviewer):
     unchanged_from_scratch()
 
 
-def test_dropping_a_curated_quote_uncounts_its_stances(curated, reviewer):
+def test_dropping_a_curated_quote_and_undoing_it(curated, reviewer):
     quote = curated["quote"]
+    pk = quote.pk  # delete() forgets it
     quote.remove(by=reviewer, expected_version=quote.version)
     assert tally_rows() == {}
+    unchanged_from_scratch()
+    change = Quote.last_change_id(pk)
+    Quote.history.filter(history_id=change).update(history_user=reviewer)  # as the request's middleware records it
+    Quote.undo_change(change, by=reviewer, layer=Quote.Layer.CURATED)
+    assert sum(tally_rows().values()) == 1
     unchanged_from_scratch()
 
 
