@@ -297,6 +297,10 @@ class CommaSeparatedSelectMultiple(forms.SelectMultiple):
         return list(dict.fromkeys(part.strip() for value in values for part in str(value).split(",") if part.strip()))
 
 
+def _label_choices() -> list[tuple[str, str]]:
+    return [("", "any"), *StanceLabel.objects.order_by("order", "id").values_list("slug", "name")]
+
+
 class StanceStatsFilter(QuoteFilter):
     """The stance statistics' parameters: the quote filters over the curated layer, then
     the period and the grouping (``annotations.stats``). Pages and the API both read it,
@@ -338,6 +342,8 @@ class StanceStatsFilter(QuoteFilter):
             self.filters[name].label = label
         for name in ("published_after", "published_before"):
             self.filters[name].extra["widget"] = forms.DateInput(attrs={"type": "date"})
+        # The pages offer the labels to pick from (read when a page draws the form, never for the API).
+        self.filters["label"].extra["widget"] = forms.Select(choices=_label_choices)  # type: ignore[arg-type]  # a callable, read lazily (Django 5+); the stubs know only lists
 
     def target_ids(self, target: Target) -> set[int]:
         # Asked by the filter, the statistics and the page: the hierarchy is walked once.

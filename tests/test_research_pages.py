@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from annotations.models import Speaker
+from annotations.models import Speaker, StanceLabel
 
 from .conftest import client_for
 from .factories import TargetFactory, curated_stance_history
@@ -141,6 +141,17 @@ def test_the_filters_narrow_every_figure_and_the_quotes(history, researcher):
     assert count == sum(values[-1] for values in table(html, "countries-table").values()) and len(quotes) == min(
         count, 20
     )
+
+
+def test_the_label_filter_offers_the_labels_with_the_chosen_one_selected(history, researcher):
+    html = client_for(researcher).get(TARGET, {"label": "oppose"}).content.decode()
+    select = re.search(r'<select name="label"[^>]*>(.*?)</select>', html, re.S).group(1)
+    options = re.findall(r'<option value="([^"]*)"( selected)?>', select)
+    assert [value for value, _ in options] == [
+        "",
+        *StanceLabel.objects.order_by("order", "id").values_list("slug", flat=True),
+    ]
+    assert [value for value, chosen in options if chosen] == ["oppose"]
 
 
 def test_the_quote_list_pages_through(history, researcher):
