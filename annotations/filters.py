@@ -328,7 +328,7 @@ class StanceStatsFilter(QuoteFilter):
         "target": "Target (slug)",
         "speaker": "Speaker (id)",
         "speaker_country": "Speaker's country",
-        "label": "Label (slug)",
+        "label": "Label",
         "kind": "Kind",
         "outlet": "Outlet",
         "published_after": "Published from",

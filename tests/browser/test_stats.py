@@ -59,6 +59,8 @@ def test_the_target_pages_chart_table_holds_the_apis_numbers(page, log_in, histo
     if width == 390:
         expect(page.locator(".chart-scroll-hint")).to_be_visible()
     page.screenshot(path=str(screenshot_dir / f"target-page-{width}.png"), full_page=True)
+    page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(screenshot_dir / f"target-page-{width}-top.png"))  # the filters, as first seen
 
 
 def test_copy_api_url_copies_the_charts_url(page, log_in, history):
