@@ -359,8 +359,8 @@ for _name in ("layer", "annotator", "article", "ordering"):
     del StanceStatsFilter.base_filters[_name]
 
 
-# The statistics' filters that CountryTally keeps (tallies.py); with any other, the
-# stances themselves are counted.
+# The statistics' filters the tallies keep (tallies.py): the country tally, or one
+# speaker's (not both at once); with any other, the stances themselves are counted.
 TALLIED = frozenset(
     {"target", "children", "label", "speaker", "speaker_country", "published_after", "published_before"}
 )

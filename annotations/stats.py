@@ -105,8 +105,9 @@ def stances_in_scope(
 
 @dataclass(frozen=True)
 class TallyFilter:
-    """A statistics request's filters, when they are all ones ``CountryTally`` keeps:
-    targets, a label, the speaker's country, whole months of publication dates."""
+    """A statistics request's filters, when they are all ones the tallies keep: targets, a
+    label, the speaker's country (``CountryTally``) or one speaker (``SpeakerStanceTally``),
+    whole months of publication dates."""
 
     target_ids: frozenset[int] | None = None
     label: StanceLabel | None = None
