@@ -248,3 +248,13 @@ def test_seed_demo_history_gives_the_statistics_two_years_of_invented_curated_st
     assert "support" in us_on_the_deal and "oppose" in us_on_the_deal
     call_command("seed_demo", "--history", stdout=io.StringIO())
     assert row_counts() == first
+
+
+def test_the_demo_and_its_history_leave_the_tallies_equal_to_a_count_from_scratch():
+    from annotations import tallies
+    from annotations.models import CountryTally, SpeakerQuoteTally
+
+    for _ in range(2):  # and again: a second run changes nothing
+        call_command("seed_demo", "--history", stdout=io.StringIO())
+        assert tallies.differences() == {}
+    assert CountryTally.objects.count() > 0 and SpeakerQuoteTally.objects.count() > 0
