@@ -269,6 +269,15 @@ class TalliedAdmin(SimpleHistoryAdmin):
         with tallied(set(queryset.values_list(self.article_path, flat=True))):
             super().delete_queryset(request, queryset)
 
+    def history_form_view(
+        self, request: HttpRequest, object_id: str, version_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        # "Revert to this version" saves through save_model too.
+        if request.method != "POST":
+            return super().history_form_view(request, object_id, version_id, extra_context)
+        with tallied(self._articles(request, object_id)):
+            return super().history_form_view(request, object_id, version_id, extra_context)
+
 
 class QuoteAdminForm(forms.ModelForm):
     # The version the page was rendered from, for the optimistic lock the

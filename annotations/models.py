@@ -1624,10 +1624,13 @@ class Quote(models.Model):
     def _tallied(self) -> AbstractContextManager[None]:
         """``tallies.tallied`` for a curated quote of a curated article (the statistics count
         its stances); nothing for the others, whose changes the statistics don't see."""
-        if (
-            not self.is_curated
-            or not Article.objects.filter(pk=self.article_id, status=Article.Status.CURATED).exists()
-        ):
+        if not self.is_curated:
+            return nullcontext()
+        # Read under the article's lock (this runs inside the write's transaction): a
+        # "mark curated" committed between this read and the write would count the
+        # article without this change, and this change would not count itself.
+        status = Article.objects.select_for_update().filter(pk=self.article_id).values_list("status", flat=True)
+        if list(status) != [Article.Status.CURATED]:
             return nullcontext()
         from .tallies import tallied
 
@@ -2682,9 +2685,10 @@ class ThrottleCountQuerySet(models.QuerySet["ThrottleCount"]):
             count, previous = cursor.fetchone()
         return int(count), int(previous)
 
-    def forget_before(self, period: int) -> int:
-        """Drop the counts of callers not seen since before ``period`` (they count as 0 anyway)."""
-        deleted, _ = self.filter(period__lt=period).delete()
+    def forget_before(self, period: int, *, prefix: str) -> int:
+        """Drop the counts of callers (keys starting ``prefix``: one rate's, whose periods these
+        are) not seen since before ``period``; they count as 0 anyway."""
+        deleted, _ = self.filter(key__startswith=prefix, period__lt=period).delete()
         return deleted
 
 

@@ -176,18 +176,21 @@ def add(tally: Tally, delta: dict[Key, int]) -> None:
         f"INSERT INTO {table} ({keys}, {measure}) VALUES ({values}) "  # noqa: S608  # nosec B608
         f"ON CONFLICT ({keys}) DO UPDATE SET {measure} = {table}.{measure} + excluded.{measure}"
     )
-    positive = [(*key, count) for key, count in delta.items() if count > 0]
-    if positive:
-        with connection.cursor() as cursor:
-            cursor.executemany(sql, positive)
-    # Fewer: the row exists (they were counted in it), and an INSERT of a negative
-    # count would fail the column's CHECK before ON CONFLICT is looked at.
-    negative = {key: count for key, count in delta.items() if count < 0}
-    for key, count in negative.items():
-        model.objects.filter(**dict(zip(tally.keys, key, strict=True))).update(
-            **{tally.measure: F(tally.measure) + count}
-        )
-    if negative:
+    # One pass in key order: each write locks its row until commit, and two changes
+    # that share rows (one moving a stance support → oppose, another oppose → support)
+    # must take those locks in the same order, or each waits for the other.
+    with connection.cursor() as cursor:
+        for key in sorted(delta):
+            count = delta[key]
+            if count > 0:
+                cursor.execute(sql, [*key, count])
+            else:
+                # Fewer: the row exists (they were counted in it), and an INSERT of a negative
+                # count would fail the column's CHECK before ON CONFLICT is looked at.
+                model.objects.filter(**dict(zip(tally.keys, key, strict=True))).update(
+                    **{tally.measure: F(tally.measure) + count}
+                )
+    if any(count < 0 for count in delta.values()):
         model.objects.filter(**{tally.measure: 0}).delete()
 
 

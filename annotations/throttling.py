@@ -62,7 +62,8 @@ class CountingThrottle(throttling.SimpleRateThrottle):
         self.elapsed = now - period * self.duration
         self.estimate = self.previous * (1 - self.elapsed / self.duration) + self.count
         if random.randrange(PRUNE_ONE_IN) == 0:  # noqa: S311  # nosec B311 (housekeeping, not security)
-            ThrottleCount.objects.forget_before(period - 1)
+            # This rate's callers only: another rate's periods are numbered on another scale.
+            ThrottleCount.objects.forget_before(period - 1, prefix=f"throttle_{self.scope}_")
         return self.estimate <= self.num_requests
 
     def wait(self) -> float | None:

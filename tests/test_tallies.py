@@ -283,3 +283,19 @@ def test_the_admins_quote_and_stance_forms_move_it(curated, admin_client):
     assert admin_client.post(url, {"post": "yes"}).status_code == 302
     assert tally_rows() == {}
     unchanged_from_scratch()
+
+
+def test_reverting_a_stance_from_its_admin_history_moves_it(curated, admin_client):
+    from django.urls import reverse
+
+    stance = curated["stance"]
+    oppose = StanceLabelFactory(slug="oppose")
+    url = reverse("admin:annotations_stance_change", args=[stance.pk])
+    form = {"quote": stance.quote_id, "target": stance.target_id, "label": oppose.pk, "intensity": 2, "note": ""}
+    assert admin_client.post(url, form).status_code == 302
+    first = stance.history.order_by("history_id").first()  # as it was made: support
+    revert = reverse("admin:annotations_stance_simple_history", args=[stance.pk, first.history_id])
+    form["label"] = stance.label_id
+    assert admin_client.post(revert, form).status_code == 302
+    assert [key[2] for key in tally_rows()] == ["support"]
+    unchanged_from_scratch()

@@ -100,12 +100,17 @@ def test_behind_a_proxy_any_forwarded_address_is_a_key(clock, monkeypatch, setti
     assert all(len(key) <= 100 and key.isascii() and key.isprintable() for key in keys)
 
 
-def test_callers_gone_for_two_periods_are_forgotten(clock):
+def test_callers_gone_for_two_periods_are_forgotten_within_their_own_rate(clock):
     ThrottleCount.objects.hit("throttle_user_1", 99)
     ThrottleCount.objects.hit("throttle_user_2", 100)
     ThrottleCount.objects.hit("throttle_user_3", 101)
-    assert ThrottleCount.objects.forget_before(100) == 1
-    assert sorted(ThrottleCount.objects.values_list("key", flat=True)) == ["throttle_user_2", "throttle_user_3"]
+    ThrottleCount.objects.hit("throttle_anon_10.0.0.1", 5)  # another rate: its periods are another scale
+    assert ThrottleCount.objects.forget_before(100, prefix="throttle_user_") == 1
+    assert sorted(ThrottleCount.objects.values_list("key", flat=True)) == [
+        "throttle_anon_10.0.0.1",
+        "throttle_user_2",
+        "throttle_user_3",
+    ]
 
 
 def test_hit_moves_a_row_on_to_the_next_period_keeping_the_last_count():
