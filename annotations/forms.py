@@ -122,8 +122,18 @@ def resolve_typed_speaker(form: forms.BaseForm, data: dict[str, Any]) -> None:
     """Without the autocomplete, a typed name or alias picks the speaker (the annotate
     page's quote form and the curated-quote editor alike)."""
     query = (data.get("speaker_query") or "").strip()
-    if data.get("speaker") or not query:
+    picked = data.get("speaker")
+    if not query:
         return
+    if picked is not None:
+        # The script keeps the box and the picked speaker together; without it, a name typed
+        # over the one shown is the analyst's choice, not the speaker the page was drawn with.
+        said = query.casefold()
+        if said in {picked.name.casefold(), str(picked).casefold()} or (
+            picked.aliases.filter(name__iexact=query).exists()
+        ):
+            return
+        data["speaker"] = None
     matches = list(Speaker.objects.filter(Q(name__iexact=query) | Q(aliases__name__iexact=query)).distinct()[:6])
     if len(matches) == 1:
         data["speaker"] = matches[0]
@@ -881,8 +891,11 @@ class CuratedQuoteForm(ModelErrorsOnShownFields):
         start, end = self.cleaned_data.get("start"), self.cleaned_data.get("end")
         if start is not None and end is not None:
             self.instance.text = self.instance.article.text[start:end]
-        if "speaker" in self.changed_data:
-            # The old role belongs to the old speaker; save() looks up the new one's.
+        picked = self.cleaned_data.get("speaker")
+        if (picked.pk if picked is not None else None) != self.instance.speaker_id:
+            # The old role belongs to the old speaker; save() looks up the new one's. (Compared
+            # with the stored speaker, not the posted field: a name typed without the script
+            # changes the speaker while the hidden field still holds the old one.)
             self.instance.speaker_role = None
         super()._post_clean()  # type: ignore[misc]  # a private hook, not in django-stubs
 

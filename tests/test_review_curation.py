@@ -172,7 +172,9 @@ def test_editing_a_curated_quote_changes_its_span_speaker_kind_and_stances(login
         client,
         curated,
         **new_span,
+        # As the page's speaker search sends a pick: the id and the name in the box.
         speaker=two.quotes["analyst"][1].speaker_id,
+        speaker_query=two.quotes["analyst"][1].speaker.name,
         kind="indirect",
         **{f"stance_{two.target.pk}": two.support.pk},
     )
@@ -194,6 +196,23 @@ def test_without_the_script_a_typed_speaker_name_picks_the_curated_quotes_speake
     assert response.status_code == 422
     assert "No speaker is called &#x27;Nobody Known&#x27;" in response.content.decode()
     client.post(url, form_data(client, curated, speaker="", speaker_query="The spokesman"))
+    curated.refresh_from_db()
+    assert curated.speaker.name == "The spokesman"
+
+
+def test_without_the_script_a_name_typed_over_the_shown_speaker_picks_that_speaker(login, reviewer, two, curated):
+    # The form is drawn with the quote's speaker in the hidden field and its name in the box;
+    # without the script only the box changes, and what was typed is the reviewer's choice.
+    client = login(reviewer)
+    url = reverse("annotations:review-edit-quote", args=[curated.pk])
+    before = curated.speaker.name
+    data = form_data(client, curated, speaker_query="The spokesman")
+    assert data["speaker"] == curated.speaker_id and before != "The spokesman"
+    client.post(url, data)
+    curated.refresh_from_db()
+    assert curated.speaker.name == "The spokesman"
+    response = client.post(url, form_data(client, curated, speaker_query="Nobody Known"), **HTMX)
+    assert response.status_code == 422
     curated.refresh_from_db()
     assert curated.speaker.name == "The spokesman"
 
