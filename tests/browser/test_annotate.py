@@ -490,8 +490,8 @@ def test_editing_labels_the_real_stance_and_a_refused_save_says_why_where_the_fo
         ("israel-low-profile-russia-ukraine", "oppose")
     ]
 
-    # A stance added and labelled but given no target: refused, and the refusal is in view,
-    # focused and announced, not off-screen.
+    # A stance added and labelled but given no target: refused, and the refusal is in view
+    # and focused, not off-screen; the focus reads it out, once (test_announcements.py).
     page.click(f"#quote-{quote.pk} .quote-link")
     page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
     panel_settled(page)
@@ -507,7 +507,7 @@ def test_editing_labels_the_real_stance_and_a_refused_save_says_why_where_the_fo
     )
     assert focused["cls"] == "errorlist" and "Choose a target for this stance" in focused["text"]
     assert focused["inView"]
-    page.wait_for_function("() => document.getElementById('announcer').textContent.includes('Choose a target')")
+    assert "Choose a target" not in page.locator("#announcer").text_content()
     quote.refresh_from_db()
     assert quote.version == 2
     assert [(s.target.slug, s.label.slug) for s in quote.stances.all()] == [
@@ -535,7 +535,7 @@ def test_submitting_with_an_incomplete_quote_asks_twice(page, log_in, seeded, sc
     # The script focuses Submit once htmx has settled the panel; Enter before that presses nothing.
     page.wait_for_function("() => document.activeElement?.matches('#quote-panel button.primary')")
     page.keyboard.press("Enter")  # the autofocused Submit, without the confirmation
-    page.wait_for_selector("#quote-panel .incomplete-list[role=alert]")
+    page.wait_for_selector("#quote-panel .incomplete-list.message.error")
     page.screenshot(path=str(screenshot_dir / "submit-incomplete.png"))
     assert Assignment.objects.get(article=article, annotator=analyst).status == "in_progress"
 

@@ -794,22 +794,21 @@
       showPosition(newPanel);
       showSuggestion(newPanel);
       if (errors.length) {
-        // Not saved: the first problem comes into view and takes the focus, and all are read out.
+        // Refused (a save, an undo, a suggestion): the first problem comes into view and
+        // takes the focus, where the analyst fixes it, and a screen reader reads it there.
+        // So it is no live region (the template), and the announcer speaks only if the
+        // focus did not land on it: copying it there too ("Not saved. …", an undo's as
+        // well) said it twice. The other errors stand by their own fields.
         const first = errors[0];
         const row = first.closest(".stance-row");
         if (row) setCurrentRow(row);
         first.tabIndex = -1;
         first.scrollIntoView({ block: "center" });
         first.focus({ preventScroll: true });
-        announce(
-          "Not saved. " +
-            errors
-              .map(function (error) {
-                const field = error.closest(".stance-row") ? "Stance " + (stanceRows().indexOf(error.closest(".stance-row")) + 1) + ": " : "";
-                return field + error.textContent.trim();
-              })
-              .join(" ")
-        );
+        if (!first.contains(document.activeElement)) {
+          const stance = row ? "Stance " + (stanceRows().indexOf(row) + 1) + ": " : "";
+          announce(stance + first.textContent.trim());
+        }
         return;
       }
       if (focusTextNext) {
