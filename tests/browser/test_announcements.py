@@ -20,6 +20,18 @@ from .test_annotate import panel_settled
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
+
+def open_quote(page, quote) -> None:
+    """Open a saved quote in the panel and wait until its form has settled there.
+
+    The page already holds a form ``#quote-form`` (the new quote's), so waiting for that
+    selector alone returns before the saved quote's form has replaced it, and a change
+    made then is lost with the old form."""
+    page.click(f"#quote-{quote.pk} a.quote-link")
+    page.wait_for_selector(f"#quote-form[action='/quotes/{quote.pk}/']")
+    panel_settled(page)
+
+
 LIVE = "[aria-live]:not([aria-live=off]), [role=status], [role=alert], [role=log], [role=marquee], [role=timer]"
 
 HEARD = r"""([text, live]) => {
@@ -75,8 +87,7 @@ def test_a_save_and_its_undo_are_each_announced_once(page, log_in):
 
     log_in(analyst)
     page.goto(article.annotate_url)
-    page.click(f"#quote-{quote.pk} a.quote-link")
-    page.wait_for_selector("#quote-form")
+    open_quote(page, quote)
     page.check("input[name=kind][value=indirect]")
     page.click("#save-quote")
     message = page.locator("#quote-panel .message.success")
@@ -100,9 +111,7 @@ def test_a_refused_save_is_announced_once_where_the_focus_fixes_it(page, log_in)
 
     log_in(analyst)
     page.goto(article.annotate_url)
-    page.click(f"#quote-{quote.pk} a.quote-link")
-    page.wait_for_selector("#quote-form")
-    panel_settled(page)
+    open_quote(page, quote)
     # A second stance, labelled but given no target: the server refuses the save (422).
     page.check("input[name=kind][value=indirect]")
     page.click("#add-stance")
@@ -134,8 +143,7 @@ def test_a_refused_undo_is_announced_once_as_an_undo_not_a_save(page, log_in):
 
     log_in(analyst)
     page.goto(article.annotate_url)
-    page.click(f"#quote-{quote.pk} a.quote-link")
-    page.wait_for_selector("#quote-form")
+    open_quote(page, quote)
     page.check("input[name=kind][value=indirect]")
     page.click("#save-quote")
     page.locator("#quote-panel form.undo button").wait_for()
