@@ -189,7 +189,12 @@ class QuoteFilter(filters.FilterSet):
     )
     target = filters.CharFilter(
         method=_unfiltered,
-        help_text="Target slug; includes the targets below it (iran-nuclear finds jcpoa-return).",
+        help_text="Target slug; includes the targets below it (iran-nuclear finds jcpoa-return) unless children=0.",
+    )
+    children = filters.ChoiceFilter(
+        choices=[("1", "with the targets below it"), ("0", "the target alone")],
+        method=_unfiltered,
+        help_text="With target: 1 (default) takes the targets below it too; 0 the target alone.",
     )
     label = filters.CharFilter(
         method=_unfiltered,
@@ -234,8 +239,13 @@ class QuoteFilter(filters.FilterSet):
         return super().filter_queryset(queryset)
 
     def target_ids(self, target: Target) -> set[int]:
-        """The targets ``target=`` stands for: the target and every target below it."""
-        return target.descendant_ids()
+        """The targets ``target=`` stands for: the target and every target below it, or
+        with ``children=0`` the target alone. Asked by the filter, the statistics and the
+        pages: the hierarchy is walked once."""
+        if getattr(self, "_target_ids", None) is None:
+            children = self.form.cleaned_data.get("children") != "0"
+            self._target_ids = target.descendant_ids() if children else {target.pk}
+        return set(self._target_ids)
 
     def filter_speaker_country(self, queryset: QuerySet[Quote], name: str, value: str) -> QuerySet[Quote]:
         return queryset.filter(speaker__country=value.strip().upper())
@@ -267,8 +277,9 @@ class DatasetFilter(QuoteFilter):
     def __init__(self, data: Any = None, queryset: QuerySet[Quote] | None = None, **kwargs: Any) -> None:
         super().__init__(data, queryset, **kwargs)
         # Not filters of a dataset: the layer is always curated, and the others are
-        # the API's (one article, one speaker id, the raw layer's annotator, an order).
-        for name in ("layer", "article", "speaker", "annotator", "ordering"):
+        # the API's (one article, one speaker id, the raw layer's annotator, an order;
+        # the targets below a target are always taken).
+        for name in ("layer", "article", "speaker", "annotator", "ordering", "children"):
             del self.filters[name]
         targets = [("", "All targets"), *Target.objects.order_by("name").values_list("slug", "name")]
         labels = [("", "All labels"), *StanceLabel.objects.order_by("order", "name").values_list("slug", "name")]
@@ -317,11 +328,6 @@ class StanceStatsFilter(QuoteFilter):
         widget=CommaSeparatedSelectMultiple,
         help_text="Count by label and also by speaker, country and/or target: comma-separated or repeated.",
     )
-    children = filters.ChoiceFilter(
-        choices=[("1", "with the targets below it"), ("0", "the target alone")],
-        method=_unfiltered,
-        help_text="With target: 1 (default) counts the targets below it too; 0 the target alone.",
-    )
 
     # What the pages' forms call the filters (django-filter would name them after the lookups).
     labels = {
@@ -344,13 +350,6 @@ class StanceStatsFilter(QuoteFilter):
             self.filters[name].extra["widget"] = forms.DateInput(attrs={"type": "date"})
         # The pages offer the labels to pick from (read when a page draws the form, never for the API).
         self.filters["label"].extra["widget"] = forms.Select(choices=_label_choices)  # type: ignore[arg-type]  # a callable, read lazily (Django 5+); the stubs know only lists
-
-    def target_ids(self, target: Target) -> set[int]:
-        # Asked by the filter, the statistics and the page: the hierarchy is walked once.
-        if getattr(self, "_target_ids", None) is None:
-            children = self.form.cleaned_data.get("children") != "0"
-            self._target_ids = target.descendant_ids() if children else {target.pk}
-        return set(self._target_ids)
 
 
 # Statistics count the curated layer only, over every article: the raw layer's

@@ -162,6 +162,23 @@ def test_the_quote_list_pages_through(history, researcher):
     assert len(re.findall(r"<li hx-disable>\s*<blockquote>", third)) == 14
 
 
+@pytest.mark.parametrize("children", ["1", "0"])
+def test_the_same_list_from_the_api_is_the_pages_list(history, researcher, children):
+    client = client_for(researcher)
+    html = client.get(TARGET, {"children": children}).content.decode()
+    count = int(re.search(r"(\d+) quotes?, newest first", html).group(1))
+    link = re.search(r'<a href="([^"]+)">The same list from the API</a>', html).group(1).replace("&amp;", "&")
+    assert ("children=0" in link) == (children == "0")
+    ids, url = [], link
+    while url:
+        body = client.get(url).json()
+        ids += [quote["id"] for quote in body["results"]]
+        url = body["next"]
+    assert len(set(ids)) == len(ids) == count
+    # The target alone has fewer quotes than the target with its children, and the API agrees.
+    assert count == (27 if children == "0" else 54)
+
+
 @pytest.mark.parametrize(
     "query",
     ["interval=week", "interval=all", "by=article", "label=no-such-label", "published_after=soon", "children=7"],

@@ -140,7 +140,7 @@ def target_detail(request: AuthedRequest, slug: str) -> HttpResponse:
     )
     page = Paginator(quotes, 20).get_page(request.GET.get("page"))
     # The quote list's API takes the filters but not the statistics' own parameters.
-    quotes_query = api_params(query, {"interval", "group_by", "children"})
+    quotes_query = api_params(query, {"interval", "group_by"})
     context.update(
         {
             "speakers": speakers[:MOST_SPEAKERS],
