@@ -213,3 +213,48 @@ def test_half_an_object_storage_configuration_is_refused(env, message):
     result = default_storage("1", **env)
     assert result.returncode != 0
     assert message in result.stderr
+
+
+def database_options(**env: str) -> dict:
+    clean = {key: value for key, value in os.environ.items() if key not in {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS"}}
+    clean.pop("DISABLE_SERVER_SIDE_CURSORS", None)
+    clean.pop("DATABASE_PREPARED_STATEMENTS", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django, json; django.setup(); from django.conf import settings; "
+            "print(json.dumps({name: db.get('OPTIONS', {}) for name, db in settings.DATABASES.items()}))",
+        ],
+        cwd=ROOT,
+        env={**clean, "DJANGO_SETTINGS_MODULE": "config.settings", "DEBUG": "1", **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+PG = "postgres://demarche@db.example:5432/demarche"
+PREPARED = {"server_side_binding": True, "prepare_threshold": 2}
+
+
+@pytest.mark.parametrize(
+    ("env", "prepared"),
+    [
+        ({}, True),
+        ({"DISABLE_SERVER_SIDE_CURSORS": "1"}, False),  # a transaction pooler: off unless asked
+        ({"DISABLE_SERVER_SIDE_CURSORS": "1", "DATABASE_PREPARED_STATEMENTS": "1"}, True),
+        ({"DATABASE_PREPARED_STATEMENTS": "0"}, False),
+    ],
+)
+def test_postgresql_prepares_repeated_queries_unless_a_pooler_or_the_setting_says_not(env, prepared):
+    options = database_options(DATABASE_URL=PG, DATABASE_REPLICA_URL=PG.replace("db.", "replica."), **env)
+    for name in ("default", "replica"):
+        assert (options[name].items() >= PREPARED.items()) == prepared, (name, options[name])
+
+
+def test_sqlite_takes_no_postgresql_options():
+    options = database_options(DATABASE_URL="sqlite:///demo.sqlite3")
+    assert not {"server_side_binding", "prepare_threshold"} & set(options["default"])
