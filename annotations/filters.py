@@ -12,6 +12,7 @@ may read (``Quote.objects.visible_to``); they only ever narrow it.
 from __future__ import annotations
 
 import copy
+from collections import OrderedDict
 from typing import Any, ClassVar, cast
 
 import django_filters as filters
@@ -167,21 +168,22 @@ class FilterSet(filters.FilterSet):
         self, data: Any = None, queryset: QuerySet | None = None, *, request: Any = None, prefix: str | None = None
     ) -> None:
         if queryset is None:
-            queryset = self._meta.model._default_manager.all()
+            queryset = self._meta.model._default_manager.all()  # type: ignore[attr-defined]  # FilterSetMetaclass sets _meta
         self.is_bound = data is not None
         self.data = data or QueryDict()
         self.queryset = queryset
         self.request = request
         self.form_prefix = prefix
-        self.filters = {}
+        self.filters = OrderedDict()
         for name, base_filter in self.base_filters.items():
             filter_ = copy.copy(base_filter)
             filter_.extra = dict(base_filter.extra)
             filter_.__dict__.pop("_field", None)  # built from this copy's extra when asked
             if filter_.method is not None:
                 filter_.method = filter_.method  # a FilterMethod of this copy's, which finds this filterset
-            filter_.model = queryset.model
-            filter_.parent = self
+            # What django-filter's own __init__ sets on each filter (the stubs don't declare them).
+            filter_.model = queryset.model  # type: ignore[attr-defined]
+            filter_.parent = self  # type: ignore[attr-defined]
             self.filters[name] = filter_
 
     def get_form_class(self) -> type[forms.Form]:
