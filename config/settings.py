@@ -152,6 +152,9 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Django's widget templates, written out in Python for the plain inputs and selects
+# (the same markup; annotations/renderers.py).
+FORM_RENDERER = "annotations.renderers.FastWidgetRenderer"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [
