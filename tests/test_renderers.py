@@ -61,6 +61,37 @@ def test_a_select_is_the_templates_markup(value, attrs, choices):
     assert written == rendered
 
 
+@pytest.mark.parametrize("wrap_label", [False, True])
+@pytest.mark.parametrize("attrs", ATTRS)
+@pytest.mark.parametrize("widget_class", [forms.RadioSelect, forms.CheckboxSelectMultiple])
+def test_a_radio_or_checkbox_tag_is_the_templates_markup(widget_class, attrs, wrap_label):
+    # As a page draws them one by one: {% for radio in form.kind %}{{ radio.tag }}…
+    class Choice(forms.Form):
+        field = forms.ChoiceField(choices=CHOICES[:3] + CHOICES[5:], widget=widget_class(attrs=dict(attrs)))
+
+    form = Choice({"field": "2"})
+    for radio in form["field"]:
+        radio.renderer = fast
+        written = radio.tag(wrap_label=wrap_label)
+        radio.renderer = engine
+        assert written == radio.tag(wrap_label=wrap_label)
+
+
+@pytest.mark.parametrize("data", [{}, {"name": ""}, {"name": HOSTILE}, {"name": "x" * 50}])
+def test_a_fields_error_list_is_the_templates_markup(data):
+    class Named(forms.Form):
+        name = forms.CharField(max_length=20)
+
+        def clean(self):
+            raise forms.ValidationError(HOSTILE)
+
+    form = Named(data or None)
+    form.is_valid()
+    for errors in (form["name"].errors, form.non_field_errors()):
+        assert errors.render(renderer=fast) == errors.render(renderer=engine)
+    assert Named()["name"].errors.render(renderer=fast) == ""
+
+
 def test_an_attribute_named_items_fails_as_the_template_does():
     # The template reads attrs.items as that key and can't unpack it: the engine's error, not other markup.
     attrs = {"items": "not the dict's items"}
