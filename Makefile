@@ -197,6 +197,9 @@ ci:
 	@printf '\n== %s ==\n' "Benchmarks (quick)"
 	@# Checks that every job runs (not its timings): small sizes, under two minutes.
 	$(MAKE) bench QUICK=1
+	@printf '\n== %s ==\n' "Beside doccano (quick; reporting, never failing CI)"
+	@# Installs doccano 1.8.4 in its own virtualenv the first time: a failure or a hang is reported, not fatal.
+	-timeout --kill-after=60 1200 $(PY) -m bench.peers --quick
 	@printf '\n== %s ==\n' "Resilience"
 	@# Load (50 clients), concurrent edits, a pg_dump round trip, then a PostgreSQL
 	@# restart mid-write, on a throwaway cluster of the tests' own.

@@ -1085,6 +1085,9 @@ def main(argv: list[str] | None = None) -> int:
         **({"seconds": args.seconds} if args.seconds else {}),
     )
     mode = "quick" if args.quick else "full"
+    # Stopped from outside (CI's time limit): unwind as on an error, so the servers stop and the
+    # run's databases are dropped rather than left behind.
+    signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(143))
     started = time.monotonic()
     stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
     suffix = f"{stamp.lower()}_{os.getpid()}"
