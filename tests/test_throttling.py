@@ -100,6 +100,23 @@ def test_behind_a_proxy_any_forwarded_address_is_a_key(clock, monkeypatch, setti
     assert all(len(key) <= 100 and key.isascii() and key.isprintable() for key in keys)
 
 
+def test_a_request_drawn_for_housekeeping_forgets_its_rates_gone_callers(clock, monkeypatch, researcher):
+    period = int(clock[0] // 3600)  # the user rate's periods (10,000 an hour)
+    ThrottleCount.objects.hit("throttle_user_gone", period - 2)
+    ThrottleCount.objects.hit("throttle_user_recent", period - 1)
+    ThrottleCount.objects.hit("throttle_anon_10.0.0.1", 5)  # another rate's scale: left alone
+    client = api_client(researcher)
+    assert client.get("/api/v1/stance-labels/").status_code == 200  # not drawn (the suite's default)
+    assert ThrottleCount.objects.filter(key="throttle_user_gone").exists()
+    monkeypatch.setattr(throttling, "PRUNE_ONE_IN", 1)  # every request drawn
+    assert client.get("/api/v1/stance-labels/").status_code == 200
+    assert sorted(ThrottleCount.objects.values_list("key", flat=True)) == [
+        "throttle_anon_10.0.0.1",
+        f"throttle_user_{researcher.pk}",
+        "throttle_user_recent",
+    ]
+
+
 def test_callers_gone_for_two_periods_are_forgotten_within_their_own_rate(clock):
     ThrottleCount.objects.hit("throttle_user_1", 99)
     ThrottleCount.objects.hit("throttle_user_2", 100)
