@@ -399,6 +399,38 @@ def _jsonl_copy_statement(queryset: QuerySet[Quote], connection: BaseDatabaseWra
     return connection.ops.compose_sql(statement, params)  # type: ignore[attr-defined]  # PostgreSQL's ops only, as here
 
 
+def postgresql_renders(queryset: QuerySet[Quote]) -> bool:
+    """Whether PostgreSQL can write these quotes as the API renders them (``rendered_quotes``)."""
+    return _postgresql_can_write_lines(queryset)
+
+
+# The lookups the API's orderings key on, as named in the SQL above.
+_LINE_COLUMN_OF = {lookup: name for name, lookup in _LINE_COLUMNS.items()}
+
+
+def rendered_quotes(queryset: QuerySet[Quote], keys: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """The quotes of ``queryset`` (filtered, ordered and sliced as given), each one's JSON under
+    ``"json"`` beside the values of the lookups ``keys`` (a cursor's keys), in one statement.
+
+    The JSON is the JSONL export's line, written by PostgreSQL: what ``quote_representations``
+    returns, encoded as ``_json`` encodes it but for the escapes, which are the caller's
+    (``_inert`` for a file, DRF's renderer's for an API answer). Three queries and the
+    rendering in Python (~2 ms for a page of ten) become one query.
+    """
+    connection = connections[queryset.db]
+    columns = queryset.values_list(*_LINE_COLUMNS.values())
+    sql, params = columns.query.get_compiler(connection=connection, elide_empty=False).as_sql()
+    names = ", ".join(f'"{name}"' for name in _LINE_COLUMNS)
+    keys = list(keys)
+    selected = "".join(f', q."{_LINE_COLUMN_OF[key]}"' for key in keys)
+    # PostgreSQL keeps the subquery's order: nothing above it joins, groups or sorts.
+    # (S608/B608: this module's SQL around the ORM's compiled SQL; the values are parameters.)
+    statement = f"SELECT {_QUOTE_LINE_SQL}{selected} FROM ({sql}) AS q({names})"  # noqa: S608  # nosec B608
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return [{"json": line, **dict(zip(keys, values, strict=True))} for line, *values in cursor.fetchall()]
+
+
 def _jsonl_by_postgresql(queryset: QuerySet[Quote], progress: Progress | None) -> Iterator[str]:
     """The lines of _jsonl_by_serializer, written by PostgreSQL and streamed through COPY."""
     connection = connections[queryset.db]
