@@ -29,7 +29,7 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import batched, groupby
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 import pyarrow as pa
@@ -38,7 +38,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Field, Prefetch, QuerySet
 from django.utils import timezone
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
@@ -404,6 +404,9 @@ def postgresql_renders(queryset: QuerySet[Quote]) -> bool:
     return _postgresql_can_write_lines(queryset)
 
 
+_USER = get_user_model()
+_USERNAME_COLUMN = cast("Field[Any, Any]", _USER._meta.get_field(_USER.USERNAME_FIELD)).column
+
 # The columns _QUOTE_LINE_SQL reads (named as in _LINE_COLUMNS), for a quote q0 and the
 # rows it points to: the joins the ORM makes for _LINE_COLUMNS' lookups, written out once.
 _LINE_ROW_SQL = f"""
@@ -414,14 +417,14 @@ _LINE_ROW_SQL = f"""
            q0.addressee_id, ad.name, ad.country,
            q0.attribution_group, q0.parent_id,
            q0.article_id, a.title, a.outlet, a.published_on, a.url,
-           q0.is_curated, u."{get_user_model()._meta.get_field(get_user_model().USERNAME_FIELD).column}",
+           q0.is_curated, u."{_USERNAME_COLUMN}",
            q0.version, q0.guidelines_version, q0.created_at, q0.updated_at
       FROM annotations_quote q0
       JOIN annotations_article a ON a.id = q0.article_id
       LEFT JOIN annotations_speaker s ON s.id = q0.speaker_id
       LEFT JOIN annotations_speakerrole r ON r.id = q0.speaker_role_id
       LEFT JOIN annotations_speaker ad ON ad.id = q0.addressee_id
-      LEFT JOIN "{get_user_model()._meta.db_table}" u ON u.id = q0.annotator_id
+      LEFT JOIN "{_USER._meta.db_table}" u ON u.id = q0.annotator_id
      WHERE q0.id = page.id
 """  # noqa: S608  # nosec B608
 
