@@ -48,6 +48,7 @@ from ..models import (
     Target,
     UndoRefused,
     VersionConflict,
+    article_opened_by,
 )
 from ..requests import AuthedRequest
 from ..roles import analyst_required, is_analyst, is_researcher, is_reviewer, reviewer_required
@@ -247,7 +248,9 @@ def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) ->
 
 
 def _get_article(request: AuthedRequest, pk: int) -> Article:
-    article = get_object_or_404(Article.objects.visible_to(request.user).with_annotatable(request.user), pk=pk)
+    article = article_opened_by(request.user, pk)
+    if article is None:
+        raise Http404("No such article, or not one you may open.")
     article.read_detection()
     return article
 

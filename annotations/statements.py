@@ -1,0 +1,107 @@
+"""Querysets built and compiled once per shape, then run with each request's values.
+
+Building a queryset with a few ``Exists()`` and compiling it to SQL costs Django
+2–3 ms, where PostgreSQL answers the query in a fraction of that: the annotate
+page spent ~6 ms reading its article (``visible_to`` and ``with_annotatable``),
+and a quote's save ~1.5 ms building the same lookup. A ``Statement`` builds its
+queryset once for each shape, with stand-in values, compiles it, and keeps the
+SQL; a request runs the kept SQL with its own values where the stand-ins were.
+(SQLAlchemy calls these baked queries.) The SQL text is the same on every call,
+so PostgreSQL's prepared statements serve it too.
+
+The shape is what decides the queryset's form other than the values: the user's
+roles (``visible_to`` branches on them), and the database. The rule for a
+builder: its queryset depends on its arguments, the user's roles and nothing
+else. A value read while building (the time, a setting) would be kept with the
+SQL; pass it as an argument instead. A stand-in that Django writes into the SQL
+text rather than passing as a parameter is refused when the statement is first
+compiled, so a builder that breaks the rule that way fails in the tests.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
+from django.db.models import Model, QuerySet
+
+from .roles import remember_roles, roles_of
+
+if TYPE_CHECKING:
+    from django.db.models.query import RawQuerySet
+
+    from .roles import AnyUser
+
+# Values no row holds (ids are positive) and no query is otherwise given.
+_STAND_INS = tuple(-(2**62) - number for number in range(8))
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # Each parameter: (True, n) for the n-th value of a call, else (False, the value).
+    params: tuple[tuple[bool, Any], ...]
+
+    def bind(self, values: Sequence[int]) -> list[Any]:
+        return [values[value] if is_slot else value for is_slot, value in self.params]
+
+
+class Statement[M: Model]:
+    """``build(user, *ids)``, a queryset of ``model``, compiled once per shape; ``raw`` and
+    ``sql`` run it for a user and ids."""
+
+    _cache_limit = 256
+
+    def __init__(self, model: type[M], name: str, build: Callable[..., QuerySet[M]]) -> None:
+        self.model = model
+        self.name = name
+        self.build = build
+        self._compiled: dict[Hashable, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def sql(self, user: AnyUser, *ids: int, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[Any]]:
+        """The SQL and parameters of ``build(user, *ids)``, compiled for this shape once."""
+        if not user.is_authenticated:
+            raise ValueError(f"{self.name}: a statement is for a signed-in user")
+        if not all(type(value) is int for value in ids):
+            raise TypeError(f"{self.name}: the values are ids (int), not {[type(value) for value in ids]}")
+        key = (using, len(ids), user.is_active, user.is_superuser, roles_of(user))
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            compiled = self._compile(user, len(ids), using)
+            with self._lock:
+                if len(self._compiled) >= self._cache_limit:
+                    self._compiled.clear()
+                self._compiled[key] = compiled
+        return compiled.sql, compiled.bind([user.pk, *ids])
+
+    def raw(self, user: AnyUser, *ids: int, using: str = DEFAULT_DB_ALIAS) -> RawQuerySet[M]:
+        """The rows of ``build(user, *ids)`` as model instances, annotations set as attributes."""
+        sql, params = self.sql(user, *ids, using=using)
+        return self.model._default_manager.db_manager(using).raw(sql, params)
+
+    def _compile(self, user: AnyUser, count: int, using: str) -> _Compiled:
+        stand_in = get_user_model()(
+            pk=_STAND_INS[0], is_active=user.is_active, is_superuser=user.is_superuser, is_staff=user.is_staff
+        )
+        remember_roles(stand_in, roles_of(user))
+        queryset = self.build(stand_in, *_STAND_INS[1 : 1 + count])
+        if queryset.model is not self.model:
+            raise ImproperlyConfigured(f"{self.name}: built a queryset of {queryset.model}, not {self.model}")
+        # elide_empty=False: a queryset that can match nothing (a user without a role)
+        # compiles to a query with no rows rather than raising EmptyResultSet.
+        sql, params = queryset.query.get_compiler(using=using, elide_empty=False).as_sql()
+        slots = {value: index for index, value in enumerate(_STAND_INS[: 1 + count])}
+        for value in slots:
+            if str(value) in sql:
+                raise ImproperlyConfigured(f"{self.name}: Django wrote a value into the SQL; it can't be reused")
+        return _Compiled(sql, tuple(_slot_or_value(value, slots) for value in params))
+
+
+def _slot_or_value(value: Any, slots: dict[int, int]) -> tuple[bool, Any]:
+    return (True, slots[value]) if type(value) is int and value in slots else (False, value)

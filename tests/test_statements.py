@@ -1,0 +1,90 @@
+"""Statements compiled once per shape (annotations/statements.py): they must answer what the
+queryset they were built from answers, for every role, and refuse what can't be reused."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import AnonymousUser, Group
+from django.core.exceptions import ImproperlyConfigured
+from django.db.models.expressions import RawSQL
+
+from annotations.models import Article, Assignment, article_opened_by
+from annotations.roles import Role
+from annotations.statements import Statement
+
+from .factories import ArticleFactory, AssignmentFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def opened_by_the_orm(user, pk: int):
+    return Article.objects.visible_to(user).with_annotatable(user).filter(pk=pk).first()
+
+
+@pytest.fixture
+def articles(analyst, second_analyst):
+    """An article in each state an analyst meets: theirs, another's, the pool, closed, submitted, curated."""
+    mine = AssignmentFactory(annotator=analyst, article=ArticleFactory(pool=False)).article
+    theirs = AssignmentFactory(annotator=second_analyst, article=ArticleFactory(pool=False)).article
+    submitted = AssignmentFactory(
+        annotator=analyst, article=ArticleFactory(pool=False), status=Assignment.Status.SUBMITTED
+    ).article
+    return {
+        "mine": mine,
+        "theirs": theirs,
+        "submitted": submitted,
+        "pool": ArticleFactory(pool=True),
+        "closed": ArticleFactory(pool=False),
+        "curated": ArticleFactory(status=Article.Status.CURATED),
+    }
+
+
+def test_the_opened_article_is_the_querysets_for_every_role_and_state(
+    articles, analyst, second_analyst, reviewer, researcher, outsider
+):
+    superuser = UserFactory(username="root", is_superuser=True)
+    inactive = UserFactory(username="gone", role="analyst", is_active=False)
+    seen = set()
+    for user in (analyst, second_analyst, reviewer, researcher, outsider, superuser, inactive):
+        for name, article in [*articles.items(), ("missing", Article(pk=10**9))]:
+            expected = opened_by_the_orm(user, article.pk)
+            found = article_opened_by(user, article.pk)
+            assert (found is None) == (expected is None), (user.username, name)
+            if found is not None:
+                assert (found.pk, found.text) == (expected.pk, expected.text)
+                assert found.annotatable is expected.annotatable
+                seen.add((user.username, name, found.annotatable))
+    # The grid is not trivially empty: each answer occurs.
+    assert ("analyst", "mine", True) in seen and ("analyst", "submitted", False) in seen
+    assert ("analyst", "curated", False) in seen and ("analyst", "theirs", False) not in seen
+    assert ("reviewer", "theirs", True) in seen and ("researcher", "curated", False) in seen
+
+
+def test_a_role_given_or_taken_changes_the_answer_at_once(articles, analyst):
+    theirs = articles["theirs"].pk
+    assert article_opened_by(analyst, theirs) is None
+    analyst.groups.add(Group.objects.get(name=Role.REVIEWER))
+    del analyst._demarche_roles  # a new request reads the roles again
+    assert article_opened_by(analyst, theirs).annotatable is True
+
+
+def test_each_user_gets_their_own_values_from_the_same_sql(articles, analyst, second_analyst):
+    mine, theirs = articles["mine"].pk, articles["theirs"].pk
+    assert article_opened_by(analyst, mine) is not None and article_opened_by(analyst, theirs) is None
+    assert article_opened_by(second_analyst, theirs) is not None and article_opened_by(second_analyst, mine) is None
+
+
+def test_a_builder_whose_value_django_writes_into_the_sql_is_refused(analyst):
+    # The mistake the check is for: a value formatted into SQL (an id, so no injection here).
+    inlined = Statement(Article, "inlined", lambda user, pk: Article.objects.annotate(n=RawSQL(f"{pk}", [])))  # noqa: S611
+    with pytest.raises(ImproperlyConfigured, match="wrote a value into the SQL"):
+        inlined.sql(analyst, 1)
+
+
+def test_a_statement_takes_ids_and_a_signed_in_user(analyst):
+    statement = Statement(Article, "by id", lambda user, pk: Article.objects.filter(pk=pk))
+    with pytest.raises(TypeError):
+        statement.sql(analyst, "1")
+    with pytest.raises(ValueError, match="signed-in"):
+        statement.sql(AnonymousUser(), 1)
+    assert article_opened_by(AnonymousUser(), 1) is None
