@@ -7,9 +7,12 @@ import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models.expressions import RawSQL
+from rest_framework import serializers
+from rest_framework.test import APIRequestFactory
 
 from annotations.models import Article, Assignment, article_opened_by
 from annotations.roles import Role
+from annotations.serializers import QuoteWriteSerializer
 from annotations.statements import Statement
 
 from .factories import ArticleFactory, AssignmentFactory, UserFactory
@@ -88,3 +91,27 @@ def test_a_statement_takes_ids_and_a_signed_in_user(analyst):
     with pytest.raises(ValueError, match="signed-in"):
         statement.sql(AnonymousUser(), 1)
     assert article_opened_by(AnonymousUser(), 1) is None
+
+
+@pytest.mark.parametrize(
+    "value", ["mine", "theirs", "curated", "mine-as-text", True, 1.5, -1, 0, 2**64, "x", None, [1], {"id": 1}]
+)
+def test_the_apis_article_field_answers_what_drfs_own_field_answers(articles, analyst, value):
+    if isinstance(value, str):
+        named = {name: article.pk for name, article in articles.items()} | {"mine-as-text": str(articles["mine"].pk)}
+        value = named.get(value, value)
+    request = APIRequestFactory().post("/api/v1/quotes/")
+    request.user = analyst
+    field = QuoteWriteSerializer(context={"request": request}).fields["article"]
+    reference = serializers.PrimaryKeyRelatedField(
+        queryset=Article.objects.visible_to(analyst).with_annotatable(analyst)
+    )
+
+    def outcome(of):
+        try:
+            article = of.run_validation(value)
+        except serializers.ValidationError as error:
+            return ("refused", error.detail)
+        return ("found", article.pk, bool(article.annotatable))
+
+    assert outcome(field) == outcome(reference)
