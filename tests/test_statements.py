@@ -10,12 +10,13 @@ from django.db.models.expressions import RawSQL
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 
-from annotations.models import Article, Assignment, article_opened_by
+from annotations.models import Article, Assignment, Quote, Stance, Suggestion, SuggestionDecision, article_opened_by
 from annotations.roles import Role
 from annotations.serializers import QuoteWriteSerializer
 from annotations.statements import Statement
+from annotations.views.workspace import _LISTED_COLUMNS, _PAGE_CHIPS, _PAGE_QUOTES, _PAGE_SUGGESTIONS
 
-from .factories import ArticleFactory, AssignmentFactory, UserFactory
+from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, StanceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +116,47 @@ def test_the_apis_article_field_answers_what_drfs_own_field_answers(articles, an
         return ("found", article.pk, bool(article.annotatable))
 
     assert outcome(field) == outcome(reference)
+
+
+def test_the_annotate_pages_reads_are_the_querysets_for_every_role(
+    articles, analyst, second_analyst, reviewer, researcher
+):
+    mine, curated = articles["mine"], articles["curated"]
+    for article, annotator, is_curated in [
+        (mine, analyst, False),
+        (mine, second_analyst, False),
+        (curated, None, True),
+    ]:
+        for start in (1, 10):
+            quote = QuoteFactory(article=article, annotator=annotator, is_curated=is_curated, start=start, end=51)
+            StanceFactory(quote=quote)
+    Suggestion.objects.create(article=mine, start=0, end=5, text=mine.text[:5], detector_version="old")  # superseded
+    for start, end in [(1, 51), (60, 80), (85, 100)]:  # the first on a span the analyst marked
+        Suggestion.objects.create(article=mine, start=start, end=end, text=mine.text[start:end], detector_version="new")
+    SuggestionDecision.objects.create(
+        suggestion=Suggestion.objects.get(start=85),
+        annotator=second_analyst,
+        outcome=SuggestionDecision.Outcome.REJECTED,
+    )
+    found = set()
+    for user in (analyst, second_analyst, reviewer, researcher):
+        for article in (mine, curated):
+            for layer in (False, True):
+                quotes = Quote.objects.visible_to(user).filter(article_id=article.pk, is_curated=layer)
+                expected_rows = list(quotes.order_by("start", "-end", "id").values_list(*_LISTED_COLUMNS))
+                assert _PAGE_QUOTES[layer].rows(user, article.pk) == expected_rows
+                chips = Stance.objects.filter(quote__in=quotes.values("pk")).order_by(
+                    "quote_id", "label__order", "label_id", "target__name"
+                )
+                assert _PAGE_CHIPS[layer].rows(user, article.pk) == list(
+                    chips.values_list("quote_id", "label__slug", "label__name", "target__name")
+                )
+                found.add((user.username, article.pk, layer, len(expected_rows)))
+            expected = list(Suggestion.objects.on_page(article, user).in_text_order().values_list("pk", flat=True))
+            assert [suggestion.pk for suggestion in _PAGE_SUGGESTIONS.raw(user, article.pk)] == expected
+            found.add((user.username, "suggestions", article.pk, tuple(expected)))
+    assert ("analyst", mine.pk, False, 2) in found and ("reviewer", mine.pk, False, 4) in found
+    assert ("researcher", curated.pk, True, 2) in found and ("researcher", mine.pk, False, 0) in found
+    # Of the newest detection, less the analyst's marked span; less what the second analyst decided.
+    suggested = {entry[0]: entry[3] for entry in found if entry[1] == "suggestions" and entry[2] == mine.pk}
+    assert len(suggested["analyst"]) == 2 and len(suggested["analyst2"]) == 1 and len(suggested["reviewer"]) == 3

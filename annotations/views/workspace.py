@@ -9,7 +9,8 @@ every hx-post sits in a real form so the pages work without JavaScript.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, cast
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
 from django.contrib import messages
@@ -17,7 +18,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db import connection
-from django.db.models import Count, Prefetch, Q
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -52,7 +53,11 @@ from ..models import (
 )
 from ..requests import AuthedRequest
 from ..roles import analyst_required, is_analyst, is_researcher, is_reviewer, reviewer_required
+from ..statements import Statement
 from ..suggestions import suggest, suggest_target
+
+if TYPE_CHECKING:
+    from ..roles import AnyUser
 
 ANNOTATE = "annotations/article_annotate.html"
 
@@ -168,6 +173,50 @@ def article_upload(request: AuthedRequest) -> HttpResponse:
 # --- The annotate page -----------------------------------------------------------
 
 
+# The annotate page's reads, built and compiled once per role (statements.py): building
+# them took the page ~6 ms a request. The layer is part of the form, so one statement each.
+def _page_quotes_of(curated: bool) -> Callable[..., QuerySet[Quote]]:
+    def build(user: AnyUser, article_id: int) -> QuerySet[Quote]:
+        return Quote.objects.visible_to(user).filter(article_id=article_id, is_curated=curated)
+
+    return build
+
+
+_LISTED_COLUMNS = (
+    "id", "start", "end", "text", "kind", "is_curated", "annotator_id", "annotator__username",
+    "speaker__name", "mention_start", "mention_end", "cue_start", "cue_end",
+)  # fmt: skip
+_PAGE_QUOTES = {
+    curated: Statement(
+        Quote,
+        f"the annotate page's quotes ({'curated' if curated else 'raw'})",
+        lambda user, article_id, curated=curated: (
+            _page_quotes_of(curated)(user, article_id).order_by("start", "-end", "id").values_list(*_LISTED_COLUMNS)
+        ),
+    )
+    for curated in (False, True)
+}
+_PAGE_CHIPS = {
+    curated: Statement(
+        Stance,
+        f"the annotate page's stance chips ({'curated' if curated else 'raw'})",
+        lambda user, article_id, curated=curated: (
+            Stance.objects.filter(quote__in=_page_quotes_of(curated)(user, article_id).values("pk"))
+            .order_by("quote_id", "label__order", "label_id", "target__name")
+            .values_list("quote_id", "label__slug", "label__name", "target__name")
+        ),
+    )
+    for curated in (False, True)
+}
+_PAGE_SUGGESTIONS = Statement(
+    Suggestion,
+    "the annotate page's suggestions",
+    lambda user, article_id: (
+        Suggestion.objects.on_page(Article(pk=article_id), user).in_text_order().defer("created_at")
+    ),
+)
+
+
 def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     """The quotes shown on the annotate page, in two queries and no model instances.
 
@@ -176,7 +225,6 @@ def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     time).
     """
     user = request.user
-    quotes = Quote.objects.visible_to(user).filter(article=article)
     layer = request.GET.get("layer")
     # An analyst reads their own quotes on their work; on a curated article they
     # did not annotate there are none, and the curated version is what there is to read.
@@ -185,34 +233,12 @@ def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
         or article.status == Article.Status.OPEN
         or Assignment.objects.filter(article=article, annotator=user).exists()
     )
-    if is_analyst(user) and layer != Quote.Layer.CURATED and own_work:
-        quotes = quotes.filter(is_curated=False)
-    else:
-        quotes = quotes.filter(is_curated=True)
+    curated = not (is_analyst(user) and layer != Quote.Layer.CURATED and own_work)
     chips: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    stances = (
-        Stance.objects.filter(quote__in=quotes.values("pk"))
-        .order_by("quote_id", "label__order", "label_id", "target__name")
-        .values_list("quote_id", "label__slug", "label__name", "target__name")
-    )
-    for quote_id, slug, label, target in stances:
+    for quote_id, slug, label, target in _PAGE_CHIPS[curated].rows(user, article.pk):
         chips[quote_id].append((slug, label, target))
-    rows = quotes.order_by("start", "-end", "id").values_list(
-        "id",
-        "start",
-        "end",
-        "text",
-        "kind",
-        "is_curated",
-        "annotator_id",
-        "annotator__username",
-        "speaker__name",
-        "mention_start",
-        "mention_end",
-        "cue_start",
-        "cue_end",
-    )
-    # mypy can't count a values_list row's fields; it holds the thirteen before chips.
+    rows = _PAGE_QUOTES[curated].rows(user, article.pk)
+    # mypy can't count a row's fields; it holds the thirteen before chips.
     return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]  # type: ignore[misc]
 
 
@@ -221,7 +247,7 @@ def _page_suggestions(request: AuthedRequest, article: Article, quotes: list[Lis
     may add quotes here, none of an older detection, none where I already marked that span."""
     if not _can_annotate(request, article):
         return []
-    return list(Suggestion.objects.on_page(article, request.user).in_text_order().defer("created_at"))
+    return list(_PAGE_SUGGESTIONS.raw(request.user, article.pk))
 
 
 def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
