@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Model, QuerySet
 
@@ -37,8 +37,10 @@ if TYPE_CHECKING:
 
     from .roles import AnyUser
 
-# Values no row holds (ids are positive) and no query is otherwise given.
-_STAND_INS = tuple(-(2**62) - number for number in range(8))
+# Stand-ins for the values: numbers no query is otherwise given, within a 32-bit
+# integer's range (Django compiles a lookup past its column's range to "no rows",
+# which would drop the slot; a slot that is dropped anyway is refused below).
+_STAND_INS = tuple(2_000_000_000 + number for number in range(8))
 
 
 @dataclass(frozen=True)
@@ -104,13 +106,21 @@ class Statement[M: Model]:
         queryset = self.build(stand_in, *_STAND_INS[1 : 1 + count])
         if queryset.model is not self.model:
             raise ImproperlyConfigured(f"{self.name}: built a queryset of {queryset.model}, not {self.model}")
-        # elide_empty=False: a queryset that can match nothing (a user without a role)
-        # compiles to a query with no rows rather than raising EmptyResultSet.
-        sql, params = queryset.query.get_compiler(using=using, elide_empty=False).as_sql()
+        try:
+            sql, params = queryset.query.get_compiler(using=using).as_sql()
+            matches_nothing = False
+        except EmptyResultSet:
+            # A shape that can match nothing (a user without a role): a query with no rows.
+            sql, params = queryset.query.get_compiler(using=using, elide_empty=False).as_sql()
+            matches_nothing = True
         slots = {value: index for index, value in enumerate(_STAND_INS[: 1 + count])}
         for value in slots:
             if str(value) in sql:
                 raise ImproperlyConfigured(f"{self.name}: Django wrote a value into the SQL; it can't be reused")
+        # Every id reaches the query (the user need not: a reviewer's visible_to reads no user).
+        for value in _STAND_INS[1 : 1 + count]:
+            if value not in params and not matches_nothing:
+                raise ImproperlyConfigured(f"{self.name}: a value is missing from the compiled query")
         return _Compiled(sql, tuple(_slot_or_value(value, slots) for value in params))
 
 

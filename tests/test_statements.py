@@ -85,6 +85,14 @@ def test_a_builder_whose_value_django_writes_into_the_sql_is_refused(analyst):
         inlined.sql(analyst, 1)
 
 
+def test_a_builder_that_drops_a_value_is_refused(analyst):
+    # A value the query doesn't read (ignored, or compiled away, as Django does with a
+    # lookup past its column's range) would be missing from every later call: refused at the first.
+    dropped = Statement(Article, "dropped", lambda user, pk: Article.objects.filter(pk__gt=0))
+    with pytest.raises(ImproperlyConfigured, match="missing from the compiled query"):
+        dropped.sql(analyst, 1)
+
+
 def test_a_statement_takes_ids_and_a_signed_in_user(analyst):
     statement = Statement(Article, "by id", lambda user, pk: Article.objects.filter(pk=pk))
     with pytest.raises(TypeError):
