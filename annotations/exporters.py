@@ -26,7 +26,7 @@ import datetime
 import io
 import json
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import batched, groupby
 from typing import Any, cast
@@ -443,6 +443,13 @@ def rendered_quotes(queryset: QuerySet[Quote], keys: Iterable[str] = ()) -> list
     keys = list(keys)
     page = queryset.values_list("id", *keys)
     sql, params = page.query.get_compiler(connection=connection, elide_empty=False).as_sql()
+    return rendered_page(sql, params, keys, using=queryset.db)
+
+
+def rendered_page(sql: str, params: Sequence[Any], keys: list[str], *, using: str) -> list[dict[str, Any]]:
+    """``rendered_quotes`` for a page already compiled: ``sql`` selects the quotes' ids, then
+    the values of ``keys``, in the page's order."""
+    connection = connections[using]
     names = ", ".join(f'"{name}"' for name in _LINE_COLUMNS)
     selected = "".join(f", page.k{index}" for index in range(len(keys)))
     page_columns = ", ".join(["id", *(f"k{index}" for index in range(len(keys)))])

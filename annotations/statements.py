@@ -66,16 +66,21 @@ class Statement[M: Model]:
         self._compiled: dict[Hashable, _Compiled] = {}
         self._lock = threading.Lock()
 
-    def sql(self, user: AnyUser, *ids: int, using: str = DEFAULT_DB_ALIAS) -> tuple[str, list[Any]]:
-        """The SQL and parameters of ``build(user, *ids)``, compiled for this shape once."""
+    def sql(
+        self, user: AnyUser, *ids: int, shape: tuple[Hashable, ...] = (), using: str = DEFAULT_DB_ALIAS
+    ) -> tuple[str, list[Any]]:
+        """The SQL and parameters of ``build(user, *ids, *shape)``, compiled for this shape once.
+
+        ``shape``: arguments that decide the query's form rather than fill it (a layer, a page
+        size, which Django writes into the SQL as LIMIT): few values, each compiled once."""
         if not user.is_authenticated:
             raise ValueError(f"{self.name}: a statement is for a signed-in user")
         if not all(type(value) is int for value in ids):
             raise TypeError(f"{self.name}: the values are ids (int), not {[type(value) for value in ids]}")
-        key = (using, len(ids), user.is_active, user.is_superuser, roles_of(user))
+        key = (using, len(ids), shape, user.is_active, user.is_superuser, roles_of(user))
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compile(user, len(ids), using)
+            compiled = self._compile(user, len(ids), shape, using)
             with self._lock:
                 if len(self._compiled) >= self._cache_limit:
                     self._compiled.clear()
@@ -98,12 +103,12 @@ class Statement[M: Model]:
         sql, params = self.sql(user, *ids, using=using)
         return self.model._default_manager.db_manager(using).raw(sql, params)
 
-    def _compile(self, user: AnyUser, count: int, using: str) -> _Compiled:
+    def _compile(self, user: AnyUser, count: int, shape: tuple[Hashable, ...], using: str) -> _Compiled:
         stand_in = get_user_model()(
             pk=_STAND_INS[0], is_active=user.is_active, is_superuser=user.is_superuser, is_staff=user.is_staff
         )
         remember_roles(stand_in, roles_of(user))
-        queryset = self.build(stand_in, *_STAND_INS[1 : 1 + count])
+        queryset = self.build(stand_in, *_STAND_INS[1 : 1 + count], *shape)
         if queryset.model is not self.model:
             raise ImproperlyConfigured(f"{self.name}: built a queryset of {queryset.model}, not {self.model}")
         try:

@@ -145,3 +145,61 @@ def test_a_client_can_not_forge_the_slot_the_json_goes_into(awkward_quotes, rese
     # Through a view: a query that looks like a slot stays text in the links.
     answer = api(researcher).get(f"/api/v1/quotes/?page_size=1&q=slot-{'0' * 32}")
     assert answer.status_code == 200 and answer.json()["results"] == []
+
+
+def test_one_articles_page_from_its_statement_is_byte_for_byte_the_general_answer(
+    awkward_quotes, researcher, reviewer, analyst, second_analyst, api, monkeypatch
+):
+    main = awkward_quotes["main"].article
+    for start in range(0, 12, 3):
+        raw_quote(analyst, article=main, start=start, end=start + 2, text=main.text[start : start + 2])
+    article = main.pk
+    urls = [
+        f"/api/v1/quotes/?article={article}",
+        f"/api/v1/quotes/?article={article}&layer=raw",
+        f"/api/v1/quotes/?article={article}&layer=curated&page_size=1",
+        f"/api/v1/quotes/?layer=raw&page_size=2&article={article}",
+        f"/api/v1/quotes/?article={article}&page_size=500",
+        "/api/v1/quotes/?article=999999999",
+        # Refused or odd: the general way answers these, whichever path looked first.
+        "/api/v1/quotes/?article=0",
+        "/api/v1/quotes/?article=-1",
+        "/api/v1/quotes/?article=%D9%A3",  # an Arabic-Indic digit: isdigit() but not an id
+        f"/api/v1/quotes/?article={2**63}",
+        f"/api/v1/quotes/?article={article}&layer=nonsense",
+        f"/api/v1/quotes/?article={article}&page_size=0",
+        f"/api/v1/quotes/?article={article}&page_size=501",
+        f"/api/v1/quotes/?article={article}&page_size=x",
+    ]
+    users = [researcher, reviewer, analyst, second_analyst]
+    written = {}
+    for user in users:
+        for url in urls:
+            written[user.pk, url] = answers(api(user), url)
+            status, _, content = written[user.pk, url]
+            following = json.loads(content)["next"] if status == 200 else None
+            if following:
+                written[user.pk, path_of(following)] = answers(api(user), path_of(following))
+    assert sum(1 for status, _, _ in written.values() if status == 200) >= 4 * 6
+    assert sum(1 for status, _, _ in written.values() if status == 400) >= 4 * 5
+
+    monkeypatch.setattr("annotations.api.QuoteViewSet._one_articles_page", lambda view, request: None)
+    for (user_pk, url), answer in written.items():
+        user = next(user for user in users if user.pk == user_pk)
+        assert answer == answers(api(user), url), url
+
+
+def test_one_articles_page_is_one_query_past_authentication_and_builds_no_queryset(
+    awkward_quotes, analyst, api, monkeypatch
+):
+    article = awkward_quotes["main"].article
+    raw_quote(analyst, article=article, start=0, end=2, text=article.text[:2])
+    api(analyst).get(f"/api/v1/quotes/?article={article.pk}&layer=raw")  # compiled for this shape
+    monkeypatch.setattr("annotations.api.QuoteViewSet.filter_queryset", None)  # the general way would fail
+    monkeypatch.setattr("annotations.api.QuoteFilter", None)
+    with CaptureQueriesContext(connection) as queries:
+        response = api(analyst).get(f"/api/v1/quotes/?article={article.pk}&layer=raw")
+    # The fixture's raw quote of the analyst's on that article, and this one.
+    assert response.status_code == 200 and len(response.json()["results"]) == 2
+    page = [query["sql"] for query in queries.captured_queries if "annotations_quote" in query["sql"]]
+    assert len(page) == 1, page
