@@ -6,10 +6,13 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import ImproperlyConfigured
+from django.db import connection
 from django.db.models.expressions import RawSQL
+from knox.models import get_token_model
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
 
+from annotations.authentication import _tokens_with_roles
 from annotations.models import Article, Assignment, Quote, Stance, Suggestion, SuggestionDecision, article_opened_by
 from annotations.roles import Role
 from annotations.serializers import QuoteWriteSerializer
@@ -168,3 +171,22 @@ def test_the_annotate_pages_reads_are_the_querysets_for_every_role(
     # Of the newest detection, less the analyst's marked span; less what the second analyst decided.
     suggested = {entry[0]: entry[3] for entry in found if entry[1] == "suggestions" and entry[2] == mine.pk}
     assert len(suggested["analyst"]) == 2 and len(suggested["analyst2"]) == 1 and len(suggested["reviewer"]) == 3
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the compiled token query is PostgreSQL's")
+def test_the_token_query_compiled_once_reads_what_the_orm_reads(analyst, reviewer, outsider):
+    model = get_token_model()
+    analyst.groups.add(Group.objects.get(name=Role.RESEARCHER))  # two roles
+    for user in (analyst, reviewer, outsider):
+        model.objects.create(user=user)
+    checked = 0
+    for expected in model.objects.select_related("user"):
+        (found,) = _tokens_with_roles(expected.token_key, "default")
+        for field in model._meta.concrete_fields:
+            assert getattr(found, field.attname) == getattr(expected, field.attname), field.name
+        for field in type(expected.user)._meta.concrete_fields:
+            assert getattr(found.user, field.attname) == getattr(expected.user, field.attname), field.name
+        assert sorted(found.role_names) == sorted(expected.user.groups.values_list("name", flat=True))
+        checked += 1
+    assert checked == 3
+    assert list(_tokens_with_roles("no-such-key", "default")) == []
