@@ -1768,18 +1768,12 @@ class Quote(models.Model):
     def duplicate(self) -> Quote | None:
         """Another quote of this annotator in this layer with exactly this span,
         kind and speaker, if there is one."""
-        same = Quote.objects.filter(
-            article_id=self.article_id,
-            start=self.start,
-            end=self.end,
-            kind=self.kind,
-            speaker_id=self.speaker_id,  # type: ignore[misc]  # None reads as IS NULL: an unattributed span
-            annotator_id=self.annotator_id,
-            is_curated=self.is_curated,
-        )
-        if self.pk is not None:
-            same = same.exclude(pk=self.pk)
-        return same.order_by("id").only("id", "start", "end").first()
+        # Asked before every save: a statement compiled once per shape (which of the
+        # optional ids are set, the kind, the layer), not a queryset built each time.
+        optional = (self.speaker_id, self.annotator_id, self.pk)
+        ids = [value for value in (self.article_id, self.start, self.end, *optional) if value is not None]
+        shape = (self.kind, self.is_curated, *(value is not None for value in optional))
+        return next(iter(_DUPLICATE_SPAN.raw(None, *ids, shape=shape)), None)
 
     def refuse_duplicate_span(self) -> None:
         existing = self.duplicate()
@@ -2138,7 +2132,16 @@ class Assignment(models.Model):
         if user is None or is_reviewer(user):
             return None
         ids = sorted({article_ids} if isinstance(article_ids, int) else set(article_ids))
-        statuses: list[str] = []
+        if len(ids) == 1 and user.is_authenticated:  # a save's: a statement compiled once per role
+            if transaction.get_autocommit(using=router.db_for_write(cls)):  # as select_for_update() refuses
+                raise transaction.TransactionManagementError("hold_open locks rows: call it inside a transaction")
+            statuses = [status for (status,) in _HELD_ASSIGNMENT.rows(user, ids[0])]
+            if cls.LOCKED.intersection(statuses):
+                raise PermissionDenied(
+                    "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
+                )
+            return statuses
+        statuses = []
         for start in range(0, len(ids), 500):  # in the same order everywhere: no deadlock between two holders
             held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator_id=user.pk)
             chunk = list(held.order_by("article_id").values_list("status", flat=True))
@@ -2169,6 +2172,40 @@ class Assignment(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status in self.LOCKED
+
+
+def _duplicate_span_query(_user: None, *values: Any) -> QuoteQuerySet:
+    """``Quote.duplicate``'s query: ``values`` are the ids set (article, start, end, then
+    speaker, annotator and the quote's own pk where set), then the kind, the layer and
+    whether each of the last three is set."""
+    *given, kind, is_curated, has_speaker, has_annotator, has_pk = values
+    ids = iter(given)
+    article_id, start, end = next(ids), next(ids), next(ids)
+    speaker_id = next(ids) if has_speaker else None  # None reads as IS NULL: an unattributed span
+    annotator_id = next(ids) if has_annotator else None
+    same = Quote.objects.filter(
+        article_id=article_id,
+        start=start,
+        end=end,
+        kind=kind,
+        speaker_id=speaker_id,  # type: ignore[misc]  # None reads as IS NULL
+        annotator_id=annotator_id,
+        is_curated=is_curated,
+    )
+    if has_pk:
+        same = same.exclude(pk=next(ids))
+    return same.order_by("id").only("id", "start", "end")[:1]
+
+
+_DUPLICATE_SPAN = Statement(Quote, "a quote's duplicate span", _duplicate_span_query)
+# Locks the user's assignment on one article (Assignment.hold_open, before every save).
+_HELD_ASSIGNMENT = Statement(
+    Assignment,
+    "the assignment a save holds",
+    lambda user, article_id: (
+        Assignment.objects.select_for_update().filter(article_id=article_id, annotator_id=user.pk).values_list("status")
+    ),
+)
 
 
 # --- Machine suggestions ----------------------------------------------------------

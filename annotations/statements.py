@@ -46,11 +46,17 @@ _STAND_INS = tuple(2_000_000_000 + number for number in range(8))
 @dataclass(frozen=True)
 class _Compiled:
     sql: str
-    # Each parameter: (True, n) for the n-th value of a call, else (False, the value).
-    params: tuple[tuple[bool, Any], ...]
+    # Each parameter: (n, its type) for the n-th value of a call, else (None, the value).
+    # The type: Django hands PostgreSQL an integer column's value as psycopg's Int4 and the
+    # like, not int, to type the parameter; a value takes its stand-in's type.
+    params: tuple[tuple[int | None, Any], ...]
 
-    def bind(self, values: Sequence[int]) -> list[Any]:
-        return [values[value] if is_slot else value for is_slot, value in self.params]
+    def bind(self, values: Sequence[int | None]) -> list[Any]:
+        return [value if slot is None else _typed(value, values[slot]) for slot, value in self.params]
+
+
+def _typed(kind: type, value: int | None) -> Any:
+    return value if kind is int or value is None else kind(value)
 
 
 class Statement[M: Model]:
@@ -67,17 +73,19 @@ class Statement[M: Model]:
         self._lock = threading.Lock()
 
     def sql(
-        self, user: AnyUser, *ids: int, shape: tuple[Hashable, ...] = (), using: str = DEFAULT_DB_ALIAS
+        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str = DEFAULT_DB_ALIAS
     ) -> tuple[str, list[Any]]:
         """The SQL and parameters of ``build(user, *ids, *shape)``, compiled for this shape once.
 
+        ``user``: None for a query that reads no user (``build`` is given None).
         ``shape``: arguments that decide the query's form rather than fill it (a layer, a page
         size, which Django writes into the SQL as LIMIT): few values, each compiled once."""
-        if not user.is_authenticated:
-            raise ValueError(f"{self.name}: a statement is for a signed-in user")
+        if user is not None and not user.is_authenticated:
+            raise ValueError(f"{self.name}: a statement is for a signed-in user, or none")
         if not all(type(value) is int for value in ids):
             raise TypeError(f"{self.name}: the values are ids (int), not {[type(value) for value in ids]}")
-        key = (using, len(ids), shape, user.is_active, user.is_superuser, roles_of(user))
+        who = None if user is None else (user.is_active, user.is_superuser, roles_of(user))
+        key = (using, len(ids), shape, who)
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compile(user, len(ids), shape, using)
@@ -85,29 +93,35 @@ class Statement[M: Model]:
                 if len(self._compiled) >= self._cache_limit:
                     self._compiled.clear()
                 self._compiled[key] = compiled
-        return compiled.sql, compiled.bind([user.pk, *ids])
+        return compiled.sql, compiled.bind([None if user is None else user.pk, *ids])
 
-    def rows(self, user: AnyUser, *ids: int, using: str = DEFAULT_DB_ALIAS) -> list[tuple[Any, ...]]:
+    def rows(
+        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str = DEFAULT_DB_ALIAS
+    ) -> list[tuple[Any, ...]]:
         """The rows of ``build(user, *ids)``, a ``values_list`` queryset, as tuples.
 
         Without the queryset's converters: for plain columns, which both databases' drivers
         already return as Python values (SQLite's converts by the declared type), not for
         expressions such as EXISTS (0 or 1 on SQLite) or JSON."""
-        sql, params = self.sql(user, *ids, using=using)
+        sql, params = self.sql(user, *ids, shape=shape, using=using)
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
-    def raw(self, user: AnyUser, *ids: int, using: str = DEFAULT_DB_ALIAS) -> RawQuerySet[M]:
+    def raw(
+        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str = DEFAULT_DB_ALIAS
+    ) -> RawQuerySet[M]:
         """The rows of ``build(user, *ids)`` as model instances, annotations set as attributes."""
-        sql, params = self.sql(user, *ids, using=using)
+        sql, params = self.sql(user, *ids, shape=shape, using=using)
         return self.model._default_manager.db_manager(using).raw(sql, params)
 
-    def _compile(self, user: AnyUser, count: int, shape: tuple[Hashable, ...], using: str) -> _Compiled:
-        stand_in = get_user_model()(
-            pk=_STAND_INS[0], is_active=user.is_active, is_superuser=user.is_superuser, is_staff=user.is_staff
-        )
-        remember_roles(stand_in, roles_of(user))
+    def _compile(self, user: AnyUser | None, count: int, shape: tuple[Hashable, ...], using: str) -> _Compiled:
+        stand_in = None
+        if user is not None:
+            stand_in = get_user_model()(
+                pk=_STAND_INS[0], is_active=user.is_active, is_superuser=user.is_superuser, is_staff=user.is_staff
+            )
+            remember_roles(stand_in, roles_of(user))
         queryset = self.build(stand_in, *_STAND_INS[1 : 1 + count], *shape)
         if queryset.model is not self.model:
             raise ImproperlyConfigured(f"{self.name}: built a queryset of {queryset.model}, not {self.model}")
@@ -129,5 +143,7 @@ class Statement[M: Model]:
         return _Compiled(sql, tuple(_slot_or_value(value, slots) for value in params))
 
 
-def _slot_or_value(value: Any, slots: dict[int, int]) -> tuple[bool, Any]:
-    return (True, slots[value]) if type(value) is int and value in slots else (False, value)
+def _slot_or_value(value: Any, slots: dict[int, int]) -> tuple[int | None, Any]:
+    if isinstance(value, int) and not isinstance(value, bool) and int(value) in slots:
+        return slots[int(value)], type(value)
+    return None, value

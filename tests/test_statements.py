@@ -8,6 +8,7 @@ from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connection
 from django.db.models.expressions import RawSQL
+from django.db.transaction import TransactionManagementError
 from knox.models import get_token_model
 from rest_framework import serializers
 from rest_framework.test import APIRequestFactory
@@ -19,7 +20,7 @@ from annotations.serializers import QuoteWriteSerializer
 from annotations.statements import Statement
 from annotations.views.workspace import _LISTED_COLUMNS, _PAGE_CHIPS, _PAGE_QUOTES, _PAGE_SUGGESTIONS
 
-from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, StanceFactory, UserFactory
+from .factories import ArticleFactory, AssignmentFactory, QuoteFactory, SpeakerFactory, StanceFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -190,3 +191,43 @@ def test_the_token_query_compiled_once_reads_what_the_orm_reads(analyst, reviewe
         checked += 1
     assert checked == 3
     assert list(_tokens_with_roles("no-such-key", "default")) == []
+
+
+def test_a_duplicate_span_is_found_as_the_queryset_finds_it(articles, analyst, second_analyst):
+    article, speaker = articles["mine"], SpeakerFactory()
+    stored = [
+        QuoteFactory(article=article, annotator=analyst, start=1, end=51, speaker=None),
+        QuoteFactory(article=article, annotator=analyst, start=1, end=51, speaker=speaker, kind="indirect"),
+        QuoteFactory(article=article, annotator=second_analyst, start=2, end=51, speaker=speaker),
+        QuoteFactory(article=article, annotator=None, is_curated=True, start=1, end=51, speaker=None),
+    ]
+    candidates = [*stored]  # each stored quote against the others (its own pk excluded)
+    for annotator in (analyst, second_analyst, None):
+        for found_speaker in (None, speaker):
+            for kind in ("direct", "indirect"):
+                for start in (1, 2):
+                    candidates.append(
+                        Quote(article=article, annotator=annotator, is_curated=annotator is None, start=start,
+                              end=51, speaker=found_speaker, kind=kind)
+                    )  # fmt: skip
+    hits = 0
+    for quote in candidates:
+        same = Quote.objects.filter(
+            article_id=quote.article_id, start=quote.start, end=quote.end, kind=quote.kind,
+            speaker_id=quote.speaker_id, annotator_id=quote.annotator_id, is_curated=quote.is_curated,
+        )  # fmt: skip
+        if quote.pk is not None:
+            same = same.exclude(pk=quote.pk)
+        expected = same.order_by("id").first()
+        found = quote.duplicate()
+        assert (found and (found.pk, found.start, found.end)) == (
+            expected and (expected.pk, expected.start, expected.end)
+        )
+        hits += found is not None
+    assert hits == 4  # each stored quote, found by the candidate that repeats it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_holding_one_assignment_outside_a_transaction_is_refused(articles, analyst):
+    with pytest.raises(TransactionManagementError):
+        Assignment.hold_open(articles["mine"].pk, analyst)
