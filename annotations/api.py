@@ -609,8 +609,9 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
             return None
         paginator = cast(KeysetPagination, self.paginator)
         page_size = paginator.page_size_of(request)
-        sql, values = _ONE_ARTICLES_PAGE.sql(request.user, int(article), shape=(layer, page_size))
-        rows = exporters.rendered_page(sql, values, [], using=Quote.objects.db)
+        using = Quote.objects.db  # the replica, if there is one (config.db_router)
+        sql, values = _ONE_ARTICLES_PAGE.sql(request.user, int(article), shape=(layer, page_size), using=using)
+        rows = exporters.rendered_page(sql, values, [], using=using)
         following = None
         if len(rows) > page_size:  # one row past the page: there is a next page
             following = paginator.link_after(request, "id", json.loads(rows[page_size - 1]["json"])["id"])

@@ -2135,7 +2135,7 @@ class Assignment(models.Model):
         if len(ids) == 1 and user.is_authenticated:  # a save's: a statement compiled once per role
             if transaction.get_autocommit(using=router.db_for_write(cls)):  # as select_for_update() refuses
                 raise transaction.TransactionManagementError("hold_open locks rows: call it inside a transaction")
-            statuses = [status for (status,) in _HELD_ASSIGNMENT.rows(user, ids[0])]
+            statuses = [status for (status,) in _HELD_ASSIGNMENT.rows(user, ids[0], using=router.db_for_write(cls))]
             if cls.LOCKED.intersection(statuses):
                 raise PermissionDenied(
                     "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import connections, router
 from django.db.models import Model, QuerySet
 
 from .roles import remember_roles, roles_of
@@ -73,7 +73,7 @@ class Statement[M: Model]:
         self._lock = threading.Lock()
 
     def sql(
-        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str = DEFAULT_DB_ALIAS
+        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str | None = None
     ) -> tuple[str, list[Any]]:
         """The SQL and parameters of ``build(user, *ids, *shape)``, compiled for this shape once.
 
@@ -82,6 +82,8 @@ class Statement[M: Model]:
         size, which Django writes into the SQL as LIMIT): few values, each compiled once."""
         if user is not None and not user.is_authenticated:
             raise ValueError(f"{self.name}: a statement is for a signed-in user, or none")
+        # Where the queryset would have read (a replica, for the API's safe requests).
+        using = using or router.db_for_read(self.model)
         if not all(type(value) is int for value in ids):
             raise TypeError(f"{self.name}: the values are ids (int), not {[type(value) for value in ids]}")
         who = None if user is None else (user.is_active, user.is_superuser, roles_of(user))
@@ -96,22 +98,24 @@ class Statement[M: Model]:
         return compiled.sql, compiled.bind([None if user is None else user.pk, *ids])
 
     def rows(
-        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str = DEFAULT_DB_ALIAS
+        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str | None = None
     ) -> list[tuple[Any, ...]]:
         """The rows of ``build(user, *ids)``, a ``values_list`` queryset, as tuples.
 
         Without the queryset's converters: for plain columns, which both databases' drivers
         already return as Python values (SQLite's converts by the declared type), not for
         expressions such as EXISTS (0 or 1 on SQLite) or JSON."""
+        using = using or router.db_for_read(self.model)
         sql, params = self.sql(user, *ids, shape=shape, using=using)
         with connections[using].cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.fetchall()
 
     def raw(
-        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str = DEFAULT_DB_ALIAS
+        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str | None = None
     ) -> RawQuerySet[M]:
         """The rows of ``build(user, *ids)`` as model instances, annotations set as attributes."""
+        using = using or router.db_for_read(self.model)
         sql, params = self.sql(user, *ids, shape=shape, using=using)
         return self.model._default_manager.db_manager(using).raw(sql, params)
 
