@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.exceptions import ImproperlyConfigured
-from django.db import connection
+from django.db import connection, router
 from django.db.models.expressions import RawSQL
 from django.db.transaction import TransactionManagementError
 from knox.models import get_token_model
@@ -231,3 +231,11 @@ def test_a_duplicate_span_is_found_as_the_queryset_finds_it(articles, analyst, s
 def test_holding_one_assignment_outside_a_transaction_is_refused(articles, analyst):
     with pytest.raises(TransactionManagementError):
         Assignment.hold_open(articles["mine"].pk, analyst)
+
+
+def test_a_statement_reads_where_the_router_sends_its_querysets_reads(articles, analyst, monkeypatch):
+    asked = []
+    real = router.db_for_read
+    monkeypatch.setattr(router, "db_for_read", lambda model, **hints: asked.append(model) or real(model, **hints))
+    assert article_opened_by(analyst, articles["mine"].pk) is not None
+    assert Article in asked  # a replica, for the API's safe requests (config/db_router.py)
