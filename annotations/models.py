@@ -421,7 +421,7 @@ _OPENED_ARTICLE = Statement(
 def article_opened_by(user: AnyUser, pk: int) -> Article | None:
     """Article ``pk`` if ``user`` may open it (``visible_to``), with ``annotatable``
     (``with_annotatable``); None if not. What the annotate page and a quote's save look up."""
-    if not user.is_authenticated:
+    if not user.is_authenticated or not 0 < pk < 2**63:  # past any id: no such article, as the ORM reads it
         return None
     article = next(iter(_OPENED_ARTICLE.raw(user, pk)), None)
     if article is not None:

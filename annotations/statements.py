@@ -86,6 +86,10 @@ class Statement[M: Model]:
         using = using or router.db_for_read(self.model)
         if not all(type(value) is int for value in ids):
             raise TypeError(f"{self.name}: the values are ids (int), not {[type(value) for value in ids]}")
+        if not all(-(2**63) <= value < 2**63 for value in ids):
+            # The ORM reads an id past the column's range as matching nothing (or, excluded,
+            # everything); a driver refuses it. The caller knows which it means.
+            raise ValueError(f"{self.name}: a value past a 64-bit integer's range")
         who = None if user is None else (user.is_active, user.is_superuser, roles_of(user))
         key = (using, len(ids), shape, who)
         compiled = self._compiled.get(key)

@@ -101,6 +101,9 @@ def test_a_statement_takes_ids_and_a_signed_in_user(analyst):
     statement = Statement(Article, "by id", lambda user, pk: Article.objects.filter(pk=pk))
     with pytest.raises(TypeError):
         statement.sql(analyst, "1")
+    with pytest.raises(ValueError, match="64-bit"):
+        statement.sql(analyst, 2**63)
+    assert article_opened_by(analyst, 2**63) is None and article_opened_by(analyst, 0) is None
     with pytest.raises(ValueError, match="signed-in"):
         statement.sql(AnonymousUser(), 1)
     assert article_opened_by(AnonymousUser(), 1) is None
