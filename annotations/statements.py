@@ -10,12 +10,14 @@ SQL; a request runs the kept SQL with its own values where the stand-ins were.
 so PostgreSQL's prepared statements serve it too.
 
 The shape is what decides the queryset's form other than the values: the user's
-roles (``visible_to`` branches on them), and the database. The rule for a
+roles (``visible_to`` branches on them), the database, and the shape arguments a
+caller passes (a layer, a page size). The values are ids. The rule for a
 builder: its queryset depends on its arguments, the user's roles and nothing
 else. A value read while building (the time, a setting) would be kept with the
 SQL; pass it as an argument instead. A stand-in that Django writes into the SQL
-text rather than passing as a parameter is refused when the statement is first
-compiled, so a builder that breaks the rule that way fails in the tests.
+text rather than passing as a parameter, or drops from the query, is refused
+when the statement is first compiled, so a builder that breaks the rule that way
+fails in the tests (tests/test_statements.py).
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ class Statement[M: Model]:
             raise ValueError(f"{self.name}: a statement is for a signed-in user, or none")
         # Where the queryset would have read (a replica, for the API's safe requests).
         using = using or router.db_for_read(self.model)
+        if len(ids) >= len(_STAND_INS):
+            raise ValueError(f"{self.name}: at most {len(_STAND_INS) - 1} values")
         if not all(type(value) is int for value in ids):
             raise TypeError(f"{self.name}: the values are ids (int), not {[type(value) for value in ids]}")
         if not all(-(2**63) <= value < 2**63 for value in ids):
