@@ -103,6 +103,8 @@ def test_a_statement_takes_ids_and_a_signed_in_user(analyst):
         statement.sql(analyst, "1")
     with pytest.raises(ValueError, match="64-bit"):
         statement.sql(analyst, 2**63)
+    with pytest.raises(ValueError, match="at most 7 values"):
+        statement.sql(analyst, *range(1, 9))
     assert article_opened_by(analyst, 2**63) is None and article_opened_by(analyst, 0) is None
     with pytest.raises(ValueError, match="signed-in"):
         statement.sql(AnonymousUser(), 1)
