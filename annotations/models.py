@@ -2132,25 +2132,26 @@ class Assignment(models.Model):
         if user is None or is_reviewer(user):
             return None
         ids = sorted({article_ids} if isinstance(article_ids, int) else set(article_ids))
-        if len(ids) == 1 and user.is_authenticated:  # a save's: a statement compiled once per role
-            if transaction.get_autocommit(using=router.db_for_write(cls)):  # as select_for_update() refuses
-                raise transaction.TransactionManagementError("hold_open locks rows: call it inside a transaction")
-            statuses = [status for (status,) in _HELD_ASSIGNMENT.rows(user, ids[0], using=router.db_for_write(cls))]
-            if cls.LOCKED.intersection(statuses):
-                raise PermissionDenied(
-                    "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
-                )
-            return statuses
-        statuses = []
+        statuses: list[str] = []
         for start in range(0, len(ids), 500):  # in the same order everywhere: no deadlock between two holders
-            held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator_id=user.pk)
-            chunk = list(held.order_by("article_id").values_list("status", flat=True))
+            chunk = cls._lock_statuses(ids[start : start + 500], user)
             if cls.LOCKED.intersection(chunk):
                 raise PermissionDenied(
                     "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
                 )
             statuses.extend(chunk)
         return statuses
+
+    @classmethod
+    def _lock_statuses(cls, article_ids: list[int], user: AnyUser) -> list[str]:
+        """Lock ``user``'s assignments on these articles; their statuses, in article order."""
+        using = router.db_for_write(cls)
+        if len(article_ids) == 1 and user.is_authenticated:  # a save's: a statement compiled once per role
+            if transaction.get_autocommit(using=using):  # as select_for_update() refuses
+                raise transaction.TransactionManagementError("hold_open locks rows: call it inside a transaction")
+            return [status for (status,) in _HELD_ASSIGNMENT.rows(user, article_ids[0], using=using)]
+        held = cls.objects.select_for_update().filter(article_id__in=article_ids, annotator_id=user.pk)
+        return list(held.order_by("article_id").values_list("status", flat=True))
 
     @classmethod
     def start(cls, article_id: int, user: AnyUser, *, held: list[str] | None = None) -> None:
