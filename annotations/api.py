@@ -614,7 +614,7 @@ class QuoteViewSet(StrictQueryParamsMixin, viewsets.GenericViewSet):
         rows = exporters.rendered_page(sql, values, [], using=using)
         following = None
         if len(rows) > page_size:  # one row past the page: there is a next page
-            following = paginator.link_after(request, "id", json.loads(rows[page_size - 1]["json"])["id"])
+            following = paginator.link_after(request, "id", rows[page_size - 1]["id"])
         envelope = {"next": following, "previous": None, "results": JSONText.SLOT}
         return JSONText(envelope, "[" + ",".join(row["json"] for row in rows[:page_size]) + "]")
 

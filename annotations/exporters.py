@@ -448,10 +448,11 @@ def rendered_quotes(queryset: QuerySet[Quote], keys: Iterable[str] = ()) -> list
 
 def rendered_page(sql: str, params: Sequence[Any], keys: list[str], *, using: str) -> list[dict[str, Any]]:
     """``rendered_quotes`` for a page already compiled: ``sql`` selects the quotes' ids, then
-    the values of ``keys``, in the page's order."""
+    the values of ``keys``, in the page's order. Each row carries its quote's ``"id"`` too."""
     connection = connections[using]
     names = ", ".join(f'"{name}"' for name in _LINE_COLUMNS)
     selected = "".join(f", page.k{index}" for index in range(len(keys)))
+    selected = f", page.id{selected}"
     page_columns = ", ".join(["id", *(f"k{index}" for index in range(len(keys)))])
     # The join may come out in any order: the rows are numbered as the page lists them.
     # (S608/B608: this module's SQL around the ORM's compiled SQL; the values are parameters.)
@@ -462,7 +463,10 @@ def rendered_page(sql: str, params: Sequence[Any], keys: list[str], *, using: st
     )
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
-        return [{"json": line, **dict(zip(keys, values, strict=True))} for line, *values in cursor.fetchall()]
+        return [
+            {"json": line, "id": quote_id, **dict(zip(keys, values, strict=True))}
+            for line, quote_id, *values in cursor.fetchall()
+        ]
 
 
 def _jsonl_by_postgresql(queryset: QuerySet[Quote], progress: Progress | None) -> Iterator[str]:
