@@ -148,29 +148,38 @@ def write_jsonl(documents: list[Document], path: Path) -> None:
 def new_spans(documents: list[Document], seed: int) -> Iterator[tuple[int, int, int, str]]:
     """The spans the "save one span" job posts, in order: (document index, start, end, label).
 
-    One per document in a seeded order, then a second round in the next gap,
-    and so on: no span overlaps an existing one or another new one, so that
-    doccano (overlapping spans off) and Demarche accept every one.
+    Every gap between a document's spans is cut into pieces of up to 40
+    characters, 4 apart; the job takes one piece per document in a seeded
+    order, then a second round, and so on: no span overlaps an existing one or
+    another new one, so that doccano (overlapping spans off) and Demarche
+    accept every one. Three hundred documents give several thousand.
     """
     rng = random.Random(f"{seed}-new-spans")
     order = list(range(len(documents)))
     rng.shuffle(order)
-    gaps = {index: documents[index].gaps() for index in order}
+    pieces = {index: list(_pieces(documents[index])) for index in order}
     labels = list(LABELS)
-    for round_number in range(max(len(found) for found in gaps.values())):
+    for round_number in range(max((len(found) for found in pieces.values()), default=0)):
         for index in order:
-            if round_number >= len(gaps[index]):
-                continue
-            start, end = gaps[index][round_number]
-            text = documents[index].text
-            start += 2
-            end = min(end - 2, start + 40)
+            if round_number < len(pieces[index]):
+                start, end = pieces[index][round_number]
+                yield index, start, end, labels[index % len(labels)]
+
+
+def _pieces(document: Document) -> Iterator[tuple[int, int]]:
+    """A document's gaps cut into spans of 5 to 40 characters that neither start nor end in a space."""
+    text = document.text
+    for gap_start, gap_end in document.gaps():
+        position = gap_start + 2
+        while position < gap_end - 2:
+            start, end = position, min(gap_end - 2, position + 40)
+            position = end + 4
             while start < end and text[start].isspace():
                 start += 1
             while end > start and text[end - 1].isspace():
                 end -= 1
             if end - start >= 5:
-                yield index, start, end, labels[index % len(labels)]
+                yield start, end
 
 
 # --- The load generator (the same for both) ----------------------------------------------
@@ -239,7 +248,11 @@ def run_load(
         mine, bad, size = [], [], 0
         try:
             while time.monotonic() < deadline:
-                call = next_call(number)
+                try:
+                    call = next_call(number)
+                except StopIteration:  # the job ran out of requests to send: say so, don't die silently
+                    bad.append("the job ran out of requests before its time was up")
+                    break
                 status, elapsed, body, error = connection.send(call)
                 if status != call.expect:
                     bad.append(f"{call.method} {call.path}: {status or error} {body[:300]!r}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from bench.peers import Call, KeepAlive, make_documents, new_spans, write_jsonl
+from bench.peers import Call, KeepAlive, make_documents, new_spans, run_load, write_jsonl
 from bench.server import free_port
 
 
@@ -45,7 +45,9 @@ def test_the_jsonl_file_is_doccano_s_format_with_code_point_offsets(tmp_path: Pa
 def test_the_spans_the_save_job_posts_overlap_no_existing_span_and_no_other_new_one() -> None:
     documents = make_documents(40, 10, seed=5)
     posted = list(new_spans(documents, seed=5))
-    assert len(posted) > 40  # more than one round through the documents
+    # Enough for the quick job's nine seconds at a few hundred posts a second: the job used to run
+    # out after one round through the gaps, and every later run read 0 req/s for both apps.
+    assert len(posted) >= 20 * len(documents)
     taken: dict[int, list[tuple[int, int]]] = {
         index: [(start, end) for start, end, _label in document.spans] for index, document in enumerate(documents)
     }
@@ -65,3 +67,14 @@ def test_the_load_client_reports_a_refused_connection_instead_of_raising() -> No
     assert body == b""
     assert "ConnectionRefusedError" in error
     assert seconds >= 0
+
+
+def test_a_load_run_that_runs_out_of_requests_says_so() -> None:
+    calls = iter([Call("GET", "/")] * 3)
+    run = run_load("127.0.0.1", free_port(), {}, lambda _client: next(calls), clients=1, seconds=5)
+    assert run["errors"] == 4  # three refused connections, then the job's end
+    assert all("ConnectionRefusedError" in example for example in run["error_examples"])
+    assert run["seconds"] < 5
+    empty = run_load("127.0.0.1", free_port(), {}, lambda _client: next(iter([])), clients=1, seconds=5)
+    assert empty["errors"] == 1
+    assert "ran out of requests" in empty["error_examples"][0]
