@@ -384,11 +384,27 @@ class StanceInputSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
 # Only what the user may read can be pointed at; anything else is "does not exist",
 # never "exists but is not yours". The querysets are the requesting user's, built
 # when a value is looked up (building them took a save ~2 ms, sent or not).
+#
+# Each field's queryset is on its class, not passed in: DRF deep-copies every
+# declared field, with its arguments, for each serializer it makes, and
+# deep-copying a queryset copies its whole query (five of them were a tenth of
+# a save's time in Python). A class's queryset is only ever read through
+# ``get_queryset``, which makes a fresh one.
+
+
+class SpeakerField(serializers.PrimaryKeyRelatedField):
+    queryset = Speaker.objects.all()
+
+
+class SpeakerRoleField(serializers.PrimaryKeyRelatedField):
+    queryset = SpeakerRole.objects.all()
 
 
 class OpenedArticleField(serializers.PrimaryKeyRelatedField):
     """An article the user may open, read with ``annotatable`` (the view refuses a curated or
     submitted article without asking again)."""
+
+    queryset = Article.objects.none()  # the user's, from get_queryset
 
     def get_queryset(self) -> QuerySet[Article]:
         user = self.context["request"].user
@@ -406,6 +422,8 @@ class OpenedArticleField(serializers.PrimaryKeyRelatedField):
 
 
 class VisibleQuoteField(serializers.PrimaryKeyRelatedField):
+    queryset = Quote.objects.none()  # the user's, from get_queryset
+
     def get_queryset(self) -> QuerySet[Quote]:
         return Quote.objects.visible_to(self.context["request"].user)
 
@@ -417,7 +435,7 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     (annotator's) quote; curation happens on the review pages.
     """
 
-    article = OpenedArticleField(queryset=Article.objects.none(), help_text="Article id.")
+    article = OpenedArticleField(help_text="Article id.")
     start = serializers.IntegerField(min_value=0)
     end = serializers.IntegerField(min_value=0)
     text = TextField(help_text="The quoted span; must equal the article text between start and end.")
@@ -429,9 +447,8 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
         "as a browser's Selection measures them.",
     )
     kind = serializers.ChoiceField(choices=Quote.Kind.choices, default=Quote.Kind.DIRECT)
-    speaker = serializers.PrimaryKeyRelatedField(queryset=Speaker.objects.all(), allow_null=True, required=False)
-    speaker_role = serializers.PrimaryKeyRelatedField(
-        queryset=SpeakerRole.objects.all(),
+    speaker = SpeakerField(allow_null=True, required=False)
+    speaker_role = SpeakerRoleField(
         allow_null=True,
         required=False,
         help_text="Defaults to the role the speaker held on the article's date.",
@@ -439,10 +456,10 @@ class QuoteWriteSerializer(RefuseUnknownFieldsMixin, serializers.Serializer):
     cue = TextField(max_length=100, allow_blank=True, required=False)
     mention = SpanSerializer(allow_null=True, required=False)
     cue_span = SpanSerializer(allow_null=True, required=False)
-    addressee = serializers.PrimaryKeyRelatedField(queryset=Speaker.objects.all(), allow_null=True, required=False)
+    addressee = SpeakerField(allow_null=True, required=False)
     attribution_group = TextField(max_length=64, allow_blank=True, required=False)
     parent = VisibleQuoteField(  # type: ignore[assignment]  # DRF's metaclass pops declared fields off the class
-        queryset=Quote.objects.none(), allow_null=True, required=False
+        allow_null=True, required=False
     )
     stances = StanceInputSerializer(many=True, required=False, help_text="Replaces the quote's stances when sent.")
 
