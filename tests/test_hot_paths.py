@@ -105,6 +105,51 @@ def test_an_api_post_with_two_stances_takes_at_most_13_queries(analyst, stage, a
     assert_at_most(13, queries)
 
 
+def test_an_api_post_of_a_plain_span_takes_6_queries_on_postgresql_7_elsewhere(analyst, stage, api):
+    """The article (with may-annotate), the assignment lock, the duplicate lookup, the
+    quote and its history row, the answer (written by PostgreSQL; two reads elsewhere):
+    what the bench's save job posts."""
+    article = stage["article"]
+    body = {"article": article.pk, "start": 1, "end": 51, "text": article.text[1:51], "kind": "indirect"}
+    client = api(analyst)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/quotes/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert Quote.objects.get().kind == Quote.Kind.INDIRECT
+    assert_at_most(6 if connection.vendor == "postgresql" else 7, queries)
+
+
+def test_the_first_quote_on_a_pool_article_starts_the_assignment_in_two_more_queries(analyst, api):
+    """The assignment, in progress, and its history row, as get_or_create and simple_history
+    wrote them (in five queries)."""
+    article = ArticleFactory(pool=True)
+    body = {"article": article.pk, "start": 1, "end": 51, "text": article.text[1:51]}
+    client = api(analyst)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post("/api/v1/quotes/", body, format="json")
+    assert response.status_code == 201, response.content
+    assert_at_most(8 if connection.vendor == "postgresql" else 9, queries)
+    assignment = Assignment.objects.get(article=article, annotator=analyst)
+    assert assignment.status == Assignment.Status.IN_PROGRESS
+    history = list(assignment.history.all())
+    assert [(row.history_type, row.history_user, row.status) for row in history] == [
+        ("+", analyst, Assignment.Status.IN_PROGRESS)
+    ]
+
+
+def test_an_assignment_made_after_the_lock_looked_is_moved_on_not_made_twice(analyst):
+    """hold_open found no assignment, but one exists by the time the quote is saved (the
+    same analyst's other tab; a reviewer assigning the article): it is moved to in progress."""
+    article = ArticleFactory(pool=True)
+    assignment = AssignmentFactory(article=article, annotator=analyst, status=Assignment.Status.ASSIGNED)
+    Assignment.start(article.pk, analyst, held=[])
+    assignment.refresh_from_db()
+    assert assignment.status == Assignment.Status.IN_PROGRESS
+    assert Assignment.objects.filter(article=article, annotator=analyst).count() == 1
+    Assignment.start(article.pk, analyst, held=[])  # in progress already: nothing more
+    assert assignment.history.count() == 2  # made, then moved on
+
+
 def test_an_api_patch_of_two_stances_takes_at_most_18_queries(analyst, stage, api):
     """The quote (with may-change) and its stances, the speaker's roles, targets, labels;
     lock and duplicate lookup; the version claim, the update, its history (with the
@@ -313,3 +358,15 @@ def test_a_stance_row_naming_no_row_is_refused_as_before(login, analyst, stage, 
     response = login(analyst).post(reverse("annotations:quote-new", args=[article.pk]), data, **HX)
     assert response.status_code == 422
     assert not Quote.objects.exists()
+
+
+def test_model_history_is_one_manager_class_still_bound_to_its_instance(analyst, assigned_article):
+    """simple_history made a new manager class at every read of ``Model.history``
+    (at every save, too); the class is made once, and an instance's history is still its own."""
+    first, second = (QuoteFactory(article=assigned_article, annotator=analyst, start=n, end=n + 5) for n in (1, 9))
+    assert type(Quote.history) is type(first.history) is type(second.history)
+    assert [row.id for row in first.history.all()] == [first.pk]
+    assert [row.id for row in second.history.all()] == [second.pk]
+    assert Quote.history.count() == 2
+    for model in (Assignment, Quote):
+        assert type(model.__dict__["history"]).__name__ == "_HistoryDescriptor"
