@@ -636,6 +636,19 @@ def test_the_edit_forms_blank_stance_row_is_marked_for_the_script_to_drop(login,
     assert 'name="stances-__prefix__-target"' in page
 
 
+def test_the_page_opens_on_the_empty_panel_and_a_blank_form_is_one_link_away(login, analyst, assigned_article):
+    """As after a save or Esc: a selection asks for the form filled in from it; without
+    JavaScript, "Type a quote's text instead…" is a link to the page with a blank form."""
+    client = login(analyst)
+    page = client.get(assigned_article.annotate_url).content.decode()
+    assert 'id="quote-form"' not in page
+    link = reverse("annotations:quote-new", args=[assigned_article.pk])
+    assert f'id="new-quote" href="{link}"' in page
+    with_form = client.get(link).content.decode()
+    assert "<html" in with_form and 'id="quote-form"' in with_form
+    assert f'action="{link}"' in with_form and 'name="exact"' in with_form
+
+
 def test_the_closed_panel_is_the_empty_state(login, analyst, assigned_article):
     response = login(analyst).get(assigned_article.annotate_url + "?fragment=quote-panel", **HX)
     page = response.content.decode()

@@ -298,9 +298,10 @@ def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
         # Esc closes the panel: its empty state, as after a save.
         can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
         return TemplateResponse(request, ANNOTATE + "#quote-panel", {"article": article, "can_annotate": can_annotate})
+    # The panel opens empty, as it is after a save or Esc: a selection asks for the new
+    # quote's form filled in from it (quote_new), and "Type a quote's text instead…"
+    # for a blank one. A blank form rendered here for nobody was two thirds of the page.
     context = _annotate_context(request, article)
-    if context["can_annotate"]:
-        context.update(_new_quote_forms(article, labels=context["labels"]))
     template = ANNOTATE
     if request.htmx and request.GET.get("fragment") in {"article-text", "quote-list"}:
         template += "#" + request.GET["fragment"]

@@ -169,7 +169,12 @@ def test_the_whole_loop_with_the_keyboard_alone(page, log_in, seeded):
     assert page.locator("#help").is_visible()
     page.keyboard.press("Escape")
 
-    # No mouse: type the quote's exact words instead of selecting them.
+    # No mouse: type the quote's exact words instead of selecting them. The panel opens
+    # empty, as after a save; its link brings the blank form.
+    page.focus("#new-quote")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#quote-form details.exact summary")
+    panel_settled(page)
     page.focus("details.exact summary")
     page.keyboard.press("Enter")
     page.keyboard.press("Tab")

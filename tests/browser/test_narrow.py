@@ -77,13 +77,17 @@ def test_nothing_scrolls_sideways_at_390px(page, log_in, demo, who, where, scree
         fits(page)
 
 
-@pytest.mark.parametrize(("who", "where"), [("analyst", "queue"), ("reviewer", "curation")])
-def test_screenshot_the_queue_and_the_curation_page_wide(page, log_in, demo, who, where, screenshot_dir):
+@pytest.mark.parametrize(("who", "where"), [("analyst", "queue"), ("analyst", "annotate"), ("reviewer", "curation")])
+def test_screenshot_the_queue_the_annotate_and_the_curation_page_wide(page, log_in, demo, who, where, screenshot_dir):
     article = demo
     page.set_viewport_size({"width": 1440, "height": 900})
     log_in(get_user_model().objects.get(username=who))
     page.goto(
-        reverse("annotations:home") if where == "queue" else reverse("annotations:review-article", args=[article.pk])
+        {
+            "queue": reverse("annotations:home"),
+            "annotate": article.annotate_url,
+            "curation": reverse("annotations:review-article", args=[article.pk]),
+        }[where]
     )
     assert page.evaluate("() => document.scrollingElement.scrollWidth") <= 1440
     page.screenshot(path=str(screenshot_dir / f"{where}-1440.png"))
