@@ -112,14 +112,18 @@ def record_history(
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     user_id = by.pk if by is not None and by.is_authenticated else None
+    pk = name(str(model._meta.pk.column))
+    # PostgreSQL takes the ids as one array; elsewhere an IN list (SQLite builds
+    # before 3.32 allow 999 parameters).
+    arrays = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        for start in range(0, len(pks), 900):  # SQLite builds before 3.32 allow 999 parameters
-            batch = pks[start : start + 900]
+        for start in range(0, len(pks), 10_000 if arrays else 900):
+            batch = pks[start : start + (10_000 if arrays else 900)]
+            where = f"{pk} = ANY(%s)" if arrays else f"{pk} IN ({', '.join(['%s'] * len(batch))})"
             cursor.execute(
                 f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608  # nosec B608: names from the models, values as parameters
-                f"SELECT {columns}, %s, %s, %s, %s FROM {name(model._meta.db_table)} "
-                f"WHERE {name(str(model._meta.pk.column))} IN ({', '.join(['%s'] * len(batch))})",
-                [now, history_type, user_id, reason, *batch],
+                f"SELECT {columns}, %s, %s, %s, %s FROM {name(model._meta.db_table)} WHERE {where}",
+                [now, history_type, user_id, reason, *([batch] if arrays else batch)],
             )
 
 
@@ -1635,25 +1639,34 @@ class Quote(models.Model):
             + [column for column, _ in defaults]
         )
         quote, article = name(cls._meta.db_table), name(Article._meta.db_table)
-        batch_size = min(1000, (connection.features.max_query_params or 4000) // 4 - 10)
+        # PostgreSQL takes a batch as four arrays (one short statement, parsed and planned
+        # once); elsewhere it is a VALUES list, four parameters a row. Splitting a VALUES
+        # list of 4,000 placeholders into PostgreSQL's $n form was 40% of a large import.
+        arrays = connection.vendor == "postgresql"
+        batch_size = 10_000 if arrays else min(1000, (connection.features.max_query_params or 4000) // 4 - 10)
         created: dict[tuple[int, int, int], int] = {}
         guidelines = Guidelines.objects.current_number()
         with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
             for index in range(0, len(spans), batch_size):
                 batch = spans[index : index + batch_size]
-                rows = ", ".join(["(CAST(%s AS bigint), CAST(%s AS integer), CAST(%s AS integer), %s)"] * len(batch))
+                if arrays:
+                    source = "SELECT * FROM unnest(%s::bigint[], %s::integer[], %s::integer[], %s::text[])"
+                    values: list[Any] = [list(column) for column in zip(*batch, strict=True)]
+                else:
+                    source = "VALUES " + ", ".join(
+                        ["(CAST(%s AS bigint), CAST(%s AS integer), CAST(%s AS integer), %s)"] * len(batch)
+                    )
+                    values = [value for span in batch for value in span]
                 cursor.execute(
                     # Names from the models, values as parameters.
-                    f"WITH span (article_id, start_at, end_at, kind) AS (VALUES {rows}) "  # noqa: S608  # nosec B608: see above
+                    f"WITH span (article_id, start_at, end_at, kind) AS ({source}) "  # noqa: S608  # nosec B608: see above
                     f"INSERT INTO {quote} ({columns}) "
                     "SELECT span.article_id, span.start_at, span.end_at, span.kind, "
                     "substr(article.text, span.start_at + 1, span.end_at - span.start_at), "
                     f"%s, %s, %s, %s{', %s' * len(defaults)} "
                     f"FROM span JOIN {article} article ON article.id = span.article_id "
                     f"RETURNING {name('id')}, {name('article_id')}, {name('start')}, {name('end')}",
-                    [value for span in batch for value in span]
-                    + [by.pk, guidelines, now, now]
-                    + [value for _, value in defaults],
+                    values + [by.pk, guidelines, now, now] + [value for _, value in defaults],
                 )
                 for pk, article_id, start, end in cursor.fetchall():
                     created[(article_id, start, end)] = pk
