@@ -17,7 +17,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import IntegrityError, connections, models, router, transaction
-from django.db.models import Count, DateField, Exists, F, Max, Min, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import Count, DateField, Exists, F, Func, Max, Min, OuterRef, Q, Subquery, Sum, Value
 from django.db.models.constants import OnConflict
 from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
@@ -74,7 +74,7 @@ class _HistoryDescriptor(HistoryDescriptor):
         return self.manager_class.from_queryset(self.queryset_class)
 
     def __get__(self, instance: models.Model | None, owner: type[models.Model]) -> models.Manager:
-        return self._manager(self.model, instance)
+        return self._manager(self.model, instance)  # type: ignore[call-arg]  # simple_history's manager takes both
 
 
 class History(HistoricalRecords):
@@ -83,7 +83,7 @@ class History(HistoricalRecords):
     def finalize(self, sender: type[models.Model], **kwargs: Any) -> None:
         super().finalize(sender, **kwargs)
         descriptor = sender.__dict__.get(self.manager_name)
-        if type(descriptor) is HistoryDescriptor:  # not a model simple_history skipped (another app's)
+        if isinstance(descriptor, HistoryDescriptor) and type(descriptor) is HistoryDescriptor:  # simple_history's own
             manager, queryset = descriptor.manager_class, descriptor.queryset_class
             setattr(sender, self.manager_name, _HistoryDescriptor(descriptor.model, manager=manager, queryset=queryset))
 
@@ -1934,6 +1934,12 @@ class QueueProgress:
         return round(100 * self.done / self.total) if self.total else 0
 
 
+def _count(queryset: models.QuerySet) -> Subquery:
+    """``SELECT COUNT(*)`` of ``queryset`` as a subquery (no GROUP BY: one row, 0 when none match)."""
+    counted = queryset.order_by().annotate(count=Func(F("pk"), function="COUNT")).values("count")
+    return Subquery(counted, output_field=models.IntegerField())
+
+
 class AssignmentQuerySet(models.QuerySet):
     def for_user(self, user: AnyUser) -> AssignmentQuerySet:
         if not user.is_authenticated:
@@ -1958,20 +1964,22 @@ class AssignmentQuerySet(models.QuerySet):
         """Work handed in: submitted or reviewed."""
         return self.filter(status__in=Assignment.DONE)
 
-    def progress(self, current: Assignment | None = None) -> QueueProgress:
-        """How far along these assignments are, in one query: how many, how many handed
-        in, and where ``current`` stands among them in the order Next article takes them
-        (oldest first)."""
-        counts: dict[str, Any] = {
-            "total": Count("pk"),
-            "done": Count("pk", filter=Q(status__in=Assignment.DONE)),
-        }
-        if current is not None:
-            earlier = Q(created_at__lt=current.created_at) | Q(created_at=current.created_at, pk__lt=current.pk)
-            counts["before"] = Count("pk", filter=earlier)
-        figures = self.aggregate(**counts)
-        position = figures["before"] + 1 if current is not None else None
-        return QueueProgress(total=figures["total"], done=figures["done"], position=position)
+    def progress(self) -> QueueProgress:
+        """How far along these assignments are, in one query: how many, how many handed in."""
+        figures = self.aggregate(total=Count("pk"), done=Count("pk", filter=Q(status__in=Assignment.DONE)))
+        return QueueProgress(total=figures["total"], done=figures["done"])
+
+    def with_progress(self) -> AssignmentQuerySet:
+        """Each assignment read with its annotator's queue (``Assignment.queue``): how many
+        assignments, how many handed in, and how many come before this one in the order
+        Next article takes them (oldest first)."""
+        queue = Assignment.objects.filter(annotator_id=OuterRef("annotator_id")).order_by()
+        earlier = Q(created_at__lt=OuterRef("created_at")) | Q(created_at=OuterRef("created_at"), pk__lt=OuterRef("pk"))
+        return self.annotate(
+            queue_total=_count(queue),
+            queue_done=_count(queue.filter(status__in=Assignment.DONE)),
+            queue_before=_count(queue.filter(earlier)),
+        )
 
     def next_for(self, user: AnyUser) -> Assignment | None:
         """The analyst's oldest open assignment, else a newly claimed pool article."""
@@ -2229,7 +2237,7 @@ class Assignment(models.Model):
         when the row exists after all (another save of the same user got there
         first), with nothing written.
         """
-        row = cls(article_id=article_id, annotator_id=user.pk, status=cls.Status.IN_PROGRESS)
+        row = cls(article_id=article_id, annotator_id=user.pk, status=cls.Status.IN_PROGRESS)  # type: ignore[misc]  # signed in
         fields = [field for field in cls._meta.local_concrete_fields if not field.primary_key]
         inserted = cls.objects._insert(  # type: ignore[attr-defined]  # the one-row form of bulk_create
             [row], fields=fields, returning_fields=[cls._meta.pk], on_conflict=OnConflict.IGNORE
@@ -2242,6 +2250,16 @@ class Assignment(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.status in self.LOCKED
+
+    # Read by AssignmentQuerySet.with_progress.
+    queue_total: int
+    queue_done: int
+    queue_before: int
+
+    @property
+    def queue(self) -> QueueProgress:
+        """Where this assignment stands in its annotator's queue, as ``with_progress`` read it."""
+        return QueueProgress(total=self.queue_total, done=self.queue_done, position=self.queue_before + 1)
 
 
 def _duplicate_span_query(_user: None, *values: Any) -> QuoteQuerySet:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from annotations.models import Article, Assignment, Quote, Speaker, Stance
 
@@ -647,6 +649,23 @@ def test_the_page_opens_on_the_empty_panel_and_a_blank_form_is_one_link_away(log
     with_form = client.get(link).content.decode()
     assert "<html" in with_form and 'id="quote-form"' in with_form
     assert f'action="{link}"' in with_form and 'name="exact"' in with_form
+
+
+def test_the_page_says_where_the_article_stands_in_my_queue(login, analyst, second_analyst):
+    """Read with the assignment: the queue is mine only, taken oldest first (ties by id),
+    and counts what I have handed in."""
+    made = timezone.now() - timedelta(days=1)
+    mine = [AssignmentFactory(annotator=analyst) for _ in range(4)]
+    Assignment.objects.filter(pk__in=[mine[1].pk, mine[2].pk]).update(created_at=made)  # a tie: by id
+    Assignment.objects.filter(pk=mine[0].pk).update(created_at=made - timedelta(hours=1))
+    Assignment.objects.filter(pk=mine[3].pk).update(status=Assignment.Status.SUBMITTED)
+    AssignmentFactory(annotator=second_analyst, article=mine[2].article)  # not in my queue
+    client = login(analyst)
+    for number, assignment in enumerate(mine[:3], start=1):
+        page = client.get(assignment.article.annotate_url).content.decode()
+        assert f"Article {number} of 4 in your queue · 1 of 4 submitted (25%)" in page
+    other = login(second_analyst).get(mine[2].article.annotate_url).content.decode()
+    assert "Article 1 of 1 in your queue · 0 of 1 submitted (0%)" in other
 
 
 def test_the_closed_panel_is_the_empty_state(login, analyst, assigned_article):

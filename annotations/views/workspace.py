@@ -217,6 +217,13 @@ _PAGE_SUGGESTIONS = Statement(
 )
 
 
+_PAGE_ASSIGNMENT = Statement(
+    Assignment,
+    "the annotate page's assignment",
+    lambda user, article_id: Assignment.objects.filter(article_id=article_id, annotator_id=user.pk).with_progress(),
+)
+
+
 def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
     """The quotes shown on the annotate page, in two queries and no model instances.
 
@@ -252,7 +259,8 @@ def _page_suggestions(request: AuthedRequest, article: Article, quotes: list[Lis
 
 def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
     quotes = _page_quotes(request, article)
-    assignment = Assignment.objects.filter(article=article, annotator=request.user).first()
+    # My assignment here, read with where it stands in my queue.
+    assignment = next(iter(_PAGE_ASSIGNMENT.raw(request.user, article.pk)), None)
     can_annotate = _can_annotate(request, article)
     labels = list(StanceLabel.objects.all())
     suggestions = _page_suggestions(request, article, quotes)
@@ -264,8 +272,7 @@ def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) ->
         "article_html": render_segments(segments(article.text, quotes, suggestions)),
         "quote_items": render_quote_items(quotes, request.user),
         "assignment": assignment,
-        # Where this article stands in my queue: one query, whatever the number of quotes.
-        "queue": Assignment.objects.for_user(request.user).progress(assignment) if assignment else None,
+        "queue": assignment.queue if assignment else None,
         "can_annotate": can_annotate,
         "labels": labels,
         "label_shortcuts": {label.shortcut_key: label.pk for label in labels if label.shortcut_key},
