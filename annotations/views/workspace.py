@@ -302,8 +302,8 @@ def _can_annotate(request: AuthedRequest, article: Article) -> bool:
 def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
     article = _get_article(request, pk)
     if request.htmx and request.GET.get("fragment") == "quote-panel":
-        # Esc closes the panel: its empty state, as after a save.
-        can_annotate = Article.objects.annotatable_by(request.user).filter(pk=article.pk).exists()
+        # Esc closes the panel: its empty state, as after a save (may-annotate read with the article).
+        can_annotate = _can_annotate(request, article)
         return TemplateResponse(request, ANNOTATE + "#quote-panel", {"article": article, "can_annotate": can_annotate})
     # The panel opens empty, as it is after a save or Esc: a selection asks for the new
     # quote's form filled in from it (quote_new), and "Type a quote's text instead…"
