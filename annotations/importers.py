@@ -140,7 +140,7 @@ class _SharedFields(dict):
 ImportArticleForm.base_fields = _SharedFields(ImportArticleForm.base_fields)
 
 
-class _ArticleChecker:
+class ArticleChecker:
     """ImportArticleForm's checks for many articles, without a form for each.
 
     Building a form and running it cost more than the checks themselves: bound
@@ -244,7 +244,7 @@ def import_articles(
     rows = _read_jsonl(content, report) if fmt == "jsonl" else _read_text(content, fmt, report, defaults)
     if rows is None:
         return report
-    checker = _ArticleChecker()
+    checker = ArticleChecker()
     candidates = []
     for row in track(rows, len(rows), "checking"):
         article = _check_row(row, defaults, report, checker)
@@ -375,9 +375,7 @@ def _parse_txt(text: str, report: ImportReport, defaults: Mapping[str, str]) -> 
 # --- Checking ------------------------------------------------------------------
 
 
-def _check_row(
-    row: _Row, defaults: Mapping[str, str], report: ImportReport, checker: _ArticleChecker
-) -> Article | None:
+def _check_row(row: _Row, defaults: Mapping[str, str], report: ImportReport, checker: ArticleChecker) -> Article | None:
     """Build the article a row describes, or record every reason it can't be built."""
     data, metadata, problems = _form_data(row, defaults)
     article = None if problems else checker.article(data)
