@@ -9,6 +9,11 @@ moved on by one atomic UPSERT. The limit is a sliding window, estimated as
 Cloudflare's rate limiter does: the previous period's count weighted by how much
 of it still lies in the last ``duration`` seconds, plus this period's.
 
+On PostgreSQL the table is UNLOGGED (migration 0021): each count commits on its
+own, and on a logged table that commit waited for the write-ahead log to reach
+the disk, a sixth of a small API request. A crash empties it; counts starting
+again from zero are harmless.
+
 The rates, the scopes and the keys are DRF's (``DEFAULT_THROTTLE_RATES``,
 ``throttle_user_<id>``, ``throttle_anon_<ip>``), and so is the 429 with its
 Retry-After. A refused request counts too: a caller who keeps hammering stays

@@ -79,6 +79,15 @@ def test_a_request_is_counted_in_one_statement(clock, researcher):
     assert ThrottleCount.objects.get(key=f"throttle_user_{researcher.pk}").count == 2
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="UNLOGGED is PostgreSQL's; SQLite has no WAL to skip")
+def test_on_postgresql_the_counts_are_written_without_the_write_ahead_log():
+    """Each count commits on its own: on a logged table the commit waits for the WAL to
+    reach the disk (0.3–0.5 ms a request); counts lost in a crash are harmless."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT relpersistence FROM pg_class WHERE relname = %s", [ThrottleCount._meta.db_table])
+        assert cursor.fetchone() == ("u",)
+
+
 def test_an_anonymous_caller_cant_escape_the_count_by_changing_x_forwarded_for(clock, monkeypatch):
     monkeypatch.setattr(throttling.AnonRateThrottle, "THROTTLE_RATES", {"user": "10/min", "anon": "2/min"})
     client = api_client(None)
