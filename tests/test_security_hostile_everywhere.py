@@ -580,7 +580,15 @@ PAGES = [
         "annotate page with the send-back note",
         each(lambda v: v.article.annotate_url),
         "analyst2",
-        ("title", "outlet", "text", "send_back", "target", "label"),
+        ("title", "outlet", "text", "send_back", "label"),
+    ),
+    # The page opens on the empty panel; the new quote's form lists the targets and labels.
+    Page(
+        "new quote panel with its targets",
+        each(lambda v: reverse("annotations:quote-new", args=[v.article.pk])),
+        "analyst2",
+        ("target", "label"),
+        True,
     ),
     Page("queue of the sent-back analyst", lambda p: reverse("annotations:home"), "analyst2", ("title", "outlet")),
     Page(

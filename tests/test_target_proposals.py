@@ -100,7 +100,8 @@ def test_without_javascript_the_proposal_form_is_a_page_that_goes_back(analyst, 
 
 def test_the_annotate_pages_target_box_lists_a_proposal_as_proposed(analyst, assigned_article, topic):
     Target.propose(name="Snapback", parent=topic, by=analyst)
-    body = client_for(analyst).get(assigned_article.annotate_url + "?fragment=quote-panel").content.decode()
+    new_quote = reverse("annotations:quote-new", args=[assigned_article.pk])
+    body = client_for(analyst).get(new_quote, HTTP_HX_REQUEST="true").content.decode()
     assert "Iran nuclear issue › Snapback (proposed)" in body
 
 
