@@ -116,9 +116,10 @@ def record_history(
     # PostgreSQL takes the ids as one array; elsewhere an IN list (SQLite builds
     # before 3.32 allow 999 parameters).
     arrays = connection.vendor == "postgresql"
+    batch_size = 10_000 if arrays else 900
     with connection.cursor() as cursor:
-        for start in range(0, len(pks), 10_000 if arrays else 900):
-            batch = pks[start : start + (10_000 if arrays else 900)]
+        for start in range(0, len(pks), batch_size):
+            batch = pks[start : start + batch_size]
             where = f"{pk} = ANY(%s)" if arrays else f"{pk} IN ({', '.join(['%s'] * len(batch))})"
             cursor.execute(
                 f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608  # nosec B608: names from the models, values as parameters
