@@ -374,16 +374,16 @@ def _match_articles(records: list[_Record], user: Any, report: SpanImportReport,
         # The browser's rules, without the form's per-article duplicate query (the texts
         # were looked up for the whole file above), run without a form for each article
         # as the article importer runs them; a form says what is wrong with one that fails.
-        article = checker.article(data)
-        if article is None:
+        created = checker.article(data)
+        if created is None:
             form = ImportArticleForm(data=data)
             if not form.is_valid():
                 for name, errors in form.errors.items():
                     report.errors.append(Note(record.number, f"article {name}: {errors[0]}", unit))
                 continue
-            article = form.save(commit=False)
-        article.created_by = user
-        pending[digest] = record.article = article
+            created = form.save(commit=False)
+        created.created_by = user
+        pending[digest] = record.article = created
 
 
 # --- Writing ---------------------------------------------------------------------
