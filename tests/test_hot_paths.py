@@ -105,18 +105,30 @@ def test_an_api_post_with_two_stances_takes_at_most_13_queries(analyst, stage, a
     assert_at_most(13, queries)
 
 
-def test_an_api_post_of_a_plain_span_takes_6_queries_on_postgresql_7_elsewhere(analyst, stage, api):
+def test_an_api_post_of_a_plain_span_takes_5_queries_on_postgresql_7_elsewhere(analyst, stage, api):
     """The article (with may-annotate), the assignment lock, the duplicate lookup, the
-    quote and its history row, the answer (written by PostgreSQL; two reads elsewhere):
-    what the bench's save job posts."""
+    quote with its history row (one statement on PostgreSQL, two elsewhere), the answer
+    (written by PostgreSQL; two reads elsewhere): what the bench's save job posts."""
     article = stage["article"]
     body = {"article": article.pk, "start": 1, "end": 51, "text": article.text[1:51], "kind": "indirect"}
     client = api(analyst)
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/api/v1/quotes/", body, format="json")
     assert response.status_code == 201, response.content
-    assert Quote.objects.get().kind == Quote.Kind.INDIRECT
-    assert_at_most(6 if connection.vendor == "postgresql" else 7, queries)
+    quote = Quote.objects.get()
+    assert quote.kind == Quote.Kind.INDIRECT
+    assert_at_most(5 if connection.vendor == "postgresql" else 7, queries)
+    # The history row written with it is the quote as stored, by its writer.
+    (record,) = quote.history.all()
+    assert (record.history_type, record.history_user, record.kind, record.text, record.version) == (
+        "+",
+        analyst,
+        Quote.Kind.INDIRECT,
+        article.text[1:51],
+        1,
+    )
+    assert record.created_at == quote.created_at
+    assert response.json()["id"] == quote.pk
 
 
 def test_the_first_quote_on_a_pool_article_starts_the_assignment_in_two_more_queries(analyst, api):
@@ -371,3 +383,47 @@ def test_model_history_is_one_manager_class_still_bound_to_its_instance(analyst,
     assert Quote.history.count() == 2
     for model in (Assignment, Quote):
         assert type(model.__dict__["history"]).__name__ == "_HistoryDescriptor"
+
+
+def test_a_new_quote_and_its_history_row_are_written_as_save_and_its_signal_would(analyst, assigned_article, settings):
+    """``insert_recorded``, which writes a new quote in one statement: the instance gets
+    its id, timestamps and the current guidelines' number, and the history row names the
+    writer; with history off (SIMPLE_HISTORY_ENABLED) no row is written."""
+    from annotations.models import Guidelines, insert_recorded
+
+    Guidelines.publish(body="one", note="first", by=None)
+    Guidelines.publish(body="two", note="second", by=None)
+    article = assigned_article
+    quote = Quote(article=article, start=1, end=51, text=article.text[1:51], annotator=analyst)
+    quote._history_user = analyst
+    quote.annotate(by=analyst)
+    stored = Quote.objects.get(pk=quote.pk)
+    assert (quote.guidelines_version, stored.guidelines_version) == (2, 2)
+    assert quote.created_at == stored.created_at and quote.updated_at == stored.updated_at
+    assert not quote._state.adding
+    (record,) = stored.history.all()
+    assert quote.recorded_change_id == record.history_id
+    assert (record.history_type, record.history_user, record.guidelines_version) == ("+", analyst, 2)
+    with pytest.raises(ValueError, match="stored already"):
+        insert_recorded(quote)
+
+    settings.SIMPLE_HISTORY_ENABLED = False
+    unrecorded = Quote(article=article, start=60, end=70, text=article.text[60:70], annotator=analyst)
+    assert insert_recorded(unrecorded) is None
+    assert Quote.objects.filter(pk=unrecorded.pk).exists()
+    assert not unrecorded.history.exists()
+
+
+def test_a_quote_has_no_save_signal_receiver_but_its_history():
+    """What ``insert_recorded`` skips of ``save()``: a receiver added to these signals
+    would not hear a new quote, so this fails first."""
+    from django.db.models.signals import post_save, pre_save
+    from simple_history.signals import post_create_historical_record, pre_create_historical_record
+
+    from annotations.models import History
+
+    assert not pre_save.has_listeners(Quote)
+    sync, asynchronous = post_save._live_receivers(Quote)
+    assert [getattr(receiver, "__self__", None) for receiver in [*sync, *asynchronous]] == [History.of(Quote)]
+    for signal in (pre_create_historical_record, post_create_historical_record):
+        assert not signal.has_listeners(Quote.history.model)
