@@ -37,7 +37,7 @@ from knox.settings import CONSTANTS, knox_settings
 from knox.signals import token_expired
 from rest_framework import exceptions
 
-from .roles import remember_roles, roles_subquery
+from .roles import remember_roles, roles_read_beside, roles_subquery
 
 
 class TokenAuthentication(KnoxTokenAuthentication):
@@ -49,8 +49,8 @@ class TokenAuthentication(KnoxTokenAuthentication):
         key = text[: CONSTANTS.TOKEN_KEY_LENGTH]
         model = get_token_model()
         using = router.db_for_read(model)
-        roles = roles_subquery("user_id", using)
-        if roles is not None:
+        roles = roles_read_beside(using)
+        if roles:
             found: Iterable[Any] = _tokens_with_roles(key, using)
         else:
             found = model.objects.using(using).filter(token_key=key).select_related("user")
@@ -64,7 +64,7 @@ class TokenAuthentication(KnoxTokenAuthentication):
             if compare_digest(digest, auth_token.digest):
                 if knox_settings.AUTO_REFRESH and auth_token.expiry:
                     self.renew_token(auth_token)
-                if roles is not None:
+                if roles:
                     remember_roles(auth_token.user, auth_token.role_names)
                 return self.validate_user(auth_token)
         raise exceptions.AuthenticationFailed("Invalid token.")

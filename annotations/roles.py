@@ -70,11 +70,17 @@ def remember_roles(user: AnyUser, names: Iterable[str]) -> frozenset[str]:
     return roles
 
 
+def roles_read_beside(using: str) -> bool:
+    """Whether a query on ``using`` can read a user's roles beside them (``roles_subquery``):
+    without building the subquery, which costs more than the rest of a token's check."""
+    return connections[using].vendor == "postgresql"
+
+
 def roles_subquery(user_id: str, using: str) -> ArraySubquery | None:
     """The names of the groups of the user whose id is the column ``user_id``, as an array a
     query reads beside that user (for ``remember_roles``), saving ``roles_of`` its own query.
     PostgreSQL only (None elsewhere): SQLite has no arrays."""
-    if connections[using].vendor != "postgresql":
+    if not roles_read_beside(using):
         return None
     from django.contrib.auth.models import Group
 
