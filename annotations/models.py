@@ -473,7 +473,7 @@ class Article(models.Model):
         A query of its own rather than subqueries in the article's (those five cost
         the annotate page more to build than the round trip they saved), compiled
         once (``_LATEST_DETECTION``)."""
-        run = next(iter(_LATEST_DETECTION.raw(None, self.pk)), None)
+        run = next(iter(_LATEST_DETECTION.instances(None, self.pk)), None)
         if run is None:
             self.detection_run_id = self.detection_status = self.detection_error = self.detection_version = None
             return
@@ -596,11 +596,7 @@ def article_opened_by(user: AnyUser, pk: int) -> Article | None:
     (``with_annotatable``); None if not. What the annotate page and a quote's save look up."""
     if not user.is_authenticated or not 0 < pk < 2**63:  # past any id: no such article, as the ORM reads it
         return None
-    article = next(iter(_OPENED_ARTICLE.raw(user, pk)), None)
-    if article is not None:
-        # A raw query converts the model's fields only: SQLite's EXISTS is 0 or 1.
-        article.annotatable = bool(article.annotatable)
-    return article
+    return next(iter(_OPENED_ARTICLE.instances(user, pk)), None)
 
 
 # --- Speakers ----------------------------------------------------------------
@@ -1962,7 +1958,7 @@ class Quote(models.Model):
         optional = (self.speaker_id, self.annotator_id, self.pk)
         ids = [value for value in (self.article_id, self.start, self.end, *optional) if value is not None]
         shape = (self.kind, self.is_curated, *(value is not None for value in optional))
-        return next(iter(_DUPLICATE_SPAN.raw(None, *ids, shape=shape)), None)
+        return next(iter(_DUPLICATE_SPAN.instances(None, *ids, shape=shape)), None)
 
     def refuse_duplicate_span(self) -> None:
         existing = self.duplicate()

@@ -170,7 +170,7 @@ def test_the_annotate_pages_reads_are_the_querysets_for_every_role(
                 )
                 found.add((user.username, article.pk, layer, len(expected_rows)))
             expected = list(Suggestion.objects.on_page(article, user).in_text_order().values_list("pk", flat=True))
-            assert [suggestion.pk for suggestion in _PAGE_SUGGESTIONS.raw(user, article.pk)] == expected
+            assert [suggestion.pk for suggestion in _PAGE_SUGGESTIONS.instances(user, article.pk)] == expected
             found.add((user.username, "suggestions", article.pk, tuple(expected)))
     assert ("analyst", mine.pk, False, 2) in found and ("reviewer", mine.pk, False, 4) in found
     assert ("researcher", curated.pk, True, 2) in found and ("researcher", mine.pk, False, 0) in found
@@ -244,3 +244,32 @@ def test_a_statement_reads_where_the_router_sends_its_querysets_reads(articles, 
     monkeypatch.setattr(router, "db_for_read", lambda model, **hints: asked.append(model) or real(model, **hints))
     assert article_opened_by(analyst, articles["mine"].pk) is not None
     assert Article in asked  # a replica, for the API's safe requests (config/db_router.py)
+
+
+def test_a_statements_instances_are_the_querysets_values_converted_deferred_fields_left_out(articles, analyst):
+    """``instances`` builds what the queryset's own iteration builds: every field and
+    annotation converted (an EXISTS a bool on SQLite too, a JSON field a dict, a date a
+    date), a deferred field read on access; a query of values has no instances."""
+    article = articles["mine"]
+    Article.objects.filter(pk=article.pk).update(metadata={"section": "world", "n": 2})
+
+    def built(user, pk):
+        return Article.objects.visible_to(user).with_annotatable(user).filter(pk=pk).defer("text")
+
+    statement = Statement(Article, "an article, its text deferred", built)
+    (found,) = statement.instances(analyst, article.pk)
+    (expected,) = built(analyst, article.pk)
+    assert found.get_deferred_fields() == expected.get_deferred_fields() == {"text"}
+    for name in ("pk", "title", "metadata", "published_on", "status", "annotatable"):
+        assert (getattr(found, name), type(getattr(found, name))) == (
+            getattr(expected, name),
+            type(getattr(expected, name)),
+        )
+    assert found.annotatable is True and found.metadata == {"section": "world", "n": 2}
+    assert found._state.adding is False and found._state.db == expected._state.db
+    assert found.text == expected.text  # read when asked, as the ORM's deferred field is
+    assert statement.instances(analyst, articles["theirs"].pk) == []
+
+    values = Statement(Article, "ids", lambda user, pk: Article.objects.filter(pk=pk).values_list("id"))
+    with pytest.raises(ImproperlyConfigured, match="has no instances"):
+        values.instances(analyst, article.pk)

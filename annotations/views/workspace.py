@@ -254,13 +254,13 @@ def _page_suggestions(request: AuthedRequest, article: Article, quotes: list[Lis
     may add quotes here, none of an older detection, none where I already marked that span."""
     if not _can_annotate(request, article):
         return []
-    return list(_PAGE_SUGGESTIONS.raw(request.user, article.pk))
+    return list(_PAGE_SUGGESTIONS.instances(request.user, article.pk))
 
 
 def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
     quotes = _page_quotes(request, article)
     # My assignment here, read with where it stands in my queue.
-    assignment = next(iter(_PAGE_ASSIGNMENT.raw(request.user, article.pk)), None)
+    assignment = next(iter(_PAGE_ASSIGNMENT.instances(request.user, article.pk)), None)
     can_annotate = _can_annotate(request, article)
     labels = list(StanceLabel.objects.all())
     suggestions = _page_suggestions(request, article, quotes)
