@@ -472,8 +472,11 @@ class Article(models.Model):
 
         A query of its own rather than subqueries in the article's (those five cost
         the annotate page more to build than the round trip they saved), compiled
-        once (``_LATEST_DETECTION``)."""
-        run = next(iter(_LATEST_DETECTION.instances(None, self.pk)), None)
+        once (``LATEST_DETECTION``)."""
+        self.take_detection(next(iter(LATEST_DETECTION.instances(None, self.pk)), None))
+
+    def take_detection(self, run: DetectionRun | None) -> None:
+        """``read_detection`` with the run already read (``LATEST_DETECTION``)."""
         if run is None:
             self.detection_run_id = self.detection_status = self.detection_error = self.detection_version = None
             return
@@ -584,7 +587,7 @@ class Article(models.Model):
 
 
 # Built and compiled once per role (statements.py): it took the annotate page ~4 ms a request.
-_OPENED_ARTICLE = Statement(
+OPENED_ARTICLE = Statement(
     Article,
     "the article a user opens",
     lambda user, pk: Article.objects.visible_to(user).with_annotatable(user).filter(pk=pk),
@@ -596,7 +599,7 @@ def article_opened_by(user: AnyUser, pk: int) -> Article | None:
     (``with_annotatable``); None if not. What the annotate page and a quote's save look up."""
     if not user.is_authenticated or not 0 < pk < 2**63:  # past any id: no such article, as the ORM reads it
         return None
-    return next(iter(_OPENED_ARTICLE.instances(user, pk)), None)
+    return next(iter(OPENED_ARTICLE.instances(user, pk)), None)
 
 
 # --- Speakers ----------------------------------------------------------------
@@ -2576,7 +2579,7 @@ class DetectionRun(models.Model):
 
 
 # Article.read_detection's query.
-_LATEST_DETECTION = Statement(
+LATEST_DETECTION = Statement(
     DetectionRun,
     "an article's latest detection run",
     lambda _user, article_id: (

@@ -36,6 +36,7 @@ from django.db.models.query import ModelIterable
 from .roles import remember_roles, roles_of
 
 if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
     from django.db.models.sql.compiler import SQLCompiler
 
     from .roles import AnyUser
@@ -132,11 +133,8 @@ class Statement[M: Model]:
         Without the queryset's converters: for plain columns, which both databases' drivers
         already return as Python values (SQLite's converts by the declared type), not for
         expressions such as EXISTS (0 or 1 on SQLite) or JSON."""
-        using = using or router.db_for_read(self.model)
-        sql, params = self.sql(user, *ids, shape=shape, using=using)
-        with connections[using].cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        (rows,) = read_together(self.rows_read(user, *ids, shape=shape, using=using))
+        return rows
 
     def instances(
         self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str | None = None
@@ -147,30 +145,28 @@ class Statement[M: Model]:
         Built as the ORM builds them (``Model.from_db``), from what its compiler read of the
         queryset once: a raw queryset would work out the columns' fields again for every
         query, a tenth of a millisecond each time, four times on the annotate page."""
+        (found,) = read_together(self.instances_read(user, *ids, shape=shape, using=using))
+        return found
+
+    def rows_read(
+        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str | None = None
+    ) -> Read:
+        """``rows``, to run with other reads (``read_together``)."""
         using = using or router.db_for_read(self.model)
         compiled, params = self._compiled_for(user, ids, shape, using)
-        reading = compiled.reading
-        if reading is None:
+        return Read(self.model, compiled.sql, params, None, using)
+
+    def instances_read(
+        self, user: AnyUser | None, *ids: int, shape: tuple[Hashable, ...] = (), using: str | None = None
+    ) -> Read:
+        """``instances``, to run with other reads (``read_together``)."""
+        using = using or router.db_for_read(self.model)
+        compiled, params = self._compiled_for(user, ids, shape, using)
+        if compiled.reading is None:
             raise ImproperlyConfigured(
                 f"{self.name}: a query of values has no instances (nor one with select_related); read its rows"
             )
-        connection = connections[using]
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
-            rows = cursor.fetchall()
-        found = []
-        for fetched in rows:
-            row = list(fetched)
-            for index, converters, expression in reading.converters:
-                value = row[index]
-                for converter in converters:
-                    value = converter(value, expression, connection)
-                row[index] = value
-            instance = self.model.from_db(using, reading.attnames, [row[index] for index in reading.field_columns])
-            for name, index in reading.annotations:
-                setattr(instance, name, row[index])
-            found.append(instance)
-        return found
+        return Read(self.model, compiled.sql, params, compiled.reading, using)
 
     def _compile(self, user: AnyUser | None, count: int, shape: tuple[Hashable, ...], using: str) -> _Compiled:
         stand_in = None
@@ -223,3 +219,67 @@ def _slot_or_value(value: Any, slots: dict[int, int]) -> tuple[int | None, Any]:
     if isinstance(value, int) and not isinstance(value, bool) and int(value) in slots:
         return slots[int(value)], type(value)
     return None, value
+
+
+@dataclass(frozen=True)
+class Read:
+    """A statement's query with a call's values (``Statement.rows_read``, ``instances_read``)."""
+
+    model: type[Model]
+    sql: str
+    params: list[Any]
+    reading: _Reading | None  # None: the rows as tuples
+    using: str
+
+    def result(self, rows: list[tuple[Any, ...]], connection: BaseDatabaseWrapper) -> list[Any]:
+        reading = self.reading
+        if reading is None:
+            return rows
+        found = []
+        for fetched in rows:
+            row = list(fetched)
+            for index, converters, expression in reading.converters:
+                value = row[index]
+                for converter in converters:
+                    value = converter(value, expression, connection)
+                row[index] = value
+            instance = self.model.from_db(self.using, reading.attnames, [row[index] for index in reading.field_columns])
+            for name, index in reading.annotations:
+                setattr(instance, name, row[index])
+            found.append(instance)
+        return found
+
+
+def read_together(*reads: Read) -> list[list[Any]]:
+    """Each read's rows (or instances), in order, the queries sent together.
+
+    On PostgreSQL in one round trip: psycopg's pipeline mode sends every query before
+    reading any answer. A page that reads seven independent things waited seven times for
+    the database; the wait is the larger part of a small query's time (a query after the
+    process has been busy elsewhere takes 0.3–0.6 ms, most of it the round trip). Elsewhere
+    (SQLite is in the process) one after the other. Every read is one query, as Django logs it.
+    """
+    if not reads:
+        return []
+    using = reads[0].using
+    if any(read.using != using for read in reads):
+        raise ValueError("read_together: the reads are for different databases")
+    connection = connections[using]
+    fetched: list[list[tuple[Any, ...]]] = []
+    if connection.vendor == "postgresql" and len(reads) > 1:
+        connection.ensure_connection()
+        cursors = [connection.cursor() for _read in reads]
+        try:
+            with connection.wrap_database_errors, connection.connection.pipeline():
+                for read, cursor in zip(reads, cursors, strict=True):
+                    cursor.execute(read.sql, read.params)
+            fetched = [cursor.fetchall() for cursor in cursors]
+        finally:
+            for cursor in cursors:
+                cursor.close()
+    else:
+        for read in reads:
+            with connection.cursor() as cursor:
+                cursor.execute(read.sql, read.params)
+                fetched.append(cursor.fetchall())
+    return [read.result(rows, connection) for read, rows in zip(reads, fetched, strict=True)]

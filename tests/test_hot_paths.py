@@ -338,6 +338,47 @@ def test_the_annotate_page_takes_the_same_queries_for_1_or_20_quotes(login, anal
     assert 'id="quote-form"' not in response.content.decode()
 
 
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="pipeline mode is PostgreSQL's (SQLite is in the process)"
+)
+def test_the_annotate_page_sends_its_seven_reads_in_one_round_trip_on_postgresql(login, analyst, stage):
+    """read_together: all seven queries go out in psycopg's pipeline mode, before any
+    answer is read; what each found is what the page shows."""
+    article = stage["article"]
+    quote = QuoteFactory(article=article, annotator=analyst, start=1, end=51)
+    StanceFactory(quote=quote, target=stage["targets"][0], label=stage["labels"][0])
+    client = login(analyst)
+    client.get(article.annotate_url)
+    from psycopg import pq
+
+    pipelined = []
+
+    def note(execute, sql, params, many, context):
+        pipelined.append((connection.connection.pgconn.pipeline_status == pq.PipelineStatus.ON, sql))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        response = client.get(article.annotate_url)
+    assert response.status_code == 200
+    reads = [on for on, sql in pipelined if not any(marker in sql for marker in AUTHENTICATION)]
+    assert reads == [True] * 7, [(on, sql[:80]) for on, sql in pipelined]
+    assert [item.pk for item in response.context["quotes"]] == [quote.pk]
+    assert response.context["assignment"].article_id == article.pk
+    assert {label.slug for label in response.context["labels"]} >= {"support", "oppose"}
+    assert "chip" in response.content.decode() and stage["targets"][0].name in response.content.decode()
+
+
+def test_an_analysts_curated_article_shows_the_curated_layer_read_after_the_others(login, analyst, reviewer):
+    """The page reads an analyst's own layer with everything else; on a curated article
+    they have no assignment on, it shows the curated quotes (read once more)."""
+    article = ArticleFactory(status="curated")
+    curated = QuoteFactory(article=article, annotator=reviewer, is_curated=True, start=1, end=51)
+    QuoteFactory(article=article, annotator=reviewer, start=60, end=80)  # a raw quote, not shown
+    response = login(analyst).get(article.annotate_url)
+    assert response.status_code == 200
+    assert [item.pk for item in response.context["quotes"]] == [curated.pk]
+
+
 # --- A span import's batch ----------------------------------------------------------------
 
 

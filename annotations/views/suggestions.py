@@ -186,9 +186,9 @@ def article_detect(request: AuthedRequest, pk: int) -> HttpResponse:
     finished = article.detection_status in {DetectionRun.Status.DONE, DetectionRun.Status.FAILED}
     if request.GET.get("polling") and finished and article.annotatable:
         # Detection has just finished: the text and the suggestion list change with it.
-        from .workspace import _annotate_context
+        from .workspace import _annotate_context, _read_page
 
-        context = _annotate_context(request, article)
+        context = _annotate_context(request, _read_page(request, article.pk, article))
         return TemplateResponse(request, ANNOTATE + "#detection-finished", context)
     return TemplateResponse(request, ANNOTATE + "#detection", context)
 

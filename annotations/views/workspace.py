@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from django.conf import settings
@@ -39,6 +40,8 @@ from ..forms import (
 from ..highlights import Completion, ListedQuote, render_quote_items, render_segments, segments
 from ..importers import format_from_filename, import_articles
 from ..models import (
+    LATEST_DETECTION,
+    OPENED_ARTICLE,
     Article,
     Assignment,
     Quote,
@@ -53,7 +56,7 @@ from ..models import (
 )
 from ..requests import AuthedRequest
 from ..roles import analyst_required, is_analyst, is_researcher, is_reviewer, reviewer_required
-from ..statements import Statement
+from ..statements import Read, Statement, read_together
 from ..suggestions import suggest, suggest_target
 
 if TYPE_CHECKING:
@@ -224,29 +227,41 @@ _PAGE_ASSIGNMENT = Statement(
 )
 
 
-def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
-    """The quotes shown on the annotate page, in two queries and no model instances.
+_PAGE_LABELS = Statement(StanceLabel, "the stance labels", lambda _user: StanceLabel.objects.all())
 
-    A long article has hundreds of quotes, so they arrive as value rows
-    (building a model instance per quote and per stance was most of the page's
-    time).
-    """
+
+def _quote_reads(user: AnyUser, article_id: int, *, curated: bool) -> list[Read]:
+    """The annotate page's quotes of one layer and their stance chips, as value rows (a long
+    article has hundreds of quotes: a model instance per quote and per stance was most of
+    the page's time)."""
+    return [_PAGE_CHIPS[curated].rows_read(user, article_id), _PAGE_QUOTES[curated].rows_read(user, article_id)]
+
+
+def _listed_quotes(chip_rows: list[tuple[Any, ...]], rows: list[tuple[Any, ...]]) -> list[ListedQuote]:
+    chips: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for quote_id, slug, label, target in chip_rows:
+        chips[quote_id].append((slug, label, target))
+    # mypy can't count a row's fields; it holds the thirteen before chips.
+    return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]  # type: ignore[misc]
+
+
+def _reads_own_quotes(request: AuthedRequest) -> bool:
+    """Whether the page shows the user their own quotes on their work: an analyst does,
+    unless they ask for the curated layer. (On a curated article an analyst did not
+    annotate there are none, and the curated version is what there is to read.)"""
+    return is_analyst(request.user) and request.GET.get("layer") != Quote.Layer.CURATED
+
+
+def _page_quotes(request: AuthedRequest, article: Article) -> list[ListedQuote]:
+    """The quotes shown on the annotate page (``_quote_reads``), for the fragments a save redraws."""
     user = request.user
-    layer = request.GET.get("layer")
-    # An analyst reads their own quotes on their work; on a curated article they
-    # did not annotate there are none, and the curated version is what there is to read.
     own_work = (
         is_reviewer(user)
         or article.status == Article.Status.OPEN
         or Assignment.objects.filter(article=article, annotator=user).exists()
     )
-    curated = not (is_analyst(user) and layer != Quote.Layer.CURATED and own_work)
-    chips: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    for quote_id, slug, label, target in _PAGE_CHIPS[curated].rows(user, article.pk):
-        chips[quote_id].append((slug, label, target))
-    rows = _PAGE_QUOTES[curated].rows(user, article.pk)
-    # mypy can't count a row's fields; it holds the thirteen before chips.
-    return [ListedQuote(*row, chips=chips.get(row[0], [])) for row in rows]  # type: ignore[misc]
+    curated = not (_reads_own_quotes(request) and own_work)
+    return _listed_quotes(*read_together(*_quote_reads(user, article.pk, curated=curated)))
 
 
 def _page_suggestions(request: AuthedRequest, article: Article, quotes: list[ListedQuote]) -> list[Suggestion]:
@@ -257,23 +272,70 @@ def _page_suggestions(request: AuthedRequest, article: Article, quotes: list[Lis
     return list(_PAGE_SUGGESTIONS.instances(request.user, article.pk))
 
 
-def _annotate_context(request: AuthedRequest, article: Article, **extra: Any) -> dict[str, Any]:
-    quotes = _page_quotes(request, article)
-    # My assignment here, read with where it stands in my queue.
-    assignment = next(iter(_PAGE_ASSIGNMENT.instances(request.user, article.pk)), None)
-    can_annotate = _can_annotate(request, article)
-    labels = list(StanceLabel.objects.all())
-    suggestions = _page_suggestions(request, article, quotes)
+@dataclass
+class _Page:
+    article: Article
+    quotes: list[ListedQuote]
+    assignment: Assignment | None  # mine, with where it stands in my queue
+    labels: list[StanceLabel]
+    suggestions: list[Suggestion]
+
+
+def _read_page(request: AuthedRequest, pk: int, article: Article | None = None) -> _Page:
+    """What the annotate page shows, read together (``read_together``: one round trip on
+    PostgreSQL): the article, unless given, with its latest detection; my assignment; the
+    labels; the quotes with their chips; the suggestions I have still to decide.
+
+    Every query needs only the article's id and the user, so none waits for another's
+    answer. The quotes are of the layer the user's roles point to (``_reads_own_quotes``),
+    read again in the one case the article says otherwise: an analyst's curated article
+    they have no assignment on."""
+    user = request.user
+    own_quotes = _reads_own_quotes(request)
+    reads = []
+    if article is None:
+        if not 0 < pk < 2**63:  # past any id: no such article (a statement takes 64-bit ids)
+            raise Http404("No such article, or not one you may open.")
+        reads += [OPENED_ARTICLE.instances_read(user, pk), LATEST_DETECTION.instances_read(None, pk)]
+    reads += [
+        _PAGE_ASSIGNMENT.instances_read(user, pk),
+        _PAGE_LABELS.instances_read(None),
+        *_quote_reads(user, pk, curated=not own_quotes),
+        _PAGE_SUGGESTIONS.instances_read(user, pk),
+    ]
+    results = read_together(*reads)
+    if article is None:
+        found, runs, *results = results
+        if not found:
+            raise Http404("No such article, or not one you may open.")
+        article = found[0]
+        article.take_detection(runs[0] if runs else None)
+    assignments, labels, chip_rows, rows, suggestions = results
+    assignment = assignments[0] if assignments else None
+    own_work = is_reviewer(user) or article.status == Article.Status.OPEN or assignment is not None
+    if own_quotes and not own_work:
+        chip_rows, rows = read_together(*_quote_reads(user, pk, curated=True))
+    return _Page(
+        article=article,
+        quotes=_listed_quotes(chip_rows, rows),
+        assignment=assignment,
+        labels=labels,
+        suggestions=suggestions if _can_annotate(request, article) else [],
+    )
+
+
+def _annotate_context(request: AuthedRequest, page: _Page, **extra: Any) -> dict[str, Any]:
+    article, quotes, assignment, labels = page.article, page.quotes, page.assignment, page.labels
     return {
         "article": article,
         "quotes": quotes,
-        "suggestions": suggestions,
+        "suggestions": page.suggestions,
         "completion": Completion.of(quotes),
-        "article_html": render_segments(segments(article.text, quotes, suggestions)),
+        "article_html": render_segments(segments(article.text, quotes, page.suggestions)),
         "quote_items": render_quote_items(quotes, request.user),
         "assignment": assignment,
         "queue": assignment.queue if assignment else None,
-        "can_annotate": can_annotate,
+        "can_annotate": _can_annotate(request, article),
         "labels": labels,
         "label_shortcuts": {label.shortcut_key: label.pk for label in labels if label.shortcut_key},
         **extra,
@@ -300,15 +362,15 @@ def _can_annotate(request: AuthedRequest, article: Article) -> bool:
 @login_required
 @require_GET
 def article_annotate(request: AuthedRequest, pk: int) -> HttpResponse:
-    article = _get_article(request, pk)
     if request.htmx and request.GET.get("fragment") == "quote-panel":
         # Esc closes the panel: its empty state, as after a save (may-annotate read with the article).
+        article = _get_article(request, pk)
         can_annotate = _can_annotate(request, article)
         return TemplateResponse(request, ANNOTATE + "#quote-panel", {"article": article, "can_annotate": can_annotate})
     # The panel opens empty, as it is after a save or Esc: a selection asks for the new
     # quote's form filled in from it (quote_new), and "Type a quote's text instead…"
     # for a blank one. A blank form rendered here for nobody was two thirds of the page.
-    context = _annotate_context(request, article)
+    context = _annotate_context(request, _read_page(request, pk))
     template = ANNOTATE
     if request.htmx and request.GET.get("fragment") in {"article-text", "quote-list"}:
         template += "#" + request.GET["fragment"]
@@ -417,7 +479,7 @@ def _panel_response(
     if request.htmx:
         context = {"article": article, **forms, **extra}
         return TemplateResponse(request, ANNOTATE + "#quote-panel", context, status=status)
-    context = _annotate_context(request, article, **forms, **extra)
+    context = _annotate_context(request, _read_page(request, article.pk, article), **forms, **extra)
     return TemplateResponse(request, ANNOTATE, context, status=status)
 
 
