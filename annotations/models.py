@@ -38,7 +38,7 @@ from .roles import Role, is_analyst, is_researcher, is_reviewer, reads_curated, 
 
 # The roles live in roles.py with the decorators that enforce them; importing them
 # from models.py keeps working for the code that always did.
-from .statements import Statement
+from .statements import Read, Statement, read_together
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AnonymousUser, User
@@ -1708,8 +1708,18 @@ class Quote(models.Model):
         creating = self._state.adding
         try:
             with transaction.atomic(), self._tallied():
-                held = Assignment.hold_open(self.article_id, by)
-                self.refuse_duplicate_span()
+                # The assignment's lock and the duplicate lookup, sent together (one round trip
+                # on PostgreSQL): the lookup runs after the lock is taken, as it did after it.
+                held: list[str] | None
+                lock = Assignment.held_read(self.article_id, by)
+                duplicate = self._duplicate_read(using=router.db_for_write(Quote))
+                if lock is not None:
+                    statuses, found = read_together(lock, duplicate)
+                    held = Assignment.held_statuses([status for (status,) in statuses])
+                else:
+                    held = Assignment.hold_open(self.article_id, by)
+                    (found,) = read_together(duplicate)
+                self._refuse_duplicate(next(iter(found), None))
                 if creating:
                     self._insert()
                     if not self.is_curated and by is not None:
@@ -1956,15 +1966,22 @@ class Quote(models.Model):
     def duplicate(self) -> Quote | None:
         """Another quote of this annotator in this layer with exactly this span,
         kind and speaker, if there is one."""
+        (found,) = read_together(self._duplicate_read())
+        return next(iter(found), None)
+
+    def _duplicate_read(self, using: str | None = None) -> Read:
         # Asked before every save: a statement compiled once per shape (which of the
         # optional ids are set, the kind, the layer), not a queryset built each time.
         optional = (self.speaker_id, self.annotator_id, self.pk)
         ids = [value for value in (self.article_id, self.start, self.end, *optional) if value is not None]
         shape = (self.kind, self.is_curated, *(value is not None for value in optional))
-        return next(iter(_DUPLICATE_SPAN.instances(None, *ids, shape=shape)), None)
+        return _DUPLICATE_SPAN.instances_read(None, *ids, shape=shape, using=using)
 
     def refuse_duplicate_span(self) -> None:
-        existing = self.duplicate()
+        self._refuse_duplicate(self.duplicate())
+
+    @staticmethod
+    def _refuse_duplicate(existing: Quote | None) -> None:
         if existing is not None:
             raise ValidationError(
                 f"You already have this quote: quote {existing.pk} marks {existing.start}–{existing.end} "
@@ -2328,26 +2345,36 @@ class Assignment(models.Model):
         if user is None or is_reviewer(user):
             return None
         ids = sorted({article_ids} if isinstance(article_ids, int) else set(article_ids))
+        lock = cls.held_read(ids[0], user) if len(ids) == 1 else None
+        if lock is not None:
+            (rows,) = read_together(lock)
+            return cls.held_statuses([status for (status,) in rows])
         statuses: list[str] = []
         for start in range(0, len(ids), 500):  # in the same order everywhere: no deadlock between two holders
-            chunk = cls._lock_statuses(ids[start : start + 500], user)
-            if cls.LOCKED.intersection(chunk):
-                raise PermissionDenied(
-                    "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
-                )
-            statuses.extend(chunk)
+            held = cls.objects.select_for_update().filter(article_id__in=ids[start : start + 500], annotator_id=user.pk)
+            statuses.extend(cls.held_statuses(list(held.order_by("article_id").values_list("status", flat=True))))
         return statuses
 
     @classmethod
-    def _lock_statuses(cls, article_ids: list[int], user: AnyUser) -> list[str]:
-        """Lock ``user``'s assignments on these articles; their statuses, in article order."""
+    def held_read(cls, article_id: int, user: AnyUser | None) -> Read | None:
+        """``hold_open``'s lock of ``user``'s assignment on one article (a save's), a statement
+        compiled once per role, to send with other reads (``read_together``); its rows go to
+        ``held_statuses``. None where there is nothing to hold this way (a reviewer, no user)."""
+        if user is None or not user.is_authenticated or is_reviewer(user):
+            return None
         using = router.db_for_write(cls)
-        if len(article_ids) == 1 and user.is_authenticated:  # a save's: a statement compiled once per role
-            if transaction.get_autocommit(using=using):  # as select_for_update() refuses
-                raise transaction.TransactionManagementError("hold_open locks rows: call it inside a transaction")
-            return [status for (status,) in _HELD_ASSIGNMENT.rows(user, article_ids[0], using=using)]
-        held = cls.objects.select_for_update().filter(article_id__in=article_ids, annotator_id=user.pk)
-        return list(held.order_by("article_id").values_list("status", flat=True))
+        if transaction.get_autocommit(using=using):  # as select_for_update() refuses
+            raise transaction.TransactionManagementError("hold_open locks rows: call it inside a transaction")
+        return _HELD_ASSIGNMENT.rows_read(user, article_id, using=using)
+
+    @classmethod
+    def held_statuses(cls, statuses: list[str]) -> list[str]:
+        """The statuses a lock has read, or PermissionDenied if one is no longer open for edits."""
+        if cls.LOCKED.intersection(statuses):
+            raise PermissionDenied(
+                "You submitted this article meanwhile: its quotes are locked until a reviewer sends it back."
+            )
+        return statuses
 
     @classmethod
     def start(cls, article_id: int, user: AnyUser, *, held: list[str] | None = None) -> None:

@@ -19,7 +19,7 @@ import json
 import logging
 
 import pytest
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -129,6 +129,38 @@ def test_an_api_post_of_a_plain_span_takes_5_queries_on_postgresql_7_elsewhere(a
     )
     assert record.created_at == quote.created_at
     assert response.json()["id"] == quote.pk
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="pipeline mode is PostgreSQL's")
+def test_a_saves_lock_and_duplicate_lookup_go_in_one_round_trip_on_postgresql(analyst, stage, api):
+    """The assignment's lock and the duplicate-span lookup are sent together; the lookup
+    still finds a duplicate, and the lock still refuses a submitted article before the
+    duplicate is named."""
+    from psycopg import pq
+
+    article = stage["article"]
+    body = {"article": article.pk, "start": 1, "end": 51, "text": article.text[1:51]}
+    client = api(analyst)
+    pipelined = []
+
+    def note(execute, sql, params, many, context):
+        pipelined.append((connection.connection.pgconn.pipeline_status == pq.PipelineStatus.ON, sql))
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(note):
+        assert client.post("/api/v1/quotes/", body, format="json").status_code == 201
+    together = [sql for on, sql in pipelined if on]
+    assert len(together) == 2, [(on, sql[:80]) for on, sql in pipelined]
+    assert "FOR UPDATE" in together[0] and 'FROM "annotations_quote"' in together[1]
+
+    again = client.post("/api/v1/quotes/", body, format="json")
+    assert again.status_code == 400 and "You already have this quote" in again.content.decode()
+    # Submitted after the request's check: the lock refuses the write.
+    Assignment.objects.filter(article=article, annotator=analyst).update(status=Assignment.Status.SUBMITTED)
+    late = Quote(article=article, start=1, end=51, text=article.text[1:51], annotator=analyst)
+    with pytest.raises(PermissionDenied, match="submitted this article meanwhile"):
+        late.annotate(by=analyst)
+    assert Quote.objects.count() == 1
 
 
 def test_the_first_quote_on_a_pool_article_starts_the_assignment_in_two_more_queries(analyst, api):
