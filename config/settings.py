@@ -170,6 +170,8 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "annotations.context_processors.roles",
             ],
+            # {% url %} with each URL remembered (annotations/templatetags/cached_url.py).
+            "builtins": ["annotations.templatetags.cached_url"],
         },
     },
 ]
