@@ -22,12 +22,18 @@ from typing import Any
 from axes.helpers import get_client_username, get_cool_off, get_failure_limit
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
+from django.contrib.auth import get_user_model
+from django.contrib.auth.backends import ModelBackend as DjangoModelBackend
 from django.contrib.auth.forms import AuthenticationForm
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import router
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from .demo import DEMO_USERS
+from .roles import remember_roles, roles_read_beside, roles_subquery
+from .statements import Statement
 
 DEMO_PASSWORDS = frozenset(password for _username, _role, password in DEMO_USERS)
 
@@ -73,6 +79,53 @@ class RefuseDemoPasswordsBackend:
         if is_refused_demo_password(password):
             raise PermissionDenied(DEMO_LOGIN_REFUSED)
         return None
+
+
+class ModelBackend(DjangoModelBackend):
+    """Django's ModelBackend, which reads a session's user with their roles in one query.
+
+    Every page asks who the user is (the session's user id → the user) and then what
+    roles they have (their groups): two queries in a row, each waiting for the other.
+    On PostgreSQL the user's row comes with their groups' names as an array
+    (``roles.roles_subquery``), the query compiled once (``statements.Statement``).
+
+    Listed in place of Django's, which stays listed after it for the sessions made
+    before (a session names the backend that logged it in). So that a wrong password
+    isn't checked twice, this one ends ``authenticate()`` when it refuses a username
+    and password, as ``RefuseDemoPasswordsBackend`` does: Django's is never asked one.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> Any:
+        user = super().authenticate(request, username=username, password=password, **kwargs)
+        if user is None and password is not None:
+            raise PermissionDenied("Wrong username or password.")
+        return user
+
+    def get_user(self, user_id: Any) -> Any:
+        model = get_user_model()
+        try:
+            pk = model._meta.pk.to_python(user_id)
+        except ValidationError:
+            return None
+        if type(pk) is not int or not 0 < pk < 2**63:  # no such user (a statement takes 64-bit ids)
+            return None
+        using = router.db_for_read(model)
+        if not roles_read_beside(using):
+            return super().get_user(pk)
+        user = next(iter(_SESSION_USER.instances(None, pk, shape=(using,), using=using)), None)
+        if user is None:
+            return None
+        remember_roles(user, getattr(user, "role_names", None) or ())
+        return user if self.user_can_authenticate(user) else None
+
+
+def _session_user_query(_user: None, pk: int, using: str) -> QuerySet[Any]:
+    return get_user_model().objects.filter(pk=pk).annotate(role_names=roles_subquery("pk", using))
+
+
+_SESSION_USER = Statement(get_user_model(), "a session's user with their roles", _session_user_query)
 
 
 def client_ip(request: HttpRequest) -> str | None:

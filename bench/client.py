@@ -60,7 +60,7 @@ def login_session(user: Any) -> Session:
 
     store = importlib.import_module(settings.SESSION_ENGINE).SessionStore()
     store[SESSION_KEY] = user._meta.pk.value_to_string(user)
-    store[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    store[BACKEND_SESSION_KEY] = "annotations.auth.ModelBackend"  # what a login records
     store[HASH_SESSION_KEY] = user.get_session_auth_hash()
     store.create()
     # A bare 32-character secret is a valid token as well as a cookie value.

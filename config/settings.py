@@ -256,6 +256,9 @@ AUTH_PASSWORD_VALIDATORS = [
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "annotations.auth.RefuseDemoPasswordsBackend",
+    # Django's, reading a session's user with their roles (see there); Django's own stays
+    # for the sessions it logged in, and is never asked a password.
+    "annotations.auth.ModelBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
