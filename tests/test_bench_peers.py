@@ -78,3 +78,27 @@ def test_a_load_run_that_runs_out_of_requests_says_so() -> None:
     empty = run_load("127.0.0.1", free_port(), {}, lambda _client: next(iter([])), clients=1, seconds=5)
     assert empty["errors"] == 1
     assert "ran out of requests" in empty["error_examples"][0]
+
+
+def test_settling_vacuums_and_analyses_each_database_then_checkpoints() -> None:
+    """Before the jobs, both apps' databases at rest (bench.peers.settle), on the real server."""
+    import secrets
+
+    import psycopg
+
+    from bench.peers import DEFAULT_SERVER, create_database, drop_database, settle
+
+    name = f"peers_settle_{secrets.token_hex(4)}"
+    create_database(DEFAULT_SERVER, name)
+    try:
+        with psycopg.connect(f"{DEFAULT_SERVER}/{name}", autocommit=True) as connection:
+            connection.execute("CREATE TABLE spans AS SELECT n FROM generate_series(1, 1000) AS n")
+        seconds = settle(DEFAULT_SERVER, [name])
+        assert set(seconds) == {name, "checkpoint"}
+        with psycopg.connect(f"{DEFAULT_SERVER}/{name}") as connection:
+            vacuumed, analysed = connection.execute(
+                "SELECT last_vacuum, last_analyze FROM pg_stat_user_tables WHERE relname = 'spans'"
+            ).fetchone()
+        assert vacuumed is not None and analysed is not None
+    finally:
+        drop_database(DEFAULT_SERVER, name)
