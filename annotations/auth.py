@@ -1,4 +1,5 @@
-"""Logging in: the demo-password rule and the client address lockouts record.
+"""Logging in: the demo-password rule, the client address lockouts record, and the
+backend that reads a session's user with their roles (``ModelBackend``).
 
 The demo accounts' passwords are published (README, ``annotations.demo.DEMO_USERS``).
 ``seed_demo`` never creates those accounts with DEBUG off, but a database

@@ -18,7 +18,6 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import IntegrityError, connections, models, router, transaction
 from django.db.models import Count, DateField, Exists, F, Func, Max, Min, OuterRef, Q, Subquery, Sum, Value
-from django.db.models.constants import OnConflict
 from django.db.models.functions import Coalesce, Length
 from django.db.models.lookups import Exact
 from django.db.models.signals import pre_delete
@@ -137,9 +136,17 @@ def record_history(
             )
 
 
-def insert_recorded(instance: models.Model, *, computed: Mapping[str, str] | None = None) -> int | None:
-    """Insert ``instance``, a new row, with its "created" history row; return that row's id
-    (None when history is off).
+@dataclass(frozen=True)
+class Inserted:
+    """What ``insert_recorded`` wrote: the history row's id (None when history is off)."""
+
+    history_id: int | None
+
+
+def insert_recorded(
+    instance: models.Model, *, computed: Mapping[str, str] | None = None, if_new: bool = False
+) -> Inserted | None:
+    """Insert ``instance``, a new row, with its "created" history row.
 
     What ``save()`` and simple_history's signal would write, in one statement on PostgreSQL
     (an INSERT that a second INSERT reads through a CTE) and two elsewhere: a new quote's
@@ -150,17 +157,22 @@ def insert_recorded(instance: models.Model, *, computed: Mapping[str, str] | Non
     the history row's user, date and reason come from the model's ``History``.
 
     ``computed``: columns whose value is the SQL given (a subquery, written once per model,
-    with no parameters), read back into the instance. No other signal is sent: the models
-    that come through here have no ``pre_save``/``post_save`` receiver but their history
-    (tests/test_hot_paths.py holds that).
+    with no parameters), read back into the instance. ``if_new``: a row that breaks a unique
+    constraint is not written, nor its history (ON CONFLICT DO NOTHING), and the answer is
+    None. No other signal is sent: the models that come through here have no
+    ``pre_save``/``post_save`` receiver but their history (tests/test_hot_paths.py holds that).
     """
     model = type(instance)
     if not instance._state.adding:
         raise ValueError(f"insert_recorded: {model.__name__} {instance.pk} is stored already.")
+    # As save() does: a related row assigned before it was saved lends its id now.
+    instance._prepare_related_fields_for_save(operation_name="insert_recorded")  # type: ignore[attr-defined]
     using = router.db_for_write(model, instance=instance)
     connection = connections[using]
     computed = dict(computed or {})
-    statement = _recorded_insert(model, using, tuple(sorted(computed.items())), with_pk=instance.pk is not None)
+    statement = _recorded_insert(
+        model, using, tuple(sorted(computed.items())), with_pk=instance.pk is not None, if_new=if_new
+    )
     values: list[Any] = []
     for field in statement.fields:
         value = field.pre_save(instance, True)
@@ -179,11 +191,16 @@ def insert_recorded(instance: models.Model, *, computed: Mapping[str, str] | Non
     with transaction.atomic(using=using, savepoint=False), connection.cursor() as cursor:
         if recorded and statement.combined is not None:
             cursor.execute(statement.combined, values + history)
-            *returned, history_id = cursor.fetchone()
+            row = cursor.fetchone()
+            if row is None:  # if_new, and the row was there
+                return None
+            *returned, history_id = row
         else:
             cursor.execute(statement.insert, values)
-            returned = list(cursor.fetchone())
-            history_id = None
+            row = cursor.fetchone()
+            if row is None:
+                return None
+            returned, history_id = list(row), None
             if recorded:
                 cursor.execute(statement.record, [*history, returned[0]])
                 (history_id,) = cursor.fetchone()
@@ -193,7 +210,7 @@ def insert_recorded(instance: models.Model, *, computed: Mapping[str, str] | Non
         setattr(instance, field.attname, value)
     instance._state.adding = False
     instance._state.db = using
-    return history_id
+    return Inserted(history_id)
 
 
 @dataclass(frozen=True)
@@ -205,15 +222,15 @@ class _RecordedInsert:
     combined: str | None  # both, on PostgreSQL: RETURNING the returned columns and the history row's id
 
 
-# By model, database, computed columns and whether the primary key is given (an undone
-# deletion brings a row back under its own id).
-_recorded_inserts: dict[tuple[type[models.Model], str, tuple[tuple[str, str], ...], bool], _RecordedInsert] = {}
+# By model, database, computed columns, whether the primary key is given (an undone
+# deletion brings a row back under its own id) and whether a conflict is let be.
+_recorded_inserts: dict[tuple[type[models.Model], str, tuple[tuple[str, str], ...], bool, bool], _RecordedInsert] = {}
 
 
 def _recorded_insert(
-    model: type[models.Model], using: str, computed: tuple[tuple[str, str], ...], *, with_pk: bool
+    model: type[models.Model], using: str, computed: tuple[tuple[str, str], ...], *, with_pk: bool, if_new: bool
 ) -> _RecordedInsert:
-    key = (model, using, computed, with_pk)
+    key = (model, using, computed, with_pk, if_new)
     statement = _recorded_inserts.get(key)
     if statement is not None:
         return statement
@@ -235,6 +252,8 @@ def _recorded_insert(
     values = ", ".join(["%s"] * len(fields) + [f"({by_column[str(field.column)]})" for field in computed_fields])
     returning = ", ".join(name(str(field.column)) for field in returned)
     insert = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608  # nosec B608: names from the model
+    if if_new:
+        insert += " ON CONFLICT DO NOTHING"
     history = model.history.model  # type: ignore[attr-defined]
     tracked = ", ".join(name(field.column) for field in history.tracked_fields)
     extra = ", ".join(
@@ -1542,8 +1561,9 @@ class Quote(models.Model):
         name = connections[router.db_for_write(Quote)].ops.quote_name
         number = name(str(Guidelines._meta.get_field("number").column))
         current = f"SELECT {number} FROM {name(Guidelines._meta.db_table)} ORDER BY {number} DESC LIMIT 1"  # noqa: S608  # nosec B608: names from the model
+        inserted = insert_recorded(self, computed={"guidelines_version": current})
         # The undo handle a save's answer offers, as QuoteHistory notes it on a save().
-        self.recorded_change_id = insert_recorded(self, computed={"guidelines_version": current})
+        self.recorded_change_id = inserted.history_id if inserted is not None else None
 
     def validate_constraints(self, exclude: Any = None) -> None:
         """Nothing to ask the database: ``clean()`` states the rule of every CHECK
@@ -2401,21 +2421,15 @@ class Assignment(models.Model):
         """Create ``user``'s assignment on a pool article, in progress, with its history row.
 
         The first quote on each article of the pool comes here, so it is one
-        INSERT … ON CONFLICT DO NOTHING and the history copied from the stored
-        row: two queries where ``get_or_create`` and simple_history took five
-        (a read, a savepoint, the insert, the history row, the release). False
+        INSERT … ON CONFLICT DO NOTHING with its history row (``insert_recorded``):
+        one statement on PostgreSQL where ``get_or_create`` and simple_history took
+        five (a read, a savepoint, the insert, the history row, the release). False
         when the row exists after all (another save of the same user got there
         first), with nothing written.
         """
         row = cls(article_id=article_id, annotator_id=user.pk, status=cls.Status.IN_PROGRESS)  # type: ignore[misc]  # signed in
-        fields = [field for field in cls._meta.local_concrete_fields if not field.primary_key]
-        inserted = cls.objects._insert(  # type: ignore[attr-defined]  # the one-row form of bulk_create
-            [row], fields=fields, returning_fields=[cls._meta.pk], on_conflict=OnConflict.IGNORE
-        )
-        if not inserted:
-            return False
-        record_creations(cls, [inserted[0][0]], by=user)
-        return True
+        row._history_user = user  # type: ignore[attr-defined]  # whose change history records
+        return insert_recorded(row, if_new=True) is not None
 
     @property
     def is_locked(self) -> bool:

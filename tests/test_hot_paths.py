@@ -163,16 +163,16 @@ def test_a_saves_lock_and_duplicate_lookup_go_in_one_round_trip_on_postgresql(an
     assert Quote.objects.count() == 1
 
 
-def test_the_first_quote_on_a_pool_article_starts_the_assignment_in_two_more_queries(analyst, api):
-    """The assignment, in progress, and its history row, as get_or_create and simple_history
-    wrote them (in five queries)."""
+def test_the_first_quote_on_a_pool_article_starts_the_assignment_in_one_more_query_on_postgresql(analyst, api):
+    """The assignment, in progress, with its history row in the same statement (two elsewhere),
+    as get_or_create and simple_history wrote them in five queries."""
     article = ArticleFactory(pool=True)
     body = {"article": article.pk, "start": 1, "end": 51, "text": article.text[1:51]}
     client = api(analyst)
     with CaptureQueriesContext(connection) as queries:
         response = client.post("/api/v1/quotes/", body, format="json")
     assert response.status_code == 201, response.content
-    assert_at_most(8 if connection.vendor == "postgresql" else 9, queries)
+    assert_at_most(6 if connection.vendor == "postgresql" else 9, queries)
     assignment = Assignment.objects.get(article=article, annotator=analyst)
     assert assignment.status == Assignment.Status.IN_PROGRESS
     history = list(assignment.history.all())
@@ -462,7 +462,7 @@ def test_a_new_quote_and_its_history_row_are_written_as_save_and_its_signal_woul
     """``insert_recorded``, which writes a new quote in one statement: the instance gets
     its id, timestamps and the current guidelines' number, and the history row names the
     writer; with history off (SIMPLE_HISTORY_ENABLED) no row is written."""
-    from annotations.models import Guidelines, insert_recorded
+    from annotations.models import Guidelines, Inserted, insert_recorded
 
     Guidelines.publish(body="one", note="first", by=None)
     Guidelines.publish(body="two", note="second", by=None)
@@ -482,9 +482,33 @@ def test_a_new_quote_and_its_history_row_are_written_as_save_and_its_signal_woul
 
     settings.SIMPLE_HISTORY_ENABLED = False
     unrecorded = Quote(article=article, start=60, end=70, text=article.text[60:70], annotator=analyst)
-    assert insert_recorded(unrecorded) is None
+    assert insert_recorded(unrecorded) == Inserted(None)
     assert Quote.objects.filter(pk=unrecorded.pk).exists()
     assert not unrecorded.history.exists()
+
+
+def test_a_row_inserted_if_new_is_left_alone_with_no_history_when_it_is_there(analyst, assigned_article):
+    """``insert_recorded(if_new=True)``: ON CONFLICT DO NOTHING, and no history row for a row not written."""
+    from annotations.models import Inserted, insert_recorded
+
+    existing = Assignment.objects.get(article=assigned_article, annotator=analyst)
+    before = existing.history.count()
+    again = Assignment(article=assigned_article, annotator=analyst, status=Assignment.Status.IN_PROGRESS)
+    assert insert_recorded(again, if_new=True) is None
+    assert again._state.adding and again.pk is None
+    assert Assignment.objects.filter(article=assigned_article, annotator=analyst).count() == 1
+    assert existing.history.count() == before
+    fresh = Assignment(article=ArticleFactory(), annotator=analyst, status=Assignment.Status.IN_PROGRESS)
+    fresh._history_user = analyst
+    inserted = insert_recorded(fresh, if_new=True)
+    assert isinstance(inserted, Inserted) and fresh.pk is not None
+    (record,) = fresh.history.all()
+    assert (record.history_id, record.history_type, record.history_user, record.status) == (
+        inserted.history_id,
+        "+",
+        analyst,
+        Assignment.Status.IN_PROGRESS,
+    )
 
 
 def test_a_quote_has_no_save_signal_receiver_but_its_history():
