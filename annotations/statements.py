@@ -76,8 +76,9 @@ def _typed(kind: type, value: int | None) -> Any:
 
 
 class Statement[M: Model]:
-    """``build(user, *ids)``, a queryset of ``model``, compiled once per shape; ``raw`` and
-    ``sql`` run it for a user and ids."""
+    """``build(user, *ids)``, a queryset of ``model``, compiled once per shape; ``rows``,
+    ``instances`` and ``sql`` run it for a user and ids, and ``rows_read`` and
+    ``instances_read`` hand it to ``read_together`` to run with other queries."""
 
     _cache_limit = 256
 
