@@ -105,19 +105,29 @@ def record_creations(model: type[models.Model], pks: list[int], *, by: AnyUser |
     record_history(model, pks, by=by, history_type="+")
 
 
+def _history_copy_sql(model: type[models.Model], connection: Any, source: str) -> str:
+    """An INSERT of history rows of ``model`` copied from the rows ``source`` (SQL after FROM)
+    gives, the history date, type, user id and change reason as its first four parameters."""
+    history = model.history.model  # type: ignore[attr-defined]
+    name = connection.ops.quote_name
+    columns = ", ".join(name(field.column) for field in history.tracked_fields)
+    extra = ", ".join(
+        name(column) for column in ("history_date", "history_type", "history_user_id", "history_change_reason")
+    )
+    return (
+        f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608  # nosec B608: names from the models, values as parameters
+        f"SELECT {columns}, %s, %s, %s, %s FROM {source}"
+    )
+
+
 def record_history(
     model: type[models.Model], pks: list[int], *, by: AnyUser | None, history_type: str, reason: str | None = None
 ) -> None:
     """Write a history row of ``history_type`` ("+" created, "~" changed) for each of
     ``pks`` as the rows now stand, copied by the database (see ``record_creations``),
     with ``reason`` as the change reason."""
-    history = model.history.model  # type: ignore[attr-defined]
     connection = connections[router.db_for_write(model)]
     name = connection.ops.quote_name
-    columns = ", ".join(name(field.column) for field in history.tracked_fields)
-    extra = ", ".join(
-        name(column) for column in ("history_date", "history_type", "history_user_id", "history_change_reason")
-    )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     user_id = by.pk if by is not None and by.is_authenticated else None
     pk = name(str(model._meta.pk.column))
@@ -130,8 +140,7 @@ def record_history(
             batch = pks[start : start + batch_size]
             where = f"{pk} = ANY(%s)" if arrays else f"{pk} IN ({', '.join(['%s'] * len(batch))})"
             cursor.execute(
-                f"INSERT INTO {name(history._meta.db_table)} ({columns}, {extra}) "  # noqa: S608  # nosec B608: names from the models, values as parameters
-                f"SELECT {columns}, %s, %s, %s, %s FROM {name(model._meta.db_table)} WHERE {where}",
+                _history_copy_sql(model, connection, f"{name(model._meta.db_table)} WHERE {where}"),
                 [now, history_type, user_id, reason, *([batch] if arrays else batch)],
             )
 
@@ -254,18 +263,10 @@ def _recorded_insert(
     insert = f"INSERT INTO {table} ({columns}) VALUES ({values})"  # noqa: S608  # nosec B608: names from the model
     if if_new:
         insert += " ON CONFLICT DO NOTHING"
-    history = model.history.model  # type: ignore[attr-defined]
-    tracked = ", ".join(name(field.column) for field in history.tracked_fields)
-    extra = ", ".join(
-        name(column) for column in ("history_date", "history_type", "history_user_id", "history_change_reason")
-    )
-    history_table, history_id = name(history._meta.db_table), name(str(history._meta.pk.column))
+    history_id = name(str(model.history.model._meta.pk.column))  # type: ignore[attr-defined]
 
     def record(source: str) -> str:
-        return (
-            f"INSERT INTO {history_table} ({tracked}, {extra}) "  # noqa: S608  # nosec B608: names from the models
-            f"SELECT {tracked}, %s, %s, %s, %s FROM {source} RETURNING {history_id}"
-        )
+        return f"{_history_copy_sql(model, connection, source)} RETURNING {history_id}"
 
     combined = None
     if connection.vendor == "postgresql":
